@@ -1,0 +1,82 @@
+/*
+ * kernels.c -- pybp's kernels, instantiated for double and float from
+ * kernels_impl.h, and the precision-free helpers (sizes and offsets).
+ */
+#include <math.h>
+
+#include "pybp.h"
+
+int64_t pybp_weight_offset(const pybp_net *net, int layer)
+{
+    int64_t off = 0;
+    int l;
+    for (l = 0; l < layer; ++l)
+        off += net->sizes[l + 1] * (net->sizes[l] + (net->bias ? 1 : 0));
+    return off;
+}
+
+int64_t pybp_bias_offset(const pybp_net *net, int layer)
+{
+    return pybp_weight_offset(net, layer)
+           + net->sizes[layer + 1] * net->sizes[layer];
+}
+
+int64_t pybp_n_params(const pybp_net *net)
+{
+    return pybp_weight_offset(net, net->n_layers);
+}
+
+int64_t pybp_n_units(const pybp_net *net)
+{
+    int64_t u = 0;
+    int l;
+    for (l = 1; l <= net->n_layers; ++l) u += net->sizes[l];
+    return u;
+}
+
+int pybp_optim_state_slots(const pybp_optim *opt)
+{
+    switch (opt->kind) {
+    case PYBP_OPT_SGD:
+        return opt->momentum != 0 ? 1 : 0;
+    default:
+        return 0;
+    }
+}
+
+int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
+{
+    const int64_t n_in = net->sizes[0], m = net->sizes[net->n_layers];
+    /* acts, deltas, output net inputs, gathered x, t and sample weights,
+     * and the batch gradient. */
+    return batch * (2 * pybp_n_units(net) + m + n_in + m + 1)
+           + pybp_n_params(net);
+}
+
+#define REAL double
+#define SFX(name) name##_f64
+#define R_EXP exp
+#define R_LOG log
+#define R_LOG1P log1p
+#define R_TANH tanh
+#define R_FABS fabs
+#define R_SQRT sqrt
+#include "kernels_impl.h"
+#undef REAL
+#undef SFX
+#undef R_EXP
+#undef R_LOG
+#undef R_LOG1P
+#undef R_TANH
+#undef R_FABS
+#undef R_SQRT
+
+#define REAL float
+#define SFX(name) name##_f32
+#define R_EXP expf
+#define R_LOG logf
+#define R_LOG1P log1pf
+#define R_TANH tanhf
+#define R_FABS fabsf
+#define R_SQRT sqrtf
+#include "kernels_impl.h"

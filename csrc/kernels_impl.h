@@ -1,0 +1,426 @@
+/*
+ * kernels_impl.h -- the precision-generic body of pybp's kernels.
+ *
+ * Included by kernels.c once per precision with these macros defined:
+ *   REAL        the floating type (double or float)
+ *   SFX(name)   name with the precision suffix appended (name_f64, name_f32)
+ *   R_EXP, R_LOG, R_LOG1P, R_TANH, R_FABS, R_SQRT   the matching libm calls
+ * There is deliberately no include guard.
+ */
+
+/* ---- activations ------------------------------------------------------- */
+
+/* Logistic function without overflow: exp() only ever sees -|x|. */
+static REAL SFX(sigmoid)(REAL x)
+{
+    if (x >= 0) {
+        return (REAL)1 / ((REAL)1 + R_EXP(-x));
+    } else {
+        REAL e = R_EXP(x);
+        return e / ((REAL)1 + e);
+    }
+}
+
+/* log(1 + exp(x)) without overflow or loss of precision for large |x|. */
+static REAL SFX(softplus)(REAL x)
+{
+    return (x > 0 ? x : (REAL)0) + R_LOG1P(R_EXP(-R_FABS(x)));
+}
+
+/* out[k, :] = softmax(z[k, :]); the row maximum is subtracted first. */
+static void SFX(softmax_rows)(const REAL *z, int64_t n, int64_t m, REAL *out)
+{
+    int64_t k, j;
+    for (k = 0; k < n; ++k) {
+        const REAL *zk = z + k * m;
+        REAL *ok = out + k * m;
+        REAL zmax = zk[0], sum = 0;
+        for (j = 1; j < m; ++j)
+            if (zk[j] > zmax) zmax = zk[j];
+        for (j = 0; j < m; ++j) {
+            ok[j] = R_EXP(zk[j] - zmax);
+            sum += ok[j];
+        }
+        for (j = 0; j < m; ++j)
+            ok[j] /= sum;
+    }
+}
+
+/* a = A(z) elementwise over `count` values (softmax is handled per row). */
+static void SFX(activate)(int act, const REAL *z, int64_t count, REAL *a)
+{
+    int64_t i;
+    switch (act) {
+    case PYBP_ACT_SIGMOID:
+        for (i = 0; i < count; ++i) a[i] = SFX(sigmoid)(z[i]);
+        break;
+    case PYBP_ACT_TANH:
+        for (i = 0; i < count; ++i) a[i] = R_TANH(z[i]);
+        break;
+    case PYBP_ACT_RELU:
+        for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
+        break;
+    case PYBP_ACT_LEAKY_RELU:
+        for (i = 0; i < count; ++i)
+            a[i] = z[i] > 0 ? z[i] : (REAL)PYBP_LEAKY_SLOPE * z[i];
+        break;
+    default: /* identity */
+        if (a != z)
+            for (i = 0; i < count; ++i) a[i] = z[i];
+        break;
+    }
+}
+
+/*
+ * delta[i] *= A'(net_i), with A' written in terms of the activation a = A(net)
+ * so that the forward pass need not keep the net inputs: sigmoid a(1-a),
+ * tanh 1-a^2, relu [a>0], leaky_relu 1 or the slope (a has the sign of net).
+ */
+static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
+                                     REAL *delta)
+{
+    int64_t i;
+    switch (act) {
+    case PYBP_ACT_SIGMOID:
+        for (i = 0; i < count; ++i) delta[i] *= a[i] * ((REAL)1 - a[i]);
+        break;
+    case PYBP_ACT_TANH:
+        for (i = 0; i < count; ++i) delta[i] *= (REAL)1 - a[i] * a[i];
+        break;
+    case PYBP_ACT_RELU:
+        for (i = 0; i < count; ++i) if (!(a[i] > 0)) delta[i] = 0;
+        break;
+    case PYBP_ACT_LEAKY_RELU:
+        for (i = 0; i < count; ++i)
+            if (!(a[i] > 0)) delta[i] *= (REAL)PYBP_LEAKY_SLOPE;
+        break;
+    default: /* identity */
+        break;
+    }
+}
+
+/* ---- forward ----------------------------------------------------------- */
+
+/*
+ * Four partial sums let the compiler vectorise the dot product without
+ * -ffast-math (which would license it to reorder anything anywhere).
+ */
+static REAL SFX(dot)(const REAL *a, const REAL *b, int64_t n)
+{
+    REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i];
+        s1 += a[i + 1] * b[i + 1];
+        s2 += a[i + 2] * b[i + 2];
+        s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; ++i) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
+                       int64_t n, REAL *acts, REAL *z_out)
+{
+    const int L = net->n_layers;
+    const REAL *a_prev = x;
+    REAL *a = acts;
+    int l;
+    for (l = 0; l < L; ++l) {
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const REAL *W = params + pybp_weight_offset(net, l);
+        const REAL *b = net->bias ? params + pybp_bias_offset(net, l) : NULL;
+        const int last = (l == L - 1);
+        /* The output layer's net inputs go to z_out when asked for. */
+        REAL *z = (last && z_out) ? z_out : a;
+        int64_t k, j;
+        for (k = 0; k < n; ++k) {
+            const REAL *xk = a_prev + k * n_in;
+            REAL *zk = z + k * n_out;
+            for (j = 0; j < n_out; ++j)
+                zk[j] = SFX(dot)(W + j * n_in, xk, n_in) + (b ? b[j] : (REAL)0);
+        }
+        if (net->act[l] == PYBP_ACT_SOFTMAX)
+            SFX(softmax_rows)(z, n, n_out, a);
+        else
+            SFX(activate)(net->act[l], z, n * n_out, a);
+        a_prev = a;
+        a += n * n_out;
+    }
+}
+
+/* ---- loss and output sensitivity ---------------------------------------- */
+
+double SFX(pybp_output_delta)(int loss, int act, const REAL *o, const REAL *z,
+                              const REAL *t, const REAL *sw, int64_t n,
+                              int64_t m, REAL *delta)
+{
+    double total = 0;
+    int64_t k, j;
+    for (k = 0; k < n; ++k) {
+        const REAL *ok = o + k * m, *zk = z + k * m, *tk = t + k * m;
+        REAL *dk = delta + k * m;
+        REAL e = 0;
+        switch (loss) {
+        case PYBP_LOSS_CROSS_ENTROPY: {
+            /* log o_j = z_j - logsumexp(z): finite even where o_j underflows.
+             * delta = o * sum(t) - t, the softmax Jacobian applied to -t/o. */
+            REAL zmax = zk[0], s = 0, lse, tsum = 0;
+            for (j = 1; j < m; ++j)
+                if (zk[j] > zmax) zmax = zk[j];
+            for (j = 0; j < m; ++j) s += R_EXP(zk[j] - zmax);
+            lse = zmax + R_LOG(s);
+            for (j = 0; j < m; ++j) {
+                if (tk[j] != 0) e -= tk[j] * (zk[j] - lse);
+                tsum += tk[j];
+            }
+            for (j = 0; j < m; ++j) dk[j] = ok[j] * tsum - tk[j];
+            break;
+        }
+        case PYBP_LOSS_BINARY_CROSS_ENTROPY:
+            /* -log o = softplus(-z), -log(1-o) = softplus(z); delta = o - t. */
+            for (j = 0; j < m; ++j) {
+                e += tk[j] * SFX(softplus)(-zk[j])
+                     + ((REAL)1 - tk[j]) * SFX(softplus)(zk[j]);
+                dk[j] = ok[j] - tk[j];
+            }
+            break;
+        default: {
+            /* Squared errors: g = de/do, then delta = g * A'. */
+            const REAL gscale = loss == PYBP_LOSS_SSE ? (REAL)2
+                              : loss == PYBP_LOSS_MSE ? (REAL)2 / (REAL)m
+                              : (REAL)1;
+            REAL sq = 0;
+            for (j = 0; j < m; ++j) {
+                const REAL d = ok[j] - tk[j];
+                sq += d * d;
+                dk[j] = gscale * d;
+            }
+            e = loss == PYBP_LOSS_SSE ? sq
+              : loss == PYBP_LOSS_MSE ? sq / (REAL)m
+              : (REAL)0.5 * sq;
+            if (act == PYBP_ACT_SOFTMAX) {
+                /* Softmax Jacobian: delta_j = o_j (g_j - sum_i g_i o_i). */
+                REAL go = 0;
+                for (j = 0; j < m; ++j) go += dk[j] * ok[j];
+                for (j = 0; j < m; ++j) dk[j] = ok[j] * (dk[j] - go);
+            } else {
+                SFX(scale_by_derivative)(act, ok, m, dk);
+            }
+            break;
+        }
+        }
+        total += sw ? (double)sw[k] * (double)e : (double)e;
+    }
+    return total;
+}
+
+/* ---- backward ---------------------------------------------------------- */
+
+void SFX(pybp_backward)(const pybp_net *net, const REAL *params, int64_t n,
+                        const REAL *acts, REAL *deltas)
+{
+    const int L = net->n_layers;
+    int64_t off = n * (pybp_n_units(net) - net->sizes[L]); /* output block */
+    int l;
+    for (l = L - 1; l > 0; --l) {
+        /* Layer l's inputs are layer l-1's activations A(p). */
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const REAL *W = params + pybp_weight_offset(net, l);
+        const REAL *dc = deltas + off;
+        const int64_t off_p = off - n * n_in;
+        REAL *dp = deltas + off_p;
+        const REAL *ap = acts + off_p;
+        int64_t k, i, j;
+        for (k = 0; k < n; ++k) {
+            const REAL *dck = dc + k * n_out;
+            REAL *dpk = dp + k * n_in;
+            for (i = 0; i < n_in; ++i) dpk[i] = 0;
+            /* sum_j w_ij delta_c_j, as rows of W scaled and added. */
+            for (j = 0; j < n_out; ++j) {
+                const REAL d = dck[j];
+                const REAL *Wj = W + j * n_in;
+                for (i = 0; i < n_in; ++i) dpk[i] += Wj[i] * d;
+            }
+        }
+        SFX(scale_by_derivative)(net->act[l - 1], ap, n * n_in, dp);
+        off = off_p;
+    }
+}
+
+void SFX(pybp_accumulate_gradient)(const pybp_net *net, const REAL *x,
+                                   int64_t n, const REAL *acts,
+                                   const REAL *deltas, const REAL *sw,
+                                   double scale, REAL *grad)
+{
+    const int L = net->n_layers;
+    const REAL *a_prev = x;
+    const REAL *d = deltas;
+    int l;
+    for (l = 0; l < L; ++l) {
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        REAL *gW = grad + pybp_weight_offset(net, l);
+        REAL *gb = net->bias ? grad + pybp_bias_offset(net, l) : NULL;
+        int64_t k, j, i;
+        for (k = 0; k < n; ++k) {
+            const REAL c = (REAL)(sw ? scale * (double)sw[k] : scale);
+            const REAL *ak = a_prev + k * n_in;
+            const REAL *dk = d + k * n_out;
+            for (j = 0; j < n_out; ++j) {
+                const REAL cd = c * dk[j];
+                REAL *gWj = gW + j * n_in;
+                for (i = 0; i < n_in; ++i) gWj[i] += cd * ak[i];
+                if (gb) gb[j] += cd;
+            }
+        }
+        /* This layer's activations are the next layer's inputs; they sit
+         * at the same offset in acts as this layer's deltas in deltas. */
+        a_prev = acts + (d - deltas);
+        d += n * n_out;
+    }
+}
+
+/* ---- optimizers -------------------------------------------------------- */
+
+/*
+ * One optimizer update over params[0..count) with L2 coefficient `decay`
+ * (0 for biases).  The seeds' momentum: V <- mu V - eta g; W <- W + V;
+ * Nesterov's variant moves by mu V_new - eta g.
+ */
+static void SFX(sgd_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
+                             REAL *v, int64_t count, REAL decay)
+{
+    const REAL lr = (REAL)opt->lr, mu = (REAL)opt->momentum;
+    int64_t p;
+    if (opt->momentum == 0) {
+        for (p = 0; p < count; ++p) w[p] -= lr * (g[p] + decay * w[p]);
+    } else if (opt->nesterov) {
+        for (p = 0; p < count; ++p) {
+            const REAL gp = g[p] + decay * w[p];
+            v[p] = mu * v[p] - lr * gp;
+            w[p] += mu * v[p] - lr * gp;
+        }
+    } else {
+        for (p = 0; p < count; ++p) {
+            v[p] = mu * v[p] - lr * (g[p] + decay * w[p]);
+            w[p] += v[p];
+        }
+    }
+}
+
+void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
+                          const REAL *grad, REAL *state, int train_biases)
+{
+    const REAL decay = (REAL)opt->weight_decay;
+    int l;
+    for (l = 0; l < net->n_layers; ++l) {
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const int64_t wo = pybp_weight_offset(net, l);
+        SFX(sgd_segment)(opt, params + wo, grad + wo, state + wo,
+                         n_out * n_in, decay);
+        if (net->bias && train_biases) {
+            const int64_t bo = pybp_bias_offset(net, l);
+            SFX(sgd_segment)(opt, params + bo, grad + bo, state + bo, n_out,
+                             (REAL)0);
+        }
+    }
+    opt->step += 1;
+}
+
+/* ---- batch and epoch drivers ------------------------------------------- */
+
+double SFX(pybp_batch_gradient)(const pybp_net *net, const REAL *params,
+                                const REAL *x, const REAL *t, const REAL *sw,
+                                int64_t n, int loss, REAL *acts, REAL *deltas,
+                                REAL *z_out, REAL *grad, double *weight_sum)
+{
+    const int L = net->n_layers;
+    const int64_t m = net->sizes[L];
+    const int64_t out_off = n * (pybp_n_units(net) - m);
+    const int64_t np = pybp_n_params(net);
+    double wsum = 0, loss_sum;
+    int64_t k;
+
+    SFX(pybp_forward)(net, params, x, n, acts, z_out);
+    loss_sum = SFX(pybp_output_delta)(loss, net->act[L - 1], acts + out_off,
+                                      z_out, t, sw, n, m, deltas + out_off);
+    SFX(pybp_backward)(net, params, n, acts, deltas);
+    if (sw) {
+        for (k = 0; k < n; ++k) wsum += (double)sw[k];
+    } else {
+        wsum = (double)n;
+    }
+    for (k = 0; k < np; ++k) grad[k] = 0;
+    if (wsum > 0)
+        SFX(pybp_accumulate_gradient)(net, x, n, acts, deltas, sw, 1.0 / wsum,
+                                      grad);
+    *weight_sum = wsum;
+    return loss_sum;
+}
+
+/* Gathered rows: dst[r, :] = src[idx[r], :] for r < n. */
+static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
+                             int64_t width, REAL *dst)
+{
+    int64_t r, c;
+    for (r = 0; r < n; ++r) {
+        const REAL *s = src + idx[r] * width;
+        REAL *d = dst + r * width;
+        for (c = 0; c < width; ++c) d[c] = s[c];
+    }
+}
+
+int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
+                              REAL *params, REAL *state, const REAL *X,
+                              const REAL *T, const REAL *sw,
+                              const int64_t *order, int64_t n, int64_t batch,
+                              int loss, int train_biases, REAL *work,
+                              double *loss_sum, double *weight_sum,
+                              pybp_progress_fn progress, void *ctx)
+{
+    const int L = net->n_layers;
+    const int64_t n_in = net->sizes[0], m = net->sizes[L];
+    const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
+    /* Workspace carving; sizes match pybp_epoch_workspace_size. */
+    REAL *acts = work;
+    REAL *deltas = acts + batch * units;
+    REAL *z_out = deltas + batch * units;
+    REAL *xb = z_out + batch * m;
+    REAL *tb = xb + batch * n_in;
+    REAL *swb = tb + batch * m;
+    REAL *grad = swb + batch;
+    /* Report progress about every few million multiply-adds: the callback
+     * then costs nothing next to the work, yet comes every millisecond or
+     * so, often enough for a prompt Ctrl-C. */
+    const double progress_work = 4.0e6;
+    double work_since = 0;
+    int64_t start;
+
+    for (start = 0; start < n; start += batch) {
+        const int64_t b = (n - start < batch) ? n - start : batch;
+        const int64_t *idx = order + start;
+        double bl, bw;
+        const REAL *swk = NULL;
+        SFX(gather_rows)(X, idx, b, n_in, xb);
+        SFX(gather_rows)(T, idx, b, m, tb);
+        if (sw) {
+            int64_t r;
+            for (r = 0; r < b; ++r) swb[r] = sw[idx[r]];
+            swk = swb;
+        }
+        bl = SFX(pybp_batch_gradient)(net, params, xb, tb, swk, b, loss, acts,
+                                      deltas, z_out, grad, &bw);
+        *loss_sum += bl;
+        *weight_sum += bw;
+        if (!(bl - bl == 0)) /* NaN or infinity: this batch is not applied */
+            return start;
+        SFX(pybp_optim_step)(net, opt, params, grad, state, train_biases);
+        work_since += (double)b * (double)np;
+        if (progress && work_since >= progress_work) {
+            work_since = 0;
+            if (progress(ctx, start + b))
+                return start + b;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,16 @@
+"""pybp: fast backpropagation for multi-layer perceptrons.
+
+    >>> import pybp
+    >>> net = pybp.Network([2, 3, 1], "tanh", "sigmoid", seed=0)
+    >>> history = net.fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0],
+    ...                   optimizer=pybp.optim.SGD(0.5), epochs=10, seed=0)
+"""
+from pybp import optim
+from pybp.network import Gradients, Network
+from pybp.train import History, Trainer
+from pybp.check import check_gradients
+
+__version__ = "0.1.0"
+
+__all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
+           "optim", "__version__"]

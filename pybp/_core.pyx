@@ -1,0 +1,255 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: initializedcheck=False, cdivision=True, embedsignature=True
+"""The Cython boundary: the only module that touches both Python objects and C.
+
+Every entry point checks the shapes and sizes the C kernels assume (see the
+preconditions in csrc/pybp.h), then calls C with the GIL released.  Inputs are
+typed memoryviews only, so the build needs no NumPy headers.  User-facing
+validation (names, dtypes, NaN) is done before this, in pybp._validate; the
+checks here are the last line that keeps a bad call from reaching C.
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from cpython.exc cimport PyErr_CheckSignals
+
+from pybp._kernels cimport *
+
+ACTIVATIONS = {
+    "sigmoid": PYBP_ACT_SIGMOID,
+    "tanh": PYBP_ACT_TANH,
+    "relu": PYBP_ACT_RELU,
+    "leaky_relu": PYBP_ACT_LEAKY_RELU,
+    "identity": PYBP_ACT_IDENTITY,
+    "softmax": PYBP_ACT_SOFTMAX,
+}
+LOSSES = {
+    "sse": PYBP_LOSS_SSE,
+    "half_sse": PYBP_LOSS_HALF_SSE,
+    "mse": PYBP_LOSS_MSE,
+    "cross_entropy": PYBP_LOSS_CROSS_ENTROPY,
+    "binary_cross_entropy": PYBP_LOSS_BINARY_CROSS_ENTROPY,
+}
+OPTIMIZERS = {"sgd": PYBP_OPT_SGD}
+LEAKY_SLOPE = PYBP_LEAKY_SLOPE
+
+ctypedef fused real:
+    float
+    double
+
+
+cdef int _progress(void *ctx, int64_t done) noexcept with gil:
+    """Between batches: run pending signal handlers (Ctrl-C) and the caller's
+    callback; an exception from either is kept in ctx and stops the epoch."""
+    cdef list box = <list>ctx
+    try:
+        PyErr_CheckSignals()
+        if box[0] is not None and box[0](done):
+            return 1
+    except BaseException as exc:
+        box[1] = exc
+        return 1
+    return 0
+
+
+cdef pybp_optim _make_optim(dict hyper) except *:
+    cdef pybp_optim opt
+    opt.kind = OPTIMIZERS[hyper["kind"]]
+    opt.lr = hyper["lr"]
+    opt.momentum = hyper.get("momentum", 0.0)
+    opt.nesterov = hyper.get("nesterov", False)
+    opt.weight_decay = hyper.get("weight_decay", 0.0)
+    opt.step = hyper.get("step", 0)
+    return opt
+
+
+cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
+    if got != want:
+        raise ValueError(f"{what}: expected {want} values, got {got}")
+
+
+cdef class Core:
+    """One network architecture as the C kernels see it (sizes, activation
+    codes, bias flag); it owns no parameters."""
+    cdef pybp_net net
+    cdef int64_t *sizes
+    cdef int *acts
+    cdef readonly int64_t n_params, n_units, n_in, n_out
+
+    def __cinit__(self, sizes, activations, bint bias):
+        cdef Py_ssize_t L = len(sizes) - 1, l
+        if L < 1 or len(activations) != L:
+            raise ValueError("Core: need at least two layer sizes and one "
+                             "activation per weight layer")
+        self.sizes = <int64_t *>malloc((L + 1) * sizeof(int64_t))
+        self.acts = <int *>malloc(L * sizeof(int))
+        if self.sizes == NULL or self.acts == NULL:
+            raise MemoryError()
+        for l in range(L + 1):
+            if sizes[l] < 1:
+                raise ValueError("Core: layer sizes must be >= 1")
+            self.sizes[l] = sizes[l]
+        for l in range(L):
+            self.acts[l] = ACTIVATIONS[activations[l]]
+            if self.acts[l] == PYBP_ACT_SOFTMAX and l != L - 1:
+                raise ValueError("Core: softmax is for the output layer only")
+        self.net.n_layers = <int>L
+        self.net.sizes = self.sizes
+        self.net.act = self.acts
+        self.net.bias = bias
+        self.n_params = pybp_n_params(&self.net)
+        self.n_units = pybp_n_units(&self.net)
+        self.n_in = self.sizes[0]
+        self.n_out = self.sizes[L]
+
+    def __dealloc__(self):
+        free(self.sizes)
+        free(self.acts)
+
+    def layout(self):
+        """[(weight offset, bias offset or -1)] per layer, into params."""
+        cdef int l
+        return [(pybp_weight_offset(&self.net, l),
+                 pybp_bias_offset(&self.net, l) if self.net.bias else -1)
+                for l in range(self.net.n_layers)]
+
+    def epoch_workspace_size(self, int64_t batch):
+        return pybp_epoch_workspace_size(&self.net, batch)
+
+    def forward(self, const real[::1] params, const real[:, ::1] X,
+                real[:, ::1] out, real[::1] work):
+        """out = network(X), in chunks of len(work) // n_units samples."""
+        cdef int64_t n = X.shape[0], start, b, chunk
+        cdef int64_t m = self.n_out
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("out rows", out.shape[0], n)
+        _check_len("out columns", out.shape[1], m)
+        chunk = work.shape[0] // self.n_units
+        if chunk < 1:
+            raise ValueError("forward: workspace too small")
+        if n == 0:
+            return
+        with nogil:
+            start = 0
+            while start < n:
+                b = min(chunk, n - start)
+                if real is double:
+                    pybp_forward_f64(&self.net, &params[0], &X[start, 0], b,
+                                     &work[0], NULL)
+                else:
+                    pybp_forward_f32(&self.net, &params[0], &X[start, 0], b,
+                                     &work[0], NULL)
+                memcpy(&out[start, 0], &work[(self.n_units - m) * b],
+                       b * m * sizeof(real))
+                start += b
+
+    def batch_gradient(self, const real[::1] params, const real[:, ::1] X,
+                       const real[:, ::1] T, const real[::1] sw, str loss,
+                       real[::1] acts, real[::1] deltas, real[:, ::1] z,
+                       real[::1] grad):
+        """Gradient of the (weighted) mean loss over all of X into grad;
+        per-sample activations and deltas into acts and deltas.  An empty sw
+        means equal weights.  Returns (loss sum, weight sum)."""
+        cdef int64_t n = X.shape[0]
+        cdef int code = LOSSES[loss]
+        cdef double loss_sum = 0, weight_sum = 0
+        cdef const real *swp = NULL
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("grad", grad.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("T rows", T.shape[0], n)
+        _check_len("T columns", T.shape[1], self.n_out)
+        _check_len("acts", acts.shape[0], n * self.n_units)
+        _check_len("deltas", deltas.shape[0], n * self.n_units)
+        _check_len("z rows", z.shape[0], n)
+        _check_len("z columns", z.shape[1], self.n_out)
+        if sw.shape[0] != 0:
+            _check_len("sample weights", sw.shape[0], n)
+        if n == 0:
+            raise ValueError("batch_gradient: no samples")
+        if sw.shape[0] != 0:
+            swp = &sw[0]
+        with nogil:
+            if real is double:
+                loss_sum = pybp_batch_gradient_f64(
+                    &self.net, &params[0], &X[0, 0], &T[0, 0], swp, n, code,
+                    &acts[0], &deltas[0], &z[0, 0], &grad[0], &weight_sum)
+            else:
+                loss_sum = pybp_batch_gradient_f32(
+                    &self.net, &params[0], &X[0, 0], &T[0, 0], swp, n, code,
+                    &acts[0], &deltas[0], &z[0, 0], &grad[0], &weight_sum)
+        return loss_sum, weight_sum
+
+    def optim_step(self, dict hyper, real[::1] params, const real[::1] grad,
+                   real[::1] state, bint train_biases):
+        """One optimizer update; returns the new step count."""
+        cdef pybp_optim opt = _make_optim(hyper)
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("grad", grad.shape[0], self.n_params)
+        _check_len("optimizer state", state.shape[0],
+                   pybp_optim_state_slots(&opt) * self.n_params)
+        if self.n_params == 0:
+            return opt.step
+        with nogil:
+            if real is double:
+                pybp_optim_step_f64(&self.net, &opt, &params[0], &grad[0],
+                                    &state[0] if state.shape[0] else NULL,
+                                    train_biases)
+            else:
+                pybp_optim_step_f32(&self.net, &opt, &params[0], &grad[0],
+                                    &state[0] if state.shape[0] else NULL,
+                                    train_biases)
+        return opt.step
+
+    def train_epoch(self, dict hyper, real[::1] params, real[::1] state,
+                    const real[:, ::1] X, const real[:, ::1] T,
+                    const real[::1] sw, const int64_t[::1] order,
+                    int64_t batch, str loss, bint train_biases,
+                    real[::1] work, progress=None):
+        """One epoch over X[order] in batches, all in C.
+
+        Returns (samples applied, loss sum, weight sum, new optimizer step,
+        exception raised by a signal handler or `progress`, or None).
+        `progress(samples_done)` is called every millisecond or so; a true
+        return stops the epoch after the current batch.
+        """
+        cdef pybp_optim opt = _make_optim(hyper)
+        cdef int64_t N = X.shape[0], n = order.shape[0], k, done = 0
+        cdef int code = LOSSES[loss]
+        cdef double loss_sum = 0, weight_sum = 0
+        cdef const real *swp = NULL
+        cdef list box = [progress, None]
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("optimizer state", state.shape[0],
+                   pybp_optim_state_slots(&opt) * self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("T rows", T.shape[0], N)
+        _check_len("T columns", T.shape[1], self.n_out)
+        if sw.shape[0] != 0:
+            _check_len("sample weights", sw.shape[0], N)
+            swp = &sw[0]
+        if batch < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch}")
+        _check_len("workspace", work.shape[0],
+                   pybp_epoch_workspace_size(&self.net, batch))
+        for k in range(n):
+            if order[k] < 0 or order[k] >= N:
+                raise ValueError(f"order[{k}] = {order[k]} is outside "
+                                 f"[0, {N})")
+        if n == 0:
+            return 0, 0.0, 0.0, opt.step, None
+        with nogil:
+            if real is double:
+                done = pybp_train_epoch_f64(
+                    &self.net, &opt, &params[0],
+                    &state[0] if state.shape[0] else NULL, &X[0, 0], &T[0, 0],
+                    swp, &order[0], n, batch, code, train_biases, &work[0],
+                    &loss_sum, &weight_sum, _progress, <void *>box)
+            else:
+                done = pybp_train_epoch_f32(
+                    &self.net, &opt, &params[0],
+                    &state[0] if state.shape[0] else NULL, &X[0, 0], &T[0, 0],
+                    swp, &order[0], n, batch, code, train_biases, &work[0],
+                    &loss_sum, &weight_sum, _progress, <void *>box)
+        return done, loss_sum, weight_sum, opt.step, box[1]

@@ -1,0 +1,80 @@
+# Cython declarations of csrc/pybp.h: the whole cimport surface of the C core.
+from libc.stdint cimport int64_t
+
+cdef extern from "pybp.h" nogil:
+    enum:
+        PYBP_ACT_SIGMOID
+        PYBP_ACT_TANH
+        PYBP_ACT_RELU
+        PYBP_ACT_LEAKY_RELU
+        PYBP_ACT_IDENTITY
+        PYBP_ACT_SOFTMAX
+        PYBP_LOSS_SSE
+        PYBP_LOSS_HALF_SSE
+        PYBP_LOSS_MSE
+        PYBP_LOSS_CROSS_ENTROPY
+        PYBP_LOSS_BINARY_CROSS_ENTROPY
+        PYBP_OPT_SGD
+
+    double PYBP_LEAKY_SLOPE
+
+    ctypedef struct pybp_net:
+        int n_layers
+        const int64_t *sizes
+        const int *act
+        int bias
+
+    ctypedef struct pybp_optim:
+        int kind
+        double lr
+        double momentum
+        int nesterov
+        double weight_decay
+        int64_t step
+
+    ctypedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done) noexcept
+
+    int64_t pybp_n_params(const pybp_net *net)
+    int64_t pybp_weight_offset(const pybp_net *net, int layer)
+    int64_t pybp_bias_offset(const pybp_net *net, int layer)
+    int64_t pybp_n_units(const pybp_net *net)
+    int pybp_optim_state_slots(const pybp_optim *opt)
+    int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
+
+    void pybp_forward_f64(const pybp_net *net, const double *params,
+                          const double *x, int64_t n, double *acts, double *z_out)
+    void pybp_forward_f32(const pybp_net *net, const float *params,
+                          const float *x, int64_t n, float *acts, float *z_out)
+
+    double pybp_batch_gradient_f64(const pybp_net *net, const double *params,
+                                   const double *x, const double *t,
+                                   const double *sw, int64_t n, int loss,
+                                   double *acts, double *deltas, double *z_out,
+                                   double *grad, double *weight_sum)
+    double pybp_batch_gradient_f32(const pybp_net *net, const float *params,
+                                   const float *x, const float *t,
+                                   const float *sw, int64_t n, int loss,
+                                   float *acts, float *deltas, float *z_out,
+                                   float *grad, double *weight_sum)
+
+    void pybp_optim_step_f64(const pybp_net *net, pybp_optim *opt,
+                             double *params, const double *grad, double *state,
+                             int train_biases)
+    void pybp_optim_step_f32(const pybp_net *net, pybp_optim *opt,
+                             float *params, const float *grad, float *state,
+                             int train_biases)
+
+    int64_t pybp_train_epoch_f64(const pybp_net *net, pybp_optim *opt,
+                                 double *params, double *state, const double *X,
+                                 const double *T, const double *sw,
+                                 const int64_t *order, int64_t n, int64_t batch,
+                                 int loss, int train_biases, double *work,
+                                 double *loss_sum, double *weight_sum,
+                                 pybp_progress_fn progress, void *ctx)
+    int64_t pybp_train_epoch_f32(const pybp_net *net, pybp_optim *opt,
+                                 float *params, float *state, const float *X,
+                                 const float *T, const float *sw,
+                                 const int64_t *order, int64_t n, int64_t batch,
+                                 int loss, int train_biases, float *work,
+                                 double *loss_sum, double *weight_sum,
+                                 pybp_progress_fn progress, void *ctx)

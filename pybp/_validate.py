@@ -1,0 +1,230 @@
+"""Argument checking for the public API.
+
+Every check raises ValueError or TypeError with a message that names the
+argument, what was expected and what was given.  Arrays are converted here,
+once, to C-contiguous arrays of the network's dtype (copied only if needed).
+"""
+import numbers
+import operator
+
+import numpy as np
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax")
+ACTIVATION_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
+LOSSES = ("sse", "half_sse", "mse", "cross_entropy", "binary_cross_entropy")
+DTYPES = ("float64", "float32")
+BACKENDS = ("c", "python")
+INITS = ("default", "he", "xavier", "uniform")
+
+# Largest parameter count we will lay out: offsets must fit int64 in C.
+MAX_PARAMS = 2**62
+
+
+def _show(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def choice(name, value, options, aliases=None):
+    """A string from `options` (or an alias of one)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {', '.join(options)}; "
+                        f"got {type(value).__name__} {_show(value)}")
+    key = value.lower()
+    if aliases and key in aliases:
+        key = aliases[key]
+    if key not in options:
+        raise ValueError(f"unknown {name} {value!r}; expected one of "
+                         f"{', '.join(options)}")
+    return key
+
+
+def integer(name, value, minimum=None, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer; got "
+                        f"{type(value).__name__} {_show(value)}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    return value
+
+
+def real(name, value, minimum=None, maximum=None, allow_none=False,
+         min_inclusive=True, max_inclusive=True):
+    """A finite real number within the given bounds, as a Python float."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got "
+                        f"{type(value).__name__} {_show(value)}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite; got {value}")
+    if minimum is not None and (value < minimum or
+                                (not min_inclusive and value == minimum)):
+        op = ">=" if min_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {minimum}; got {value}")
+    if maximum is not None and (value > maximum or
+                                (not max_inclusive and value == maximum)):
+        op = "<=" if max_inclusive else "<"
+        raise ValueError(f"{name} must be {op} {maximum}; got {value}")
+    return value
+
+
+def flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got "
+                        f"{type(value).__name__} {_show(value)}")
+    return bool(value)
+
+
+def seed(value):
+    """None, a non-negative integer, or a numpy Generator."""
+    if value is None or isinstance(value, np.random.Generator):
+        return value
+    return integer("seed", value, minimum=0)
+
+
+def sizes(value):
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError("sizes must be a sequence of layer widths, input "
+                        f"first, e.g. [2, 3, 1]; got {type(value).__name__} "
+                        f"{_show(value)}")
+    out = tuple(integer(f"sizes[{i}]", v, minimum=1)
+                for i, v in enumerate(value))
+    if len(out) < 2:
+        raise ValueError("sizes needs at least two layers (input and output), "
+                         f"e.g. [2, 3, 1]; got {_show(list(out))}")
+    n_params = sum(o * (i + 1) for i, o in zip(out[:-1], out[1:]))
+    if n_params >= MAX_PARAMS:
+        raise ValueError(f"sizes {_show(list(out))} give {n_params} "
+                         "parameters, more than pybp can lay out")
+    return out
+
+
+def activations(activation, output_activation, n_layers):
+    """One activation name per weight layer."""
+    if isinstance(activation, str):
+        hidden = choice("activation", activation, ACTIVATIONS,
+                        ACTIVATION_ALIASES)
+        if output_activation is None:
+            out = hidden
+        else:
+            out = choice("output_activation", output_activation, ACTIVATIONS,
+                         ACTIVATION_ALIASES)
+        names = [hidden] * (n_layers - 1) + [out]
+    elif isinstance(activation, (list, tuple)):
+        if output_activation is not None:
+            raise ValueError("output_activation must be None when activation "
+                             "is a list (the list names every layer's "
+                             "activation, the output layer's last)")
+        if len(activation) != n_layers:
+            raise ValueError(f"activation list needs one name per weight "
+                             f"layer: expected {n_layers}, got "
+                             f"{len(activation)}")
+        names = [choice(f"activation[{i}]", a, ACTIVATIONS, ACTIVATION_ALIASES)
+                 for i, a in enumerate(activation)]
+    else:
+        raise TypeError("activation must be a name or a list of names; got "
+                        f"{type(activation).__name__} {_show(activation)}")
+    for i, name in enumerate(names[:-1]):
+        if name == "softmax":
+            raise ValueError(f"softmax is for the output layer only; layer {i} "
+                             "is a hidden layer")
+    return tuple(names)
+
+
+def loss_for(loss, output_activation):
+    loss = choice("loss", loss, LOSSES)
+    if loss == "cross_entropy" and output_activation != "softmax":
+        raise ValueError("loss 'cross_entropy' needs a softmax output layer; "
+                         f"this network's output activation is "
+                         f"{output_activation!r} (use binary_cross_entropy for "
+                         "sigmoid outputs)")
+    if loss == "binary_cross_entropy" and output_activation != "sigmoid":
+        raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output "
+                         f"layer; this network's output activation is "
+                         f"{output_activation!r} (use cross_entropy for "
+                         "softmax outputs)")
+    return loss
+
+
+def array(name, value, dtype):
+    """value as a C-contiguous array of dtype: numeric, finite."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be numeric (an array or nested lists of "
+                        f"numbers); got {type(value).__name__}")
+    try:
+        a = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a rectangular array of numbers; "
+                         f"could not convert it: {exc}") from None
+    if a.dtype == object or a.dtype.kind not in "biuf":
+        kind = {"U": "strings", "S": "bytes", "O": "Python objects",
+                "c": "complex numbers", "M": "datetimes", "m": "timedeltas",
+                "V": "structured records"}.get(a.dtype.kind, str(a.dtype))
+        raise TypeError(f"{name} must hold real numbers; got an array of "
+                        f"{kind} (dtype {a.dtype})")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
+                         "all values must be finite")
+    return a
+
+
+def samples(X, T, n_in, n_out, dtype, allow_empty=False):
+    """X as (n, n_in) and T as (n, n_out); a 1-D X is one sample.
+
+    Returns (X, T, single) with single True for a 1-D X.  T may be 1-D for a
+    single-output network when X is 2-D.
+    """
+    X, single = inputs(X, n_in, dtype, allow_empty=allow_empty)
+    n = X.shape[0]
+    T = array("T", T, dtype)
+    if single:
+        if T.shape != (n_out,):
+            raise ValueError(f"T for a single sample (1-D X) must have shape "
+                             f"({n_out},); got shape {T.shape}")
+        T = T.reshape(1, n_out)
+    elif T.ndim == 1 and n_out == 1:
+        T = T.reshape(-1, 1)
+    if T.ndim != 2 or T.shape[1] != n_out:
+        raise ValueError(f"T must have shape (n_samples, {n_out}) for this "
+                         f"network's {n_out} outputs; got shape {T.shape}")
+    if T.shape[0] != n:
+        raise ValueError(f"X and T must have the same number of samples; X has "
+                         f"{n}, T has {T.shape[0]}")
+    return X, T, single
+
+
+def inputs(X, n_in, dtype, allow_empty=True):
+    X = array("X", X, dtype)
+    single = X.ndim == 1
+    if single:
+        if X.shape[0] != n_in:
+            raise ValueError(f"X as a single sample must have {n_in} values "
+                             f"(the network's inputs); got {X.shape[0]}")
+        X = X.reshape(1, n_in)
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"X must have shape (n_samples, {n_in}) for this "
+                         f"network's {n_in} inputs; got shape {X.shape}")
+    if X.shape[0] == 0 and not allow_empty:
+        raise ValueError("X has no samples; need at least one")
+    return X, single
+
+
+def sample_weight(value, n, dtype):
+    if value is None:
+        return None
+    sw = array("sample_weight", value, dtype)
+    if sw.shape != (n,):
+        raise ValueError(f"sample_weight must have shape ({n},), one weight "
+                         f"per sample; got shape {sw.shape}")
+    if (sw < 0).any():
+        raise ValueError("sample_weight must be non-negative")
+    if not sw.any():
+        raise ValueError("sample_weight must not be all zero")
+    return sw

@@ -1,0 +1,328 @@
+"""The Network class: a multi-layer perceptron over one flat parameter buffer."""
+import numpy as np
+
+from pybp import _pycore, _validate
+
+# Samples per forward chunk in predict/loss: bounds the workspace, keeps it in
+# cache, and is large enough that the per-chunk cost does not show.
+_CHUNK_VALUES = 1 << 16
+
+
+def _layout(sizes, bias):
+    """[(weight offset, bias offset or -1)] per layer; the C layout."""
+    out, off = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        out.append((off, off + n_out * n_in if bias else -1))
+        off += n_out * (n_in + (1 if bias else 0))
+    return out, off
+
+
+class _ViewList(list):
+    """The per-layer views of a network's buffer.
+
+    Item assignment copies into the view (net.weights[0] = W works and keeps
+    the buffer shared); the list itself cannot grow or shrink.
+    """
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError("assign one layer at a time, e.g. "
+                            "net.weights[0] = W")
+        view = list.__getitem__(self, index)
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"layer {index} has shape {view.shape}; got an "
+                             f"array of shape {value.shape}")
+        view[...] = _validate.array("value", value, view.dtype)
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError("the list of layers has a fixed length")
+
+    append = extend = insert = pop = remove = clear = __delitem__ = _fixed
+    __iadd__ = __imul__ = sort = reverse = _fixed
+
+
+class Gradients:
+    """What Network.gradients returns.
+
+    weights, biases: gradients of the mean loss, shaped like the parameters
+    (views into `params`, the flat gradient); deltas: per layer, each
+    sample's own sensitivity de/d(net input), shape (n_samples, n_out_l);
+    loss: the mean loss.
+    """
+
+    __slots__ = ("params", "weights", "biases", "deltas", "loss")
+
+    def __init__(self, params, weights, biases, deltas, loss):
+        self.params = params
+        self.weights = weights
+        self.biases = biases
+        self.deltas = deltas
+        self.loss = loss
+
+    def __repr__(self):
+        return (f"Gradients(loss={self.loss!r}, "
+                f"layers={len(self.weights)}, n_params={self.params.size})")
+
+
+class Network:
+    """A fully connected feed-forward network trained by backpropagation.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, input first, e.g. ``[10, 4, 6, 8, 4]``.
+    activation : str or list of str
+        Hidden-layer activation, or one name per weight layer (then
+        ``output_activation`` must stay None).  Names: sigmoid, tanh, relu,
+        leaky_relu, identity (alias linear), softmax (output only).
+    output_activation : str or None
+        The output layer's activation; None means the same as ``activation``.
+    bias : bool
+        Whether every layer has a bias vector.
+    init : {"default", "he", "xavier", "uniform"}
+        Weight initialisation: He (normal, sd sqrt(2/n_in)) for relu-like
+        layers and Glorot/Xavier (uniform) otherwise; "uniform" draws from
+        [-0.1, 0.1].  Biases start at zero.  Weights are never all zero.
+    seed : int, numpy Generator or None
+        Makes the initial weights reproducible.
+    dtype : {"float64", "float32"}
+    backend : {"c", "python"}
+        "c" runs the compiled kernels; "python" the same algorithms in plain
+        Python (the baseline to compare against; same numbers in float64).
+    """
+
+    def __init__(self, sizes, activation="sigmoid", output_activation=None, *,
+                 bias=True, init="default", seed=None, dtype="float64",
+                 backend="c"):
+        self._sizes = _validate.sizes(sizes)
+        self._activations = _validate.activations(
+            activation, output_activation, len(self._sizes) - 1)
+        self._bias = _validate.flag("bias", bias)
+        self._dtype = np.dtype(_validate.choice("dtype", _dtype_name(dtype),
+                                                _validate.DTYPES))
+        self.backend = backend
+        init = _validate.choice("init", init, _validate.INITS)
+        seed = _validate.seed(seed)
+        self._layout, n_params = _layout(self._sizes, self._bias)
+        self._params = np.zeros(n_params, dtype=self._dtype)
+        self._weights, self._biases = self._views(self._params)
+        self._core = None
+        self._init_weights(init, np.random.default_rng(seed))
+
+    # ---- construction helpers ------------------------------------------
+
+    def _views(self, flat):
+        """Per-layer weight and bias views into a buffer of this layout."""
+        weights, biases = _ViewList(), _ViewList()
+        for (wo, bo), n_in, n_out in zip(self._layout, self._sizes[:-1],
+                                         self._sizes[1:]):
+            list.append(weights, flat[wo:wo + n_out * n_in].reshape(n_out, n_in))
+            if bo >= 0:
+                list.append(biases, flat[bo:bo + n_out])
+        return weights, biases
+
+    def _init_weights(self, init, rng):
+        for W, act in zip(self._weights, self._activations):
+            n_out, n_in = W.shape
+            scheme = init
+            if scheme == "default":
+                scheme = "he" if act in ("relu", "leaky_relu") else "xavier"
+            if scheme == "he":
+                W[...] = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
+            elif scheme == "xavier":
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                W[...] = rng.uniform(-limit, limit, (n_out, n_in))
+            else:
+                W[...] = rng.uniform(-0.1, 0.1, (n_out, n_in))
+
+    @property
+    def core(self):
+        """The compiled kernels' view of this architecture (built lazily)."""
+        if self._core is None:
+            from pybp import _core
+            self._core = _core.Core(self._sizes, self._activations, self._bias)
+        return self._core
+
+    # ---- attributes ----------------------------------------------------
+
+    sizes = property(lambda self: self._sizes, doc="Layer widths, input first.")
+    activations = property(lambda self: self._activations,
+                           doc="One activation name per weight layer.")
+    output_activation = property(lambda self: self._activations[-1])
+    bias = property(lambda self: self._bias, doc="Whether layers have biases.")
+    dtype = property(lambda self: self._dtype)
+    n_params = property(lambda self: self._params.size,
+                        doc="Number of weights and biases.")
+    weights = property(lambda self: self._weights,
+                       doc="Per-layer weight views, shape (n_out, n_in); "
+                           "weights[l][j, i] is w_ij.")
+    biases = property(lambda self: self._biases,
+                      doc="Per-layer bias views (empty without biases).")
+    n_inputs = property(lambda self: self._sizes[0])
+    n_outputs = property(lambda self: self._sizes[-1])
+
+    @property
+    def params(self):
+        """All weights and biases in one flat buffer (layer by layer, each
+        layer's weights row-major then its biases); writable."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        value = _validate.array("params", value, self._dtype)
+        if value.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}; "
+                             f"got {value.shape}")
+        self._params[...] = value
+
+    @property
+    def backend(self):
+        return self._backend
+
+    @backend.setter
+    def backend(self, value):
+        self._backend = _validate.choice("backend", value, _validate.BACKENDS)
+
+    def __repr__(self):
+        acts = self._activations
+        if len(set(acts[:-1])) <= 1:
+            act = f"activation={acts[0]!r}, output_activation={acts[-1]!r}"
+        else:
+            act = f"activation={list(acts)!r}"
+        return (f"Network({list(self._sizes)!r}, {act}, bias={self._bias}, "
+                f"dtype={self._dtype.name!r}, backend={self._backend!r})")
+
+    def copy(self, *, backend=None):
+        """An independent copy (optionally on another backend)."""
+        other = object.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other._params = self._params.copy()
+        other._weights, other._biases = other._views(other._params)
+        other._core = None
+        if backend is not None:
+            other.backend = backend
+        return other
+
+    # ---- the pure-Python backend's view of the parameters --------------
+
+    def _rows(self, flat=None):
+        """(W, b) as the pure-Python backend holds them (lists of rows)."""
+        flat = self._params if flat is None else flat
+        weights, biases = self._views(flat)
+        make_row = _pycore.row_factory(self._dtype.name)
+        W = [[make_row(r) for r in w.tolist()] for w in weights]
+        b = [make_row(v.tolist()) for v in biases] if self._bias else None
+        return W, b
+
+    def _store_rows(self, W, b, flat=None):
+        flat = self._params if flat is None else flat
+        weights, biases = self._views(flat)
+        for view, rows in zip(weights, W):
+            view[...] = rows
+        if b is not None:
+            for view, row in zip(biases, b):
+                view[...] = row
+
+    # ---- inference -----------------------------------------------------
+
+    def predict(self, X):
+        """The network's outputs, shape (n_samples, n_outputs); a 1-D X is
+        one sample and gives a 1-D result."""
+        X, single = _validate.inputs(X, self.n_inputs, self._dtype)
+        out = self._forward(X)
+        return out[0] if single else out
+
+    __call__ = predict
+
+    def classify(self, X):
+        """Index of the largest output per sample (an int for a 1-D X)."""
+        out = self.predict(X)
+        if out.ndim == 1:
+            return int(np.argmax(out))
+        return np.argmax(out, axis=1)
+
+    def _forward(self, X):
+        n = X.shape[0]
+        if self._backend == "python":
+            acts, _ = _pycore.forward(self._activations, *self._rows(),
+                                      X.tolist())
+            out = np.array(acts[-1], dtype=self._dtype)
+            return out.reshape(n, self.n_outputs)
+        out = np.empty((n, self.n_outputs), dtype=self._dtype)
+        if n:
+            core = self.core
+            chunk = max(1, min(n, _CHUNK_VALUES // core.n_units))
+            work = np.empty(chunk * core.n_units, dtype=self._dtype)
+            core.forward(self._params, X, out, work)
+        return out
+
+    # ---- loss and gradients --------------------------------------------
+
+    def loss(self, X, T, loss="half_sse", sample_weight=None):
+        """Per-sample error summed over outputs, averaged over samples
+        (weighted by sample_weight when given)."""
+        return self.gradients(X, T, loss=loss, sample_weight=sample_weight,
+                              _loss_only=True)
+
+    def gradients(self, X, T, loss="half_sse", sample_weight=None, *,
+                  _loss_only=False):
+        """Backpropagated gradients of loss(X, T) (see Gradients)."""
+        loss = _validate.loss_for(loss, self.output_activation)
+        X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
+                                    self._dtype)
+        n = X.shape[0]
+        sw = _validate.sample_weight(sample_weight, n, self._dtype)
+        grad = np.zeros(self.n_params, dtype=self._dtype)
+        if self._backend == "python":
+            W, b = self._rows()
+            loss_sum, wsum, gW, gb, acts, deltas = _pycore.batch_gradient(
+                self._activations, W, b, X.tolist(), T.tolist(),
+                None if sw is None else sw.tolist(), loss)
+            self._store_rows(gW, gb, grad)
+            deltas = [np.array(d, dtype=self._dtype).reshape(n, -1)
+                      for d in deltas]
+        else:
+            core = self.core
+            acts = np.empty(n * core.n_units, dtype=self._dtype)
+            dbuf = np.empty(n * core.n_units, dtype=self._dtype)
+            z = np.empty((n, self.n_outputs), dtype=self._dtype)
+            empty = np.empty(0, dtype=self._dtype)
+            loss_sum, wsum = core.batch_gradient(
+                self._params, X, T, empty if sw is None else sw, loss, acts,
+                dbuf, z, grad)
+            deltas, off = [], 0
+            for width in self._sizes[1:]:
+                deltas.append(dbuf[off:off + n * width].reshape(n, width))
+                off += n * width
+        mean_loss = float(loss_sum / wsum)
+        if _loss_only:
+            return mean_loss
+        weights, biases = self._views(grad)
+        return Gradients(grad, weights, biases, deltas, mean_loss)
+
+    # ---- training ------------------------------------------------------
+
+    def fit(self, X, T, *, epochs=1, validation_data=None,
+            validation_split=0.0, sample_weight=None, **options):
+        """Train by backpropagation; returns a History.
+
+        Options are those of pybp.Trainer (loss, optimizer, batch_size,
+        shuffle, seed, train_biases, stopping rules, callbacks, verbose).
+        """
+        from pybp.train import Trainer
+        trainer = Trainer(**options)
+        return trainer.fit(self, X, T, epochs=epochs,
+                           validation_data=validation_data,
+                           validation_split=validation_split,
+                           sample_weight=sample_weight)
+
+
+def _dtype_name(dtype):
+    """'float64'/'float32' from a name, numpy dtype or type; else as given."""
+    if isinstance(dtype, str):
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return dtype
