@@ -1,4 +1,4 @@
-"""Build the C core (csrc/, pure C) and its Cython boundary (pybp/_core.pyx).
+"""Build the C core (csrc/, pure C) and its Cython boundary (src/pybp/_core.pyx).
 
 Flags are chosen by compiler family: optimisation on, nothing tied to the
 build machine's CPU (no -march=native), so a wheel runs on any CPU of its
@@ -32,7 +32,7 @@ class BuildExt(build_ext):
 extensions = [
     Extension(
         "pybp._core",
-        sources=["pybp/_core.pyx", *C_SOURCES],
+        sources=["src/pybp/_core.pyx", *C_SOURCES],
         include_dirs=["csrc"],
     )
 ]
