@@ -38,10 +38,24 @@ int pybp_optim_state_slots(const pybp_optim *opt)
 {
     switch (opt->kind) {
     case PYBP_OPT_SGD:
-        return opt->momentum != 0 ? 1 : 0;
+        return opt->momentum != 0 ? 1 : 0; /* velocity */
+    case PYBP_OPT_ADAM:
+        return 2;                          /* first and second moments */
+    case PYBP_OPT_RMSPROP:
+    case PYBP_OPT_ADAGRAD:
+        return 1;                          /* mean or sum of squares */
+    case PYBP_OPT_RPROP:
+        return 2;                          /* previous gradient, step sizes */
+    case PYBP_OPT_QUICKPROP:
+        return 2;                          /* previous slope, previous step */
     default:
         return 0;
     }
+}
+
+int pybp_optim_full_batch(const pybp_optim *opt)
+{
+    return opt->kind == PYBP_OPT_RPROP || opt->kind == PYBP_OPT_QUICKPROP;
 }
 
 int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
@@ -51,6 +65,12 @@ int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
      * and the batch gradient. */
     return batch * (2 * pybp_n_units(net) + m + n_in + m + 1)
            + pybp_n_params(net);
+}
+
+int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch)
+{
+    /* acts, output net inputs, output deltas. */
+    return batch * (pybp_n_units(net) + 2 * net->sizes[net->n_layers]);
 }
 
 #define REAL double

@@ -283,28 +283,127 @@ void SFX(pybp_accumulate_gradient)(const pybp_net *net, const REAL *x,
 /* ---- optimizers -------------------------------------------------------- */
 
 /*
- * One optimizer update over params[0..count) with L2 coefficient `decay`
- * (0 for biases).  The seeds' momentum: V <- mu V - eta g; W <- W + V;
- * Nesterov's variant moves by mu V_new - eta g.
+ * One optimizer update of `count` parameters w with gradient g, L2
+ * coefficient `decay` (0 for biases), and the optimizer's state slots s0, s1
+ * for these parameters (NULL when the optimizer has fewer slots).  gd below
+ * is the gradient of the loss plus the L2 term, g + decay * w.
  */
-static void SFX(sgd_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
-                             REAL *v, int64_t count, REAL decay)
+static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
+                                REAL *s0, REAL *s1, int64_t count, REAL decay)
 {
-    const REAL lr = (REAL)opt->lr, mu = (REAL)opt->momentum;
+    const REAL lr = (REAL)opt->lr;
     int64_t p;
-    if (opt->momentum == 0) {
-        for (p = 0; p < count; ++p) w[p] -= lr * (g[p] + decay * w[p]);
-    } else if (opt->nesterov) {
-        for (p = 0; p < count; ++p) {
-            const REAL gp = g[p] + decay * w[p];
-            v[p] = mu * v[p] - lr * gp;
-            w[p] += mu * v[p] - lr * gp;
+    switch (opt->kind) {
+    case PYBP_OPT_SGD: {
+        /* The seeds' momentum: V <- mu V - eta gd; W <- W + V.  Nesterov's
+         * variant moves by mu V_new - eta gd.  s0 is V. */
+        const REAL mu = (REAL)opt->momentum;
+        if (opt->momentum == 0) {
+            for (p = 0; p < count; ++p) w[p] -= lr * (g[p] + decay * w[p]);
+        } else if (opt->nesterov) {
+            for (p = 0; p < count; ++p) {
+                const REAL gd = g[p] + decay * w[p];
+                s0[p] = mu * s0[p] - lr * gd;
+                w[p] += mu * s0[p] - lr * gd;
+            }
+        } else {
+            for (p = 0; p < count; ++p) {
+                s0[p] = mu * s0[p] - lr * (g[p] + decay * w[p]);
+                w[p] += s0[p];
+            }
         }
-    } else {
+        break;
+    }
+    case PYBP_OPT_ADAM: {
+        /* m <- b1 m + (1-b1) gd; v <- b2 v + (1-b2) gd^2;
+         * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+        const double t = (double)(opt->step + 1);
+        const REAL b1 = (REAL)opt->beta1, b2 = (REAL)opt->beta2;
+        const REAL c1 = (REAL)(1.0 - pow(opt->beta1, t));
+        const REAL c2 = (REAL)(1.0 - pow(opt->beta2, t));
+        const REAL eps = (REAL)opt->eps;
         for (p = 0; p < count; ++p) {
-            v[p] = mu * v[p] - lr * (g[p] + decay * w[p]);
-            w[p] += v[p];
+            const REAL gd = g[p] + decay * w[p];
+            s0[p] = b1 * s0[p] + ((REAL)1 - b1) * gd;
+            s1[p] = b2 * s1[p] + ((REAL)1 - b2) * gd * gd;
+            w[p] -= lr * (s0[p] / c1) / (R_SQRT(s1[p] / c2) + eps);
         }
+        break;
+    }
+    case PYBP_OPT_RMSPROP: {
+        /* v <- rho v + (1-rho) gd^2;  w -= lr gd / (sqrt(v) + eps). */
+        const REAL rho = (REAL)opt->beta2, eps = (REAL)opt->eps;
+        for (p = 0; p < count; ++p) {
+            const REAL gd = g[p] + decay * w[p];
+            s0[p] = rho * s0[p] + ((REAL)1 - rho) * gd * gd;
+            w[p] -= lr * gd / (R_SQRT(s0[p]) + eps);
+        }
+        break;
+    }
+    case PYBP_OPT_ADAGRAD: {
+        /* G <- G + gd^2;  w -= lr gd / (sqrt(G) + eps). */
+        const REAL eps = (REAL)opt->eps;
+        for (p = 0; p < count; ++p) {
+            const REAL gd = g[p] + decay * w[p];
+            s0[p] += gd * gd;
+            w[p] -= lr * gd / (R_SQRT(s0[p]) + eps);
+        }
+        break;
+    }
+    case PYBP_OPT_RPROP: {
+        /* iRPROP-: each weight has its own step size delta (s1).  While the
+         * gradient keeps its sign the step grows by eta+, when it flips the
+         * step shrinks by eta- and that gradient is forgotten (s0 = 0), so
+         * the next update does not count a second flip.  Moves by the sign
+         * only: w -= sign(gd) * delta. */
+        const REAL up = (REAL)opt->eta_plus, down = (REAL)opt->eta_minus;
+        const REAL dmin = (REAL)opt->delta_min, dmax = (REAL)opt->delta_max;
+        for (p = 0; p < count; ++p) {
+            REAL gd = g[p] + decay * w[p];
+            REAL delta = opt->step == 0 ? (REAL)opt->delta0 : s1[p];
+            const REAL sign_change = gd * s0[p];
+            if (sign_change > 0) {
+                delta = delta * up < dmax ? delta * up : dmax;
+            } else if (sign_change < 0) {
+                delta = delta * down > dmin ? delta * down : dmin;
+                gd = 0;
+            }
+            if (gd > 0) w[p] -= delta;
+            else if (gd < 0) w[p] += delta;
+            s0[p] = gd;
+            s1[p] = delta;
+        }
+        break;
+    }
+    case PYBP_OPT_QUICKPROP: {
+        /* Fahlman's quickprop on the slope S = -gd (s0: previous slope,
+         * s1: previous step).  Each weight jumps to the minimum of the
+         * parabola through its last two slopes, S / (S_prev - S) * step,
+         * capped at mu times the previous step; a gradient term lr * S is
+         * added while the slope still points the way of the last step, and
+         * is the whole step when there was none. */
+        const REAL mu = (REAL)opt->mu, shrink = mu / ((REAL)1 + mu);
+        for (p = 0; p < count; ++p) {
+            const REAL S = -(g[p] + decay * w[p]);
+            const REAL Sp = s0[p], prev = s1[p];
+            REAL step = 0;
+            if (prev > 0 || prev < 0) {
+                const int forward = prev > 0 ? S > 0 : S < 0;
+                const int steep = prev > 0 ? S > shrink * Sp : S < shrink * Sp;
+                if (forward) step += lr * S;
+                if (steep) step += mu * prev;
+                else if (Sp != S) step += prev * S / (Sp - S);
+            } else {
+                step = lr * S;
+            }
+            w[p] += step;
+            s0[p] = S;
+            s1[p] = step;
+        }
+        break;
+    }
+    default:
+        break;
     }
 }
 
@@ -312,16 +411,22 @@ void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
                           const REAL *grad, REAL *state, int train_biases)
 {
     const REAL decay = (REAL)opt->weight_decay;
+    const int slots = pybp_optim_state_slots(opt);
+    const int64_t np = pybp_n_params(net);
+    REAL *slot0 = slots > 0 ? state : NULL;
+    REAL *slot1 = slots > 1 ? state + np : NULL;
     int l;
     for (l = 0; l < net->n_layers; ++l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const int64_t wo = pybp_weight_offset(net, l);
-        SFX(sgd_segment)(opt, params + wo, grad + wo, state + wo,
-                         n_out * n_in, decay);
+        SFX(update_segment)(opt, params + wo, grad + wo,
+                            slot0 ? slot0 + wo : NULL,
+                            slot1 ? slot1 + wo : NULL, n_out * n_in, decay);
         if (net->bias && train_biases) {
             const int64_t bo = pybp_bias_offset(net, l);
-            SFX(sgd_segment)(opt, params + bo, grad + bo, state + bo, n_out,
-                             (REAL)0);
+            SFX(update_segment)(opt, params + bo, grad + bo,
+                                slot0 ? slot0 + bo : NULL,
+                                slot1 ? slot1 + bo : NULL, n_out, (REAL)0);
         }
     }
     opt->step += 1;
@@ -329,33 +434,117 @@ void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
 
 /* ---- batch and epoch drivers ------------------------------------------- */
 
-double SFX(pybp_batch_gradient)(const pybp_net *net, const REAL *params,
+/* sum_k w_k [sample k predicted right] for outputs o and targets t (n x m). */
+static double SFX(count_correct)(const pybp_task *task, const REAL *o,
+                                 const REAL *t, const REAL *sw, int64_t n,
+                                 int64_t m)
+{
+    const REAL thr = (REAL)task->threshold;
+    double correct = 0;
+    int64_t k, j;
+    if (task->metric == PYBP_METRIC_NONE) return 0;
+    for (k = 0; k < n; ++k) {
+        const REAL *ok = o + k * m, *tk = t + k * m;
+        int right = 1;
+        if (task->metric == PYBP_METRIC_ARGMAX) {
+            int64_t io = 0, it = 0;
+            for (j = 1; j < m; ++j) {
+                if (ok[j] > ok[io]) io = j;
+                if (tk[j] > tk[it]) it = j;
+            }
+            right = io == it;
+        } else {
+            for (j = 0; j < m && right; ++j)
+                right = (ok[j] >= thr) == (tk[j] >= thr);
+        }
+        if (right) correct += sw ? (double)sw[k] : 1.0;
+    }
+    return correct;
+}
+
+/*
+ * Forward pass, losses, output deltas and the delta recurrence for one
+ * contiguous batch; adds its loss, weight and correct sums into *stats and
+ * returns its loss sum.
+ */
+static double SFX(batch_deltas)(const pybp_net *net, const REAL *params,
                                 const REAL *x, const REAL *t, const REAL *sw,
-                                int64_t n, int loss, REAL *acts, REAL *deltas,
-                                REAL *z_out, REAL *grad, double *weight_sum)
+                                int64_t n, const pybp_task *task, REAL *acts,
+                                REAL *deltas, REAL *z_out, pybp_stats *stats)
 {
     const int L = net->n_layers;
     const int64_t m = net->sizes[L];
     const int64_t out_off = n * (pybp_n_units(net) - m);
-    const int64_t np = pybp_n_params(net);
-    double wsum = 0, loss_sum;
+    double loss_sum, wsum = 0;
     int64_t k;
-
     SFX(pybp_forward)(net, params, x, n, acts, z_out);
-    loss_sum = SFX(pybp_output_delta)(loss, net->act[L - 1], acts + out_off,
-                                      z_out, t, sw, n, m, deltas + out_off);
+    loss_sum = SFX(pybp_output_delta)(task->loss, net->act[L - 1],
+                                      acts + out_off, z_out, t, sw, n, m,
+                                      deltas + out_off);
     SFX(pybp_backward)(net, params, n, acts, deltas);
     if (sw) {
         for (k = 0; k < n; ++k) wsum += (double)sw[k];
     } else {
         wsum = (double)n;
     }
-    for (k = 0; k < np; ++k) grad[k] = 0;
-    if (wsum > 0)
-        SFX(pybp_accumulate_gradient)(net, x, n, acts, deltas, sw, 1.0 / wsum,
-                                      grad);
-    *weight_sum = wsum;
+    stats->loss_sum += loss_sum;
+    stats->weight_sum += wsum;
+    stats->correct_sum += SFX(count_correct)(task, acts + out_off, t, sw, n, m);
     return loss_sum;
+}
+
+double SFX(pybp_batch_gradient)(const pybp_net *net, const REAL *params,
+                                const REAL *x, const REAL *t, const REAL *sw,
+                                int64_t n, int loss, REAL *acts, REAL *deltas,
+                                REAL *z_out, REAL *grad, double *weight_sum)
+{
+    const int64_t np = pybp_n_params(net);
+    pybp_task task = {0};
+    pybp_stats stats = {0, 0, 0};
+    double loss_sum;
+    int64_t p;
+    task.loss = loss;
+    loss_sum = SFX(batch_deltas)(net, params, x, t, sw, n, &task, acts, deltas,
+                                 z_out, &stats);
+    for (p = 0; p < np; ++p) grad[p] = 0;
+    if (stats.weight_sum > 0)
+        SFX(pybp_accumulate_gradient)(net, x, n, acts, deltas, sw,
+                                      1.0 / stats.weight_sum, grad);
+    *weight_sum = stats.weight_sum;
+    return loss_sum;
+}
+
+void SFX(pybp_evaluate)(const pybp_net *net, const REAL *params,
+                        const REAL *X, const REAL *T, const REAL *sw,
+                        int64_t n, const pybp_task *task, REAL *work,
+                        pybp_stats *stats)
+{
+    const int L = net->n_layers;
+    const int64_t n_in = net->sizes[0], m = net->sizes[L];
+    const int64_t batch = task->batch, units = pybp_n_units(net);
+    REAL *acts = work;
+    REAL *z_out = acts + batch * units;
+    REAL *delta = z_out + batch * m;
+    int64_t start;
+    for (start = 0; start < n; start += batch) {
+        const int64_t b = (n - start < batch) ? n - start : batch;
+        const REAL *x = X + start * n_in, *t = T + start * m;
+        const REAL *swk = sw ? sw + start : NULL;
+        const REAL *o = acts + b * (units - m);
+        double wsum = 0;
+        int64_t k;
+        SFX(pybp_forward)(net, params, x, b, acts, z_out);
+        stats->loss_sum += SFX(pybp_output_delta)(task->loss, net->act[L - 1],
+                                                  o, z_out, t, swk, b, m,
+                                                  delta);
+        if (swk) {
+            for (k = 0; k < b; ++k) wsum += (double)swk[k];
+        } else {
+            wsum = (double)b;
+        }
+        stats->weight_sum += wsum;
+        stats->correct_sum += SFX(count_correct)(task, o, t, swk, b, m);
+    }
 }
 
 /* Gathered rows: dst[r, :] = src[idx[r], :] for r < n. */
@@ -373,14 +562,16 @@ static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
 int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                               REAL *params, REAL *state, const REAL *X,
                               const REAL *T, const REAL *sw,
-                              const int64_t *order, int64_t n, int64_t batch,
-                              int loss, int train_biases, REAL *work,
-                              double *loss_sum, double *weight_sum,
-                              pybp_progress_fn progress, void *ctx)
+                              const int64_t *order, int64_t n,
+                              const pybp_task *task, REAL *work,
+                              pybp_stats *stats, pybp_progress_fn progress,
+                              void *ctx)
 {
     const int L = net->n_layers;
     const int64_t n_in = net->sizes[0], m = net->sizes[L];
+    const int64_t batch = task->batch;
     const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
+    const int full_batch = pybp_optim_full_batch(opt);
     /* Workspace carving; sizes match pybp_epoch_workspace_size. */
     REAL *acts = work;
     REAL *deltas = acts + batch * units;
@@ -393,14 +584,17 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
      * then costs nothing next to the work, yet comes every millisecond or
      * so, often enough for a prompt Ctrl-C. */
     const double progress_work = 4.0e6;
-    double work_since = 0;
-    int64_t start;
+    double work_since = 0, epoch_weight = 0;
+    int64_t start, p;
 
+    if (full_batch)
+        for (p = 0; p < np; ++p) grad[p] = 0;
     for (start = 0; start < n; start += batch) {
         const int64_t b = (n - start < batch) ? n - start : batch;
         const int64_t *idx = order + start;
-        double bl, bw;
         const REAL *swk = NULL;
+        const double weight_before = stats->weight_sum;
+        double bl, bw;
         SFX(gather_rows)(X, idx, b, n_in, xb);
         SFX(gather_rows)(T, idx, b, m, tb);
         if (sw) {
@@ -408,19 +602,36 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
             for (r = 0; r < b; ++r) swb[r] = sw[idx[r]];
             swk = swb;
         }
-        bl = SFX(pybp_batch_gradient)(net, params, xb, tb, swk, b, loss, acts,
-                                      deltas, z_out, grad, &bw);
-        *loss_sum += bl;
-        *weight_sum += bw;
+        bl = SFX(batch_deltas)(net, params, xb, tb, swk, b, task, acts, deltas,
+                               z_out, stats);
+        bw = stats->weight_sum - weight_before;
         if (!(bl - bl == 0)) /* NaN or infinity: this batch is not applied */
-            return start;
-        SFX(pybp_optim_step)(net, opt, params, grad, state, train_biases);
+            return full_batch ? 0 : start;
+        if (full_batch) {
+            /* Sum of per-sample gradients; divided by the weight at the end. */
+            SFX(pybp_accumulate_gradient)(net, xb, b, acts, deltas, swk, 1.0,
+                                          grad);
+            epoch_weight += bw;
+        } else {
+            for (p = 0; p < np; ++p) grad[p] = 0;
+            if (bw > 0) {
+                SFX(pybp_accumulate_gradient)(net, xb, b, acts, deltas, swk,
+                                              1.0 / bw, grad);
+                SFX(pybp_optim_step)(net, opt, params, grad, state,
+                                     task->train_biases);
+            }
+        }
         work_since += (double)b * (double)np;
         if (progress && work_since >= progress_work) {
             work_since = 0;
             if (progress(ctx, start + b))
-                return start + b;
+                return full_batch ? 0 : start + b;
         }
+    }
+    if (full_batch) {
+        if (!(epoch_weight > 0)) return 0;
+        for (p = 0; p < np; ++p) grad[p] = (REAL)(grad[p] / epoch_weight);
+        SFX(pybp_optim_step)(net, opt, params, grad, state, task->train_biases);
     }
     return n;
 }

@@ -49,7 +49,19 @@ enum pybp_loss {
 };
 
 enum pybp_optimizer_kind {
-    PYBP_OPT_SGD = 0
+    PYBP_OPT_SGD = 0,      /* steepest descent, (Nesterov) momentum          */
+    PYBP_OPT_ADAM = 1,     /* Kingma & Ba, bias-corrected                    */
+    PYBP_OPT_RMSPROP = 2,  /* Hinton's running mean of g^2                   */
+    PYBP_OPT_ADAGRAD = 3,  /* Duchi et al., sum of g^2                       */
+    PYBP_OPT_RPROP = 4,    /* iRPROP- (Igel & Huesken), full batch           */
+    PYBP_OPT_QUICKPROP = 5 /* Fahlman 1988, full batch                       */
+};
+
+/* What the epoch driver and the evaluator count as a correct prediction. */
+enum pybp_metric {
+    PYBP_METRIC_NONE = 0,
+    PYBP_METRIC_ARGMAX = 1,   /* argmax(o) == argmax(t)                      */
+    PYBP_METRIC_THRESHOLD = 2 /* every output on t's side of the threshold   */
 };
 
 /* Slope of leaky_relu for negative net input. */
@@ -68,13 +80,37 @@ typedef struct pybp_net {
  * slot s at state + s * n_params, zero-initialised by the caller.
  */
 typedef struct pybp_optim {
-    int kind;              /* enum pybp_optimizer_kind */
-    double lr;             /* learning rate eta > 0 */
-    double momentum;       /* SGD: mu in [0, 1) */
-    int nesterov;          /* SGD: nonzero for Nesterov momentum */
-    double weight_decay;   /* L2 coefficient lambda >= 0, weights only */
-    int64_t step;          /* updates taken so far; incremented by each step */
+    int kind;              /* enum pybp_optimizer_kind                        */
+    double lr;             /* learning rate eta > 0 (not used by Rprop)       */
+    double weight_decay;   /* L2 coefficient lambda >= 0, weights only        */
+    double momentum;       /* SGD: mu in [0, 1)                               */
+    int nesterov;          /* SGD: nonzero for Nesterov momentum              */
+    double beta1, beta2;   /* Adam: moment decays; RMSprop: beta2 is rho      */
+    double eps;            /* Adam, RMSprop, Adagrad: added to the root       */
+    double eta_plus;       /* Rprop: step growth factor > 1                   */
+    double eta_minus;      /* Rprop: step shrink factor in (0, 1)             */
+    double delta0;         /* Rprop: initial step size                        */
+    double delta_min;      /* Rprop: smallest step size                       */
+    double delta_max;      /* Rprop: largest step size                        */
+    double mu;             /* Quickprop: maximum growth factor                */
+    int64_t step;          /* updates taken so far; incremented by each step  */
 } pybp_optim;
+
+/* How an epoch or an evaluation runs. */
+typedef struct pybp_task {
+    int loss;              /* enum pybp_loss                                  */
+    int metric;            /* enum pybp_metric                                */
+    double threshold;      /* for PYBP_METRIC_THRESHOLD                       */
+    int64_t batch;         /* samples per batch (per chunk when evaluating)   */
+    int train_biases;      /* nonzero: the optimizer updates biases           */
+} pybp_task;
+
+/* What an epoch or an evaluation adds up. */
+typedef struct pybp_stats {
+    double loss_sum;       /* sum_k w_k e_k                                   */
+    double weight_sum;     /* sum_k w_k                                       */
+    double correct_sum;    /* sum_k w_k [sample k predicted right]            */
+} pybp_stats;
 
 /*
  * Called by the epoch driver every so often between batches (never inside
@@ -89,10 +125,15 @@ int64_t pybp_n_params(const pybp_net *net);
 int64_t pybp_weight_offset(const pybp_net *net, int layer);
 int64_t pybp_bias_offset(const pybp_net *net, int layer); /* needs net->bias */
 int64_t pybp_n_units(const pybp_net *net); /* sizes[1] + ... + sizes[L] */
+/* Number of n_params-sized state slots the optimizer needs. */
 int pybp_optim_state_slots(const pybp_optim *opt);
-/* Values (of the kernel's precision) needed by pybp_train_epoch_* for a
- * given batch size. */
+/* Nonzero for optimizers that take one step per epoch on the gradient of
+ * the whole training set (Rprop, Quickprop). */
+int pybp_optim_full_batch(const pybp_optim *opt);
+/* Values (of the kernel's precision) needed by pybp_train_epoch_* and by
+ * pybp_evaluate_* for a given batch size. */
 int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch);
+int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch);
 
 /* ---- kernels, declared once per precision ----------------------------- */
 #define PYBP_DECLARE_KERNELS(REAL, SFX)                                        \
@@ -154,22 +195,34 @@ double pybp_batch_gradient_##SFX(const pybp_net *net, const REAL *params,      \
                                  double *weight_sum);                          \
                                                                                \
 /*                                                                             \
- * One training epoch: the samples order[0..n-1] of X (N x sizes[0]) and T    \
- * (N x sizes[L]) in batches of `batch` (the last one may be smaller); for     \
- * each batch a gather, forward, backward, gradient and optimizer step.        \
- * work holds pybp_epoch_workspace_size(net, batch) values.  Adds each batch's \
- * weighted loss sum (computed before its update) to *loss_sum and its weight  \
- * sum to *weight_sum.  Stops early, after a whole batch, when progress        \
- * returns nonzero or when a batch's loss is not finite (that batch is then    \
- * not applied).  Returns the number of samples whose batches were applied.    \
+ * Loss (and correct-prediction count) of X, T in chunks of task->batch       \
+ * samples, added into *stats.  work holds pybp_evaluate_workspace_size.      \
+ */                                                                            \
+void pybp_evaluate_##SFX(const pybp_net *net, const REAL *params,              \
+                         const REAL *X, const REAL *T, const REAL *sw,         \
+                         int64_t n, const pybp_task *task, REAL *work,         \
+                         pybp_stats *stats);                                   \
+                                                                               \
+/*                                                                             \
+ * One training epoch over the samples order[0..n-1] of X (N x sizes[0]) and  \
+ * T (N x sizes[L]), with sw (N) or NULL, in batches of task->batch (the last \
+ * may be smaller).  Per batch: gather, forward, loss, backward, gradient,    \
+ * and an optimizer step -- or, for a full-batch optimizer, one step at the   \
+ * end on the gradient of the whole epoch.  Each batch's loss, computed       \
+ * before its update, is added into *stats.  work holds                        \
+ * pybp_epoch_workspace_size(net, task->batch) values.  Stops early, after a  \
+ * whole batch and never inside an update, when progress returns nonzero or   \
+ * when a batch's loss is not finite (that batch is not applied).  Returns    \
+ * the number of samples whose batches were applied (for a full-batch         \
+ * optimizer: n if the step was taken, else 0).                               \
  */                                                                            \
 int64_t pybp_train_epoch_##SFX(const pybp_net *net, pybp_optim *opt,           \
                                REAL *params, REAL *state, const REAL *X,       \
                                const REAL *T, const REAL *sw,                  \
-                               const int64_t *order, int64_t n, int64_t batch, \
-                               int loss, int train_biases, REAL *work,         \
-                               double *loss_sum, double *weight_sum,           \
-                               pybp_progress_fn progress, void *ctx);
+                               const int64_t *order, int64_t n,                \
+                               const pybp_task *task, REAL *work,              \
+                               pybp_stats *stats, pybp_progress_fn progress,   \
+                               void *ctx);
 
 PYBP_DECLARE_KERNELS(double, f64)
 PYBP_DECLARE_KERNELS(float, f32)

@@ -30,7 +30,19 @@ LOSSES = {
     "cross_entropy": PYBP_LOSS_CROSS_ENTROPY,
     "binary_cross_entropy": PYBP_LOSS_BINARY_CROSS_ENTROPY,
 }
-OPTIMIZERS = {"sgd": PYBP_OPT_SGD}
+OPTIMIZERS = {
+    "sgd": PYBP_OPT_SGD,
+    "adam": PYBP_OPT_ADAM,
+    "rmsprop": PYBP_OPT_RMSPROP,
+    "adagrad": PYBP_OPT_ADAGRAD,
+    "rprop": PYBP_OPT_RPROP,
+    "quickprop": PYBP_OPT_QUICKPROP,
+}
+METRICS = {
+    None: PYBP_METRIC_NONE,
+    "argmax": PYBP_METRIC_ARGMAX,
+    "threshold": PYBP_METRIC_THRESHOLD,
+}
 LEAKY_SLOPE = PYBP_LEAKY_SLOPE
 
 ctypedef fused real:
@@ -53,14 +65,43 @@ cdef int _progress(void *ctx, int64_t done) noexcept with gil:
 
 
 cdef pybp_optim _make_optim(dict hyper) except *:
+    """The C struct from an optimizer's hyper() dict plus "step"."""
     cdef pybp_optim opt
     opt.kind = OPTIMIZERS[hyper["kind"]]
-    opt.lr = hyper["lr"]
+    opt.lr = hyper.get("lr", 0.0)
+    opt.weight_decay = hyper.get("weight_decay", 0.0)
     opt.momentum = hyper.get("momentum", 0.0)
     opt.nesterov = hyper.get("nesterov", False)
-    opt.weight_decay = hyper.get("weight_decay", 0.0)
+    opt.beta1 = hyper.get("beta1", 0.0)
+    opt.beta2 = hyper.get("beta2", hyper.get("rho", 0.0))
+    opt.eps = hyper.get("eps", 0.0)
+    opt.eta_plus = hyper.get("eta_plus", 0.0)
+    opt.eta_minus = hyper.get("eta_minus", 0.0)
+    opt.delta0 = hyper.get("delta0", 0.0)
+    opt.delta_min = hyper.get("delta_min", 0.0)
+    opt.delta_max = hyper.get("delta_max", 0.0)
+    opt.mu = hyper.get("mu", 0.0)
     opt.step = hyper.get("step", 0)
     return opt
+
+
+cdef pybp_task _make_task(str loss, metric, double threshold, int64_t batch,
+                          bint train_biases) except *:
+    cdef pybp_task task
+    if batch < 1:
+        raise ValueError(f"batch size must be >= 1, got {batch}")
+    task.loss = LOSSES[loss]
+    task.metric = METRICS[metric]
+    task.threshold = threshold
+    task.batch = batch
+    task.train_biases = train_biases
+    return task
+
+
+def state_slots(dict hyper):
+    """Number of n_params-sized optimizer-state slots for these settings."""
+    cdef pybp_optim opt = _make_optim(hyper)
+    return pybp_optim_state_slots(&opt)
 
 
 cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
@@ -202,23 +243,59 @@ cdef class Core:
                                     train_biases)
         return opt.step
 
+    def evaluate(self, const real[::1] params, const real[:, ::1] X,
+                 const real[:, ::1] T, const real[::1] sw, str loss, metric,
+                 double threshold, real[::1] work):
+        """Loss sum, weight sum and correct count over X, in chunks that fit
+        work.  An empty sw means equal weights."""
+        cdef int64_t n = X.shape[0], chunk
+        cdef pybp_stats stats = pybp_stats(0, 0, 0)
+        cdef pybp_task task
+        cdef const real *swp = NULL
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("T rows", T.shape[0], n)
+        _check_len("T columns", T.shape[1], self.n_out)
+        chunk = work.shape[0] // pybp_evaluate_workspace_size(&self.net, 1)
+        task = _make_task(loss, metric, threshold, max(chunk, 1), False)
+        if chunk < 1:
+            raise ValueError("evaluate: workspace too small")
+        if sw.shape[0] != 0:
+            _check_len("sample weights", sw.shape[0], n)
+            swp = &sw[0]
+        if n == 0:
+            return 0.0, 0.0, 0.0
+        with nogil:
+            if real is double:
+                pybp_evaluate_f64(&self.net, &params[0], &X[0, 0], &T[0, 0],
+                                  swp, n, &task, &work[0], &stats)
+            else:
+                pybp_evaluate_f32(&self.net, &params[0], &X[0, 0], &T[0, 0],
+                                  swp, n, &task, &work[0], &stats)
+        return stats.loss_sum, stats.weight_sum, stats.correct_sum
+
+    def evaluate_workspace_size(self, int64_t batch):
+        return pybp_evaluate_workspace_size(&self.net, batch)
+
     def train_epoch(self, dict hyper, real[::1] params, real[::1] state,
                     const real[:, ::1] X, const real[:, ::1] T,
                     const real[::1] sw, const int64_t[::1] order,
-                    int64_t batch, str loss, bint train_biases,
-                    real[::1] work, progress=None):
+                    int64_t batch, str loss, bint train_biases, metric,
+                    double threshold, real[::1] work, progress=None):
         """One epoch over X[order] in batches, all in C.
 
-        Returns (samples applied, loss sum, weight sum, new optimizer step,
-        exception raised by a signal handler or `progress`, or None).
-        `progress(samples_done)` is called every millisecond or so; a true
-        return stops the epoch after the current batch.
+        Returns (samples applied, loss sum, weight sum, correct sum, new
+        optimizer step, exception raised by a signal handler or `progress`
+        or None).  `progress(samples_done)` is called every millisecond or
+        so; a true return stops the epoch after the current batch.
         """
         cdef pybp_optim opt = _make_optim(hyper)
+        cdef pybp_task task = _make_task(loss, metric, threshold, batch,
+                                         train_biases)
+        cdef pybp_stats stats = pybp_stats(0, 0, 0)
         cdef int64_t N = X.shape[0], n = order.shape[0], k, done = 0
-        cdef int code = LOSSES[loss]
-        cdef double loss_sum = 0, weight_sum = 0
         cdef const real *swp = NULL
+        cdef real *statep = NULL
         cdef list box = [progress, None]
         _check_len("params", params.shape[0], self.n_params)
         _check_len("optimizer state", state.shape[0],
@@ -226,30 +303,29 @@ cdef class Core:
         _check_len("X columns", X.shape[1], self.n_in)
         _check_len("T rows", T.shape[0], N)
         _check_len("T columns", T.shape[1], self.n_out)
+        _check_len("workspace", work.shape[0],
+                   pybp_epoch_workspace_size(&self.net, batch))
         if sw.shape[0] != 0:
             _check_len("sample weights", sw.shape[0], N)
             swp = &sw[0]
-        if batch < 1:
-            raise ValueError(f"batch size must be >= 1, got {batch}")
-        _check_len("workspace", work.shape[0],
-                   pybp_epoch_workspace_size(&self.net, batch))
+        if state.shape[0] != 0:
+            statep = &state[0]
         for k in range(n):
             if order[k] < 0 or order[k] >= N:
                 raise ValueError(f"order[{k}] = {order[k]} is outside "
                                  f"[0, {N})")
         if n == 0:
-            return 0, 0.0, 0.0, opt.step, None
+            return 0, 0.0, 0.0, 0.0, opt.step, None
         with nogil:
             if real is double:
                 done = pybp_train_epoch_f64(
-                    &self.net, &opt, &params[0],
-                    &state[0] if state.shape[0] else NULL, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, batch, code, train_biases, &work[0],
-                    &loss_sum, &weight_sum, _progress, <void *>box)
+                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
+                    swp, &order[0], n, &task, &work[0], &stats, _progress,
+                    <void *>box)
             else:
                 done = pybp_train_epoch_f32(
-                    &self.net, &opt, &params[0],
-                    &state[0] if state.shape[0] else NULL, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, batch, code, train_biases, &work[0],
-                    &loss_sum, &weight_sum, _progress, <void *>box)
-        return done, loss_sum, weight_sum, opt.step, box[1]
+                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
+                    swp, &order[0], n, &task, &work[0], &stats, _progress,
+                    <void *>box)
+        return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
+                opt.step, box[1])

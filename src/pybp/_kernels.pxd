@@ -15,6 +15,14 @@ cdef extern from "pybp.h" nogil:
         PYBP_LOSS_CROSS_ENTROPY
         PYBP_LOSS_BINARY_CROSS_ENTROPY
         PYBP_OPT_SGD
+        PYBP_OPT_ADAM
+        PYBP_OPT_RMSPROP
+        PYBP_OPT_ADAGRAD
+        PYBP_OPT_RPROP
+        PYBP_OPT_QUICKPROP
+        PYBP_METRIC_NONE
+        PYBP_METRIC_ARGMAX
+        PYBP_METRIC_THRESHOLD
 
     double PYBP_LEAKY_SLOPE
 
@@ -27,10 +35,31 @@ cdef extern from "pybp.h" nogil:
     ctypedef struct pybp_optim:
         int kind
         double lr
+        double weight_decay
         double momentum
         int nesterov
-        double weight_decay
+        double beta1
+        double beta2
+        double eps
+        double eta_plus
+        double eta_minus
+        double delta0
+        double delta_min
+        double delta_max
+        double mu
         int64_t step
+
+    ctypedef struct pybp_task:
+        int loss
+        int metric
+        double threshold
+        int64_t batch
+        int train_biases
+
+    ctypedef struct pybp_stats:
+        double loss_sum
+        double weight_sum
+        double correct_sum
 
     ctypedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done) noexcept
 
@@ -39,7 +68,9 @@ cdef extern from "pybp.h" nogil:
     int64_t pybp_bias_offset(const pybp_net *net, int layer)
     int64_t pybp_n_units(const pybp_net *net)
     int pybp_optim_state_slots(const pybp_optim *opt)
+    int pybp_optim_full_batch(const pybp_optim *opt)
     int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
+    int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch)
 
     void pybp_forward_f64(const pybp_net *net, const double *params,
                           const double *x, int64_t n, double *acts, double *z_out)
@@ -64,17 +95,26 @@ cdef extern from "pybp.h" nogil:
                              float *params, const float *grad, float *state,
                              int train_biases)
 
+    void pybp_evaluate_f64(const pybp_net *net, const double *params,
+                           const double *X, const double *T, const double *sw,
+                           int64_t n, const pybp_task *task, double *work,
+                           pybp_stats *stats)
+    void pybp_evaluate_f32(const pybp_net *net, const float *params,
+                           const float *X, const float *T, const float *sw,
+                           int64_t n, const pybp_task *task, float *work,
+                           pybp_stats *stats)
+
     int64_t pybp_train_epoch_f64(const pybp_net *net, pybp_optim *opt,
                                  double *params, double *state, const double *X,
                                  const double *T, const double *sw,
-                                 const int64_t *order, int64_t n, int64_t batch,
-                                 int loss, int train_biases, double *work,
-                                 double *loss_sum, double *weight_sum,
-                                 pybp_progress_fn progress, void *ctx)
+                                 const int64_t *order, int64_t n,
+                                 const pybp_task *task, double *work,
+                                 pybp_stats *stats, pybp_progress_fn progress,
+                                 void *ctx)
     int64_t pybp_train_epoch_f32(const pybp_net *net, pybp_optim *opt,
                                  float *params, float *state, const float *X,
                                  const float *T, const float *sw,
-                                 const int64_t *order, int64_t n, int64_t batch,
-                                 int loss, int train_biases, float *work,
-                                 double *loss_sum, double *weight_sum,
-                                 pybp_progress_fn progress, void *ctx)
+                                 const int64_t *order, int64_t n,
+                                 const pybp_task *task, float *work,
+                                 pybp_stats *stats, pybp_progress_fn progress,
+                                 void *ctx)

@@ -197,51 +197,126 @@ def accumulate_gradient(xs, acts, deltas, sw, scale, gW, gb):
 
 # ---- optimizers ------------------------------------------------------------
 
-def _sgd_segment(hyper, w, g, v, decay):
-    """One SGD update of one row; returns (new w, new v).
+def state_slots(hyper):
+    """Number of parameter-shaped state slots, as pybp_optim_state_slots."""
+    kind = hyper["kind"]
+    if kind == "sgd":
+        return 1 if hyper.get("momentum", 0.0) != 0 else 0
+    return 1 if kind in ("rmsprop", "adagrad") else 2
 
-    The seeds' momentum: V <- mu V - eta g; W <- W + V; Nesterov's variant
-    moves by mu V_new - eta g.
+
+def update_segment(hyper, step, w, g, s0, s1, decay):
+    """One optimizer update of one row: returns (new w, new s0, new s1).
+
+    gd below is the gradient plus the L2 term, g + decay * w.  The state
+    rows s0, s1 are as in C (None where the optimizer has fewer slots).
     """
-    lr, mu = hyper["lr"], hyper.get("momentum", 0.0)
-    if mu == 0:
-        return [wp - lr * (gp + decay * wp) for wp, gp in zip(w, g)], v
-    v = [mu * vp - lr * (gp + decay * wp) for wp, gp, vp in zip(w, g, v)]
-    if hyper.get("nesterov", False):
-        return [wp + (mu * vp - lr * (gp + decay * wp))
-                for wp, gp, vp in zip(w, g, v)], v
-    return [wp + vp for wp, vp in zip(w, v)], v
+    kind = hyper["kind"]
+    lr = hyper.get("lr", 0.0)
+    n = len(w)
+    w, s0 = list(w), list(s0) if s0 is not None else None
+    s1 = list(s1) if s1 is not None else None
+    if kind == "sgd":
+        # The seeds' momentum: V <- mu V - eta gd; W <- W + V; Nesterov's
+        # variant moves by mu V_new - eta gd.
+        mu = hyper.get("momentum", 0.0)
+        if mu == 0:
+            return [wp - lr * (gp + decay * wp) for wp, gp in zip(w, g)], s0, s1
+        nesterov = hyper.get("nesterov", False)
+        for p in range(n):
+            gd = g[p] + decay * w[p]
+            s0[p] = mu * s0[p] - lr * gd
+            w[p] += (mu * s0[p] - lr * gd) if nesterov else s0[p]
+    elif kind == "adam":
+        t = step + 1
+        b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        for p in range(n):
+            gd = g[p] + decay * w[p]
+            s0[p] = b1 * s0[p] + (1.0 - b1) * gd
+            s1[p] = b2 * s1[p] + (1.0 - b2) * gd * gd
+            w[p] -= lr * (s0[p] / c1) / (math.sqrt(s1[p] / c2) + eps)
+    elif kind == "rmsprop":
+        rho, eps = hyper["rho"], hyper["eps"]
+        for p in range(n):
+            gd = g[p] + decay * w[p]
+            s0[p] = rho * s0[p] + (1.0 - rho) * gd * gd
+            w[p] -= lr * gd / (math.sqrt(s0[p]) + eps)
+    elif kind == "adagrad":
+        eps = hyper["eps"]
+        for p in range(n):
+            gd = g[p] + decay * w[p]
+            s0[p] += gd * gd
+            w[p] -= lr * gd / (math.sqrt(s0[p]) + eps)
+    elif kind == "rprop":
+        # iRPROP-: s0 the previous gradient, s1 the step sizes.
+        up, down = hyper["eta_plus"], hyper["eta_minus"]
+        dmin, dmax = hyper["delta_min"], hyper["delta_max"]
+        for p in range(n):
+            gd = g[p] + decay * w[p]
+            delta = hyper["delta0"] if step == 0 else s1[p]
+            sign_change = gd * s0[p]
+            if sign_change > 0:
+                delta = min(delta * up, dmax)
+            elif sign_change < 0:
+                delta = max(delta * down, dmin)
+                gd = 0.0
+            if gd > 0:
+                w[p] -= delta
+            elif gd < 0:
+                w[p] += delta
+            s0[p] = gd
+            s1[p] = delta
+    elif kind == "quickprop":
+        # Fahlman's quickprop on the slope S = -gd; s0 the previous slope,
+        # s1 the previous step.
+        mu = hyper["mu"]
+        shrink = mu / (1.0 + mu)
+        for p in range(n):
+            S = -(g[p] + decay * w[p])
+            Sp, prev = s0[p], s1[p]
+            step_p = 0.0
+            if prev != 0:
+                forward = S > 0 if prev > 0 else S < 0
+                steep = S > shrink * Sp if prev > 0 else S < shrink * Sp
+                if forward:
+                    step_p += lr * S
+                if steep:
+                    step_p += mu * prev
+                elif Sp != S:
+                    step_p += prev * S / (Sp - S)
+            else:
+                step_p = lr * S
+            w[p] += step_p
+            s0[p] = S
+            s1[p] = step_p
+    return w, s0, s1
 
 
 def optim_step(hyper, W, b, gW, gb, state, train_biases, make_row):
     """One optimizer update in place of the rows of W and b.
 
-    state is a dict of per-slot (W-shaped, b-shaped) rows (e.g. "velocity"),
-    as made by new_state().  Returns the new step count.
+    state is a list of slots, each a (W-shaped rows, b-shaped rows) pair in
+    the C layout's slot order.  Returns the new step count.
     """
     decay = hyper.get("weight_decay", 0.0)
-    velocity = state.get("velocity")
-    for l, (Wl, gWl) in enumerate(zip(W, gW)):
-        for j in range(len(Wl)):
-            v = velocity[0][l][j] if velocity is not None else None
-            w, v = _sgd_segment(hyper, Wl[j], gWl[j], v, decay)
-            Wl[j] = make_row(w)
-            if velocity is not None:
-                velocity[0][l][j] = make_row(v)
+    step = hyper.get("step", 0)
+
+    def update(rows, slot_rows, index, grads, decay):
+        """rows[index] and its state rows slot_rows[s][index], updated."""
+        held = [s[index] for s in slot_rows] + [None] * (2 - len(slot_rows))
+        w, s0, s1 = update_segment(hyper, step, rows[index], grads, held[0],
+                                   held[1], decay)
+        rows[index] = make_row(w)
+        for s, value in zip(slot_rows, (s0, s1)):
+            s[index] = make_row(value)
+
+    for l in range(len(W)):
+        for j in range(len(W[l])):
+            update(W[l], [slot[0][l] for slot in state], j, gW[l][j], decay)
         if b is not None and train_biases:
-            v = velocity[1][l] if velocity is not None else None
-            w, v = _sgd_segment(hyper, b[l], gb[l], v, 0.0)
-            b[l] = make_row(w)
-            if velocity is not None:
-                velocity[1][l] = make_row(v)
-    return hyper.get("step", 0) + 1
-
-
-def state_slots(hyper):
-    """Names of the optimizer-state slots, in the C layout's order."""
-    if hyper["kind"] == "sgd" and hyper.get("momentum", 0.0) != 0:
-        return ["velocity"]
-    return []
+            update(b, [slot[1] for slot in state], l, gb[l], 0.0)
+    return step + 1
 
 
 # ---- batch and epoch drivers -----------------------------------------------
@@ -252,10 +327,32 @@ def zeros_like(W, b):
     return gW, gb
 
 
-def batch_gradient(activations, W, b, xs, ts, sw, loss):
-    """Gradient of the (weighted) mean loss over the batch.
+def count_correct(metric, threshold, os, ts, sw):
+    """sum_k w_k [sample k predicted right], as count_correct in C."""
+    if metric is None:
+        return 0.0
+    correct = 0.0
+    for k, (o, t) in enumerate(zip(os, ts)):
+        if metric == "argmax":
+            io = it = 0
+            for j in range(1, len(o)):
+                if o[j] > o[io]:
+                    io = j
+                if t[j] > t[it]:
+                    it = j
+            right = io == it
+        else:
+            right = all((oj >= threshold) == (tj >= threshold)
+                        for oj, tj in zip(o, t))
+        if right:
+            correct += sw[k] if sw is not None else 1.0
+    return correct
 
-    Returns (loss sum, weight sum, gW, gb, acts, deltas).
+
+def batch_deltas(activations, W, b, xs, ts, sw, loss):
+    """Forward pass, losses, output deltas and the delta recurrence.
+
+    Returns (loss sum, weight sum, acts, deltas).
     """
     acts, z_out = forward(activations, W, b, xs)
     loss_sum, d_out = output_delta(loss, activations[-1], acts[-1], z_out, ts,
@@ -269,37 +366,83 @@ def batch_gradient(activations, W, b, xs, ts, sw, loss):
             wsum += s
     else:
         wsum = float(len(xs))
+    return loss_sum, wsum, acts, deltas
+
+
+def batch_gradient(activations, W, b, xs, ts, sw, loss):
+    """Gradient of the (weighted) mean loss over the batch.
+
+    Returns (loss sum, weight sum, gW, gb, acts, deltas).
+    """
+    loss_sum, wsum, acts, deltas = batch_deltas(activations, W, b, xs, ts, sw,
+                                                loss)
     gW, gb = zeros_like(W, b)
     if wsum > 0:
         accumulate_gradient(xs, acts, deltas, sw, 1.0 / wsum, gW, gb)
     return loss_sum, wsum, gW, gb, acts, deltas
 
 
-def train_epoch(activations, hyper, W, b, state, X, T, sw, order, batch, loss,
-                train_biases, make_row, progress=None):
-    """One epoch over X[order] in batches: gather, forward, backward, update.
+def evaluate(activations, W, b, X, T, sw, loss, metric, threshold, chunk):
+    """(loss sum, weight sum, correct sum) over X, T in chunks."""
+    loss_sum = weight_sum = correct = 0.0
+    for start in range(0, len(X), chunk):
+        xs, ts = X[start:start + chunk], T[start:start + chunk]
+        sws = sw[start:start + chunk] if sw is not None else None
+        acts, z_out = forward(activations, W, b, xs)
+        ls, _ = output_delta(loss, activations[-1], acts[-1], z_out, ts, sws)
+        loss_sum += ls
+        weight_sum += sum(sws) if sws is not None else float(len(xs))
+        correct += count_correct(metric, threshold, acts[-1], ts, sws)
+    return loss_sum, weight_sum, correct
 
-    Returns (samples applied, loss sum, weight sum, new step count).  Stops
-    before applying a batch whose loss is not finite, and after a batch for
-    which progress(samples_done) returns true.
+
+def train_epoch(activations, hyper, W, b, state, X, T, sw, order, batch, loss,
+                train_biases, metric, threshold, make_row, progress=None):
+    """One epoch over X[order] in batches, as pybp_train_epoch in C.
+
+    Returns (samples applied, loss sum, weight sum, correct sum, new step).
+    For a full-batch optimizer the gradients of all batches are summed and
+    one step is taken at the end.  Stops before applying a batch whose loss
+    is not finite, and after a batch for which progress(samples_done) is
+    true.
     """
-    loss_sum = 0.0
-    weight_sum = 0.0
+    full_batch = hyper["kind"] in ("rprop", "quickprop")
+    step = hyper.get("step", 0)
+    loss_sum = weight_sum = correct = epoch_weight = 0.0
+    if full_batch:
+        gsum_W, gsum_b = zeros_like(W, b)
     n = len(order)
     for start in range(0, n, batch):
         idx = order[start:start + batch]
         xs = [X[i] for i in idx]
         ts = [T[i] for i in idx]
         sws = [sw[i] for i in idx] if sw is not None else None
-        bl, bw, gW, gb, _, _ = batch_gradient(activations, W, b, xs, ts, sws,
-                                              loss)
+        bl, bw, acts, deltas = batch_deltas(activations, W, b, xs, ts, sws,
+                                            loss)
         loss_sum += bl
         weight_sum += bw
+        correct += count_correct(metric, threshold, acts[-1], ts, sws)
         if not math.isfinite(bl):
-            return start, loss_sum, weight_sum, hyper.get("step", 0)
-        hyper = dict(hyper, step=optim_step(hyper, W, b, gW, gb, state,
-                                            train_biases, make_row))
+            return (0 if full_batch else start), loss_sum, weight_sum, \
+                correct, step
+        if full_batch:
+            accumulate_gradient(xs, acts, deltas, sws, 1.0, gsum_W, gsum_b)
+            epoch_weight += bw
+        elif bw > 0:
+            gW, gb = zeros_like(W, b)
+            accumulate_gradient(xs, acts, deltas, sws, 1.0 / bw, gW, gb)
+            step = optim_step(dict(hyper, step=step), W, b, gW, gb, state,
+                              train_biases, make_row)
         done = start + len(idx)
         if progress is not None and progress(done):
-            return done, loss_sum, weight_sum, hyper["step"]
-    return n, loss_sum, weight_sum, hyper.get("step", 0)
+            return (0 if full_batch else done), loss_sum, weight_sum, \
+                correct, step
+    if full_batch:
+        if not epoch_weight > 0:
+            return 0, loss_sum, weight_sum, correct, step
+        gW = [[[g / epoch_weight for g in row] for row in Wl] for Wl in gsum_W]
+        gb = [[g / epoch_weight for g in row] for row in gsum_b] \
+            if gsum_b is not None else None
+        step = optim_step(dict(hyper, step=step), W, b, gW, gb, state,
+                          train_biases, make_row)
+    return n, loss_sum, weight_sum, correct, step

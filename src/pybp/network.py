@@ -262,11 +262,45 @@ class Network:
     def loss(self, X, T, loss="half_sse", sample_weight=None):
         """Per-sample error summed over outputs, averaged over samples
         (weighted by sample_weight when given)."""
-        return self.gradients(X, T, loss=loss, sample_weight=sample_weight,
-                              _loss_only=True)
+        return self.evaluate(X, T, loss=loss, sample_weight=sample_weight)["loss"]
 
-    def gradients(self, X, T, loss="half_sse", sample_weight=None, *,
-                  _loss_only=False):
+    def evaluate(self, X, T, loss="half_sse", sample_weight=None):
+        """{"loss": mean loss, "accuracy": fraction right or None}.
+
+        Accuracy is reported for classification targets: one-hot rows
+        (argmax of the outputs), or targets all 0/1 (each output thresholded
+        at 0.5) or all -1/1 (at 0).  Runs in chunks: memory stays small for
+        any number of samples.
+        """
+        from pybp.train import classification_metric
+        loss = _validate.loss_for(loss, self.output_activation)
+        X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
+                                    self._dtype, allow_empty=False)
+        sw = _validate.sample_weight(sample_weight, X.shape[0], self._dtype)
+        metric, threshold = classification_metric(T)
+        loss_sum, wsum, correct = self._evaluate(X, T, sw, loss, metric,
+                                                 threshold)
+        return {"loss": float(loss_sum / wsum),
+                "accuracy": float(correct / wsum) if metric else None}
+
+    def _evaluate(self, X, T, sw, loss, metric, threshold):
+        """(loss sum, weight sum, correct sum) on validated arrays."""
+        n = X.shape[0]
+        if self._backend == "python":
+            W, b = self._rows()
+            return _pycore.evaluate(
+                self._activations, W, b, X.tolist(), T.tolist(),
+                None if sw is None else sw.tolist(), loss, metric, threshold,
+                max(1, _CHUNK_VALUES // sum(self._sizes[1:])))
+        core = self.core
+        per_sample = core.evaluate_workspace_size(1)
+        chunk = max(1, min(n, _CHUNK_VALUES // per_sample))
+        work = np.empty(core.evaluate_workspace_size(chunk), dtype=self._dtype)
+        empty = np.empty(0, dtype=self._dtype)
+        return core.evaluate(self._params, X, T, empty if sw is None else sw,
+                             loss, metric, threshold, work)
+
+    def gradients(self, X, T, loss="half_sse", sample_weight=None):
         """Backpropagated gradients of loss(X, T) (see Gradients)."""
         loss = _validate.loss_for(loss, self.output_activation)
         X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
@@ -296,22 +330,42 @@ class Network:
                 deltas.append(dbuf[off:off + n * width].reshape(n, width))
                 off += n * width
         mean_loss = float(loss_sum / wsum)
-        if _loss_only:
-            return mean_loss
         weights, biases = self._views(grad)
         return Gradients(grad, weights, biases, deltas, mean_loss)
 
     # ---- training ------------------------------------------------------
 
-    def fit(self, X, T, *, epochs=1, validation_data=None,
-            validation_split=0.0, sample_weight=None, **options):
+    def fit(self, X, T, *, loss="half_sse", optimizer="sgd", epochs=1,
+            batch_size=1, shuffle=True, seed=None, train_biases=True,
+            validation_data=None, validation_split=0.0, target_loss=None,
+            patience=None, min_delta=0.0, max_seconds=None, restore_best=True,
+            callbacks=None, verbose=False, sample_weight=None):
         """Train by backpropagation; returns a History.
 
-        Options are those of pybp.Trainer (loss, optimizer, batch_size,
-        shuffle, seed, train_biases, stopping rules, callbacks, verbose).
+        loss: a loss name.  optimizer: a name or a pybp.optim optimizer.
+        batch_size: 1 is stochastic (per-sample) backpropagation, len(X) full
+        batch.  shuffle/seed: the sample order, drawn anew each epoch; the
+        same seed gives the same order on both backends.  train_biases:
+        False keeps the biases fixed.  validation_data=(X, T[, weights]) or
+        validation_split (the last fraction of the samples, taken before
+        shuffling) give History.val_loss.  Training stops after `epochs`, or
+        when the monitored loss (validation loss if there is validation data,
+        else training loss) is <= target_loss, or has not improved by more
+        than min_delta for `patience` epochs (then, with restore_best, the
+        best parameters are put back), or after max_seconds (checked inside
+        epochs too), or when a callback cb(net, history), called after every
+        epoch, returns true, or on Ctrl-C (the parameters are never left
+        half-updated), or when the loss stops being finite (the epoch is
+        undone).  verbose shows a progress bar.  sample_weight weighs each
+        sample's loss in the averages.
         """
         from pybp.train import Trainer
-        trainer = Trainer(**options)
+        trainer = Trainer(loss=loss, optimizer=optimizer,
+                          batch_size=batch_size, shuffle=shuffle, seed=seed,
+                          train_biases=train_biases, target_loss=target_loss,
+                          patience=patience, min_delta=min_delta,
+                          max_seconds=max_seconds, restore_best=restore_best,
+                          callbacks=callbacks, verbose=verbose)
         return trainer.fit(self, X, T, epochs=epochs,
                            validation_data=validation_data,
                            validation_split=validation_split,

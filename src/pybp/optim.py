@@ -1,57 +1,339 @@
-"""Optimizers: update rules over the flat parameter and gradient buffers.
+"""Optimizers and learning-rate schedules.
 
-An optimizer object holds hyper-parameters only (checked when it is built);
-its per-parameter state (velocity, moments, ...) lives in the Trainer, in
-buffers with the parameters' layout, so that one update is one loop in C.
+An optimizer object holds hyper-parameters only, checked when it is built.
+Its per-parameter state (velocity, moments, step sizes, ...) lives in the
+Trainer, in buffers with the parameters' flat layout, so that an update is one
+loop in C over flat buffers.  ``weight_decay`` is the seeds' L2
+regularization term: it adds ``weight_decay * w`` to the gradient of every
+weight (the gradient of ``weight_decay / 2 * sum w^2``), never of a bias.
+
+``lr`` takes a float or a schedule from this module: ``Constant``,
+``StepDecay``, ``ExponentialDecay``, ``InverseScaling`` or ``ReduceOnPlateau``.
+The learning rate is set once per epoch and recorded in ``History.lr``.
 """
+import math
+
 from pybp import _validate
+
+# ---- learning-rate schedules ----------------------------------------------
+
+
+class Schedule:
+    """A learning rate per epoch: ``schedule(epoch, samples_seen)``.
+
+    ``epoch`` counts the epochs a Trainer has run before this one and
+    ``samples_seen`` the training samples it has processed.  ``observe(loss)``
+    is told the monitored loss after every epoch (only ReduceOnPlateau uses
+    it).
+    """
+
+    def __call__(self, epoch, samples_seen):
+        raise NotImplementedError
+
+    def observe(self, loss):
+        pass
+
+    def _args(self):
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._args().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _lr(value):
+    return _validate.real("lr", value, minimum=0.0, min_inclusive=False)
+
+
+class Constant(Schedule):
+    """The same learning rate every epoch."""
+
+    def __init__(self, lr):
+        self.lr = _lr(lr)
+
+    def __call__(self, epoch, samples_seen):
+        return self.lr
+
+    def _args(self):
+        return {"lr": self.lr}
+
+
+class StepDecay(Schedule):
+    """lr * gamma ** (epoch // step_size): divided every step_size epochs."""
+
+    def __init__(self, lr, step_size=10, gamma=0.1):
+        self.lr = _lr(lr)
+        self.step_size = _validate.integer("step_size", step_size, minimum=1)
+        self.gamma = _validate.real("gamma", gamma, minimum=0.0, maximum=1.0,
+                                    min_inclusive=False)
+
+    def __call__(self, epoch, samples_seen):
+        return self.lr * self.gamma ** (epoch // self.step_size)
+
+    def _args(self):
+        return {"lr": self.lr, "step_size": self.step_size, "gamma": self.gamma}
+
+
+class ExponentialDecay(Schedule):
+    """lr * gamma ** epoch."""
+
+    def __init__(self, lr, gamma=0.95):
+        self.lr = _lr(lr)
+        self.gamma = _validate.real("gamma", gamma, minimum=0.0, maximum=1.0,
+                                    min_inclusive=False)
+
+    def __call__(self, epoch, samples_seen):
+        return self.lr * self.gamma ** epoch
+
+    def _args(self):
+        return {"lr": self.lr, "gamma": self.gamma}
+
+
+class InverseScaling(Schedule):
+    """lr / (samples_seen + 1) ** power_t, as scikit-learn's "invscaling"
+    (updated at each epoch's start from the samples seen so far)."""
+
+    def __init__(self, lr, power_t=0.5):
+        self.lr = _lr(lr)
+        self.power_t = _validate.real("power_t", power_t, minimum=0.0)
+
+    def __call__(self, epoch, samples_seen):
+        return self.lr / (samples_seen + 1) ** self.power_t
+
+    def _args(self):
+        return {"lr": self.lr, "power_t": self.power_t}
+
+
+class ReduceOnPlateau(Schedule):
+    """Multiply the learning rate by ``factor`` when the monitored loss (the
+    validation loss if there is validation data, else the training loss) has
+    not improved by more than ``min_delta`` for ``patience`` epochs; never
+    below ``min_lr``."""
+
+    def __init__(self, lr, factor=0.1, patience=10, min_delta=1e-4,
+                 min_lr=0.0):
+        self.lr = _lr(lr)
+        self.factor = _validate.real("factor", factor, minimum=0.0,
+                                     maximum=1.0, min_inclusive=False,
+                                     max_inclusive=False)
+        self.patience = _validate.integer("patience", patience, minimum=0)
+        self.min_delta = _validate.real("min_delta", min_delta, minimum=0.0)
+        self.min_lr = _validate.real("min_lr", min_lr, minimum=0.0)
+        self.reset()
+
+    def reset(self):
+        self.current = self.lr
+        self._best = math.inf
+        self._wait = 0
+
+    def __call__(self, epoch, samples_seen):
+        return self.current
+
+    def observe(self, loss):
+        if loss < self._best - self.min_delta:
+            self._best = loss
+            self._wait = 0
+        elif math.isfinite(loss):
+            self._wait += 1
+            if self._wait > self.patience:
+                self.current = max(self.current * self.factor, self.min_lr)
+                self._wait = 0
+
+    def _args(self):
+        return {"lr": self.lr, "factor": self.factor, "patience": self.patience,
+                "min_delta": self.min_delta, "min_lr": self.min_lr}
+
+
+def as_schedule(lr):
+    if isinstance(lr, Schedule):
+        return lr
+    return Constant(lr)
+
+
+# ---- optimizers -------------------------------------------------------------
 
 
 class Optimizer:
-    """Base class: `kind` names the C update rule, `hyper()` its arguments."""
+    """Base class.  ``kind`` names the C update rule; ``hyper()`` gives its
+    arguments (without the learning rate, which the Trainer sets per epoch
+    from ``schedule``).  ``full_batch`` optimizers take one step per epoch on
+    the gradient of the whole training set."""
 
     kind = None
+    full_batch = False
+    schedule = None
+
+    def _set_lr(self, lr):
+        self.schedule = as_schedule(lr)
+        self.lr = lr if isinstance(lr, Schedule) else self.schedule.lr
+
+    def _weight_decay(self, value):
+        self.weight_decay = _validate.real("weight_decay", value, minimum=0.0)
 
     def hyper(self):
         """The hyper-parameters as the kernels take them."""
         raise NotImplementedError
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.hyper().items()
-                         if k != "kind")
-        return f"{type(self).__name__}({args})"
+        args = {k: v for k, v in self.hyper().items() if k != "kind"}
+        if self.schedule is not None:
+            args = {"lr": self.lr, **args}
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{k}={v!r}" for k, v in args.items()) + ")"
+
+
+def _fraction(name, value):
+    return _validate.real(name, value, minimum=0.0, maximum=1.0,
+                          max_inclusive=False)
+
+
+def _positive(name, value):
+    return _validate.real(name, value, minimum=0.0, min_inclusive=False)
 
 
 class SGD(Optimizer):
-    """Steepest descent, optionally with (Nesterov) momentum and L2 decay.
+    """Steepest descent w <- w - lr * g, optionally with momentum.
 
-    With momentum mu the seeds' rule  V <- mu V - lr * dJ/dW;  W <- W + V.
-    weight_decay lambda adds lambda * W to the gradient of the weights (the L2
-    term lambda/2 * sum w^2), never of the biases.
+    With momentum mu, the seeds' rule  V <- mu V - lr g;  W <- W + V;  with
+    ``nesterov=True``, W <- W + mu V - lr g (Sutskever's form of Nesterov's
+    accelerated gradient).
     """
 
     kind = "sgd"
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        self.lr = _validate.real("lr", lr, minimum=0.0, min_inclusive=False)
-        self.momentum = _validate.real("momentum", momentum, minimum=0.0,
-                                       maximum=1.0, max_inclusive=False)
+        self._set_lr(lr)
+        self.momentum = _fraction("momentum", momentum)
         self.nesterov = _validate.flag("nesterov", nesterov)
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0")
-        self.weight_decay = _validate.real("weight_decay", weight_decay,
-                                           minimum=0.0)
+        self._weight_decay(weight_decay)
 
     def hyper(self):
-        return {"kind": self.kind, "lr": self.lr, "momentum": self.momentum,
+        return {"kind": self.kind, "momentum": self.momentum,
                 "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
-OPTIMIZERS = {"sgd": SGD}
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction, eps outside the root:
+    m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2;
+    w <- w - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t),
+    v_hat = v / (1 - b2^t)."""
+
+    kind = "adam"
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=0.0):
+        self._set_lr(lr)
+        self.beta1 = _fraction("beta1", beta1)
+        self.beta2 = _fraction("beta2", beta2)
+        self.eps = _positive("eps", eps)
+        self._weight_decay(weight_decay)
+
+    def hyper(self):
+        return {"kind": self.kind, "beta1": self.beta1, "beta2": self.beta2,
+                "eps": self.eps, "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): v <- rho v + (1-rho) g^2;  w <- w - lr g / (sqrt(v) + eps)."""
+
+    kind = "rmsprop"
+
+    def __init__(self, lr=0.001, rho=0.9, eps=1e-8, weight_decay=0.0):
+        self._set_lr(lr)
+        self.rho = _fraction("rho", rho)
+        self.eps = _positive("eps", eps)
+        self._weight_decay(weight_decay)
+
+    def hyper(self):
+        return {"kind": self.kind, "rho": self.rho, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011): G <- G + g^2;  w <- w - lr g / (sqrt(G) + eps)."""
+
+    kind = "adagrad"
+
+    def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0):
+        self._set_lr(lr)
+        self.eps = _positive("eps", eps)
+        self._weight_decay(weight_decay)
+
+    def hyper(self):
+        return {"kind": self.kind, "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+
+class Rprop(Optimizer):
+    """iRPROP- (Igel & Huesken 2000), FANN's default trainer; full batch.
+
+    Every parameter has its own step size, started at ``delta0``; it grows by
+    ``eta_plus`` (up to ``delta_max``) while the parameter's gradient keeps
+    its sign and shrinks by ``eta_minus`` (down to ``delta_min``) when the
+    sign flips; the parameter moves by its step size against the sign of the
+    gradient.  Defaults are FANN's.  One step per epoch on the gradient of
+    the whole training set; there is no learning rate.
+    """
+
+    kind = "rprop"
+    full_batch = True
+
+    def __init__(self, eta_plus=1.2, eta_minus=0.5, delta0=0.1, delta_min=0.0,
+                 delta_max=50.0, weight_decay=0.0):
+        self.eta_plus = _validate.real("eta_plus", eta_plus, minimum=1.0,
+                                       min_inclusive=False)
+        self.eta_minus = _validate.real("eta_minus", eta_minus, minimum=0.0,
+                                        maximum=1.0, min_inclusive=False,
+                                        max_inclusive=False)
+        self.delta0 = _positive("delta0", delta0)
+        self.delta_min = _validate.real("delta_min", delta_min, minimum=0.0)
+        self.delta_max = _positive("delta_max", delta_max)
+        if not self.delta_min <= self.delta0 <= self.delta_max:
+            raise ValueError("Rprop needs delta_min <= delta0 <= delta_max; "
+                             f"got {self.delta_min}, {self.delta0}, "
+                             f"{self.delta_max}")
+        self._weight_decay(weight_decay)
+
+    def hyper(self):
+        return {"kind": self.kind, "eta_plus": self.eta_plus,
+                "eta_minus": self.eta_minus, "delta0": self.delta0,
+                "delta_min": self.delta_min, "delta_max": self.delta_max,
+                "weight_decay": self.weight_decay}
+
+
+class Quickprop(Optimizer):
+    """Quickprop (Fahlman 1988); full batch.
+
+    Each parameter jumps towards the minimum of the parabola through its last
+    two gradients, at most ``mu`` times its previous step, plus a gradient
+    step ``lr * g`` while the gradient still points the way of the previous
+    step.  One step per epoch on the mean gradient of the whole training
+    set.  Defaults follow FANN (lr 0.7, mu 1.75, decay 1e-4); FANN's gradient
+    is a sum over samples where pybp's is a mean, so FANN's lr corresponds to
+    pybp's lr divided by the number of samples.
+    """
+
+    kind = "quickprop"
+    full_batch = True
+
+    def __init__(self, lr=0.7, mu=1.75, weight_decay=1e-4):
+        self._set_lr(lr)
+        self.mu = _positive("mu", mu)
+        self._weight_decay(weight_decay)
+
+    def hyper(self):
+        return {"kind": self.kind, "mu": self.mu,
+                "weight_decay": self.weight_decay}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
+              "adagrad": Adagrad, "rprop": Rprop, "quickprop": Quickprop}
 
 
 def get(optimizer):
-    """An Optimizer from a name (defaults) or an Optimizer instance."""
+    """An Optimizer from a name (with its defaults) or an Optimizer."""
     if isinstance(optimizer, Optimizer):
         return optimizer
     if isinstance(optimizer, str):

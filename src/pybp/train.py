@@ -1,117 +1,392 @@
-"""Training: the Trainer (options, optimizer state, random stream) and History."""
+"""Training: the Trainer (options, optimizer state, random stream) and History.
+
+One epoch is one call into the backend (a single C call on the C backend);
+between epochs the Trainer records the History, watches the stopping rules,
+runs callbacks and draws the next sample order.  Inside an epoch the backend
+calls back every millisecond or so (after a whole batch), which is where
+Ctrl-C, max_seconds and the progress bar are noticed.
+"""
+import math
+import signal
+import threading
 import time
 
 import numpy as np
 
 from pybp import _pycore, _validate, optim
+from pybp._progress import ProgressBar
+
+STOP_REASONS = ("max_epochs", "target_loss", "no_improvement", "max_seconds",
+                "callback", "interrupted", "diverged")
 
 
 class History:
-    """Per-epoch record of a fit: loss, val_loss, lr, seconds, and why it
-    stopped (max_epochs, target_loss, no_improvement, max_seconds, callback,
-    interrupted, diverged)."""
+    """Per-epoch record of a fit.
+
+    loss: mean training loss over each epoch's batches as they were seen
+    (before each batch's update); val_loss: loss on the validation data after
+    the epoch (empty without validation data); lr: learning rate used (None
+    for Rprop, which has none); seconds: wall time per epoch; metrics:
+    {"accuracy": [...], "val_accuracy": [...]} for classification targets
+    (one-hot rows, or 0/1 or -1/1 targets); stopped: why training stopped,
+    one of max_epochs, target_loss, no_improvement, max_seconds, callback,
+    interrupted, diverged.
+    """
 
     def __init__(self):
         self.loss = []
         self.val_loss = []
         self.lr = []
         self.seconds = []
+        self.metrics = {}
         self.stopped = None
 
     @property
     def epochs(self):
         return len(self.loss)
 
+    @property
+    def accuracy(self):
+        return self.metrics.get("accuracy", [])
+
+    @property
+    def val_accuracy(self):
+        return self.metrics.get("val_accuracy", [])
+
     def __repr__(self):
-        last = f", last loss {self.loss[-1]:.6g}" if self.loss else ""
+        last = f", loss {self.loss[-1]:.6g}" if self.loss else ""
+        if self.val_loss:
+            last += f", val_loss {self.val_loss[-1]:.6g}"
         return f"History({self.epochs} epochs{last}, stopped={self.stopped!r})"
+
+
+def classification_metric(T):
+    """(metric, threshold) the kernels use to count right predictions.
+
+    One-hot rows: argmax.  Targets all in {0, 1}: each output thresholded at
+    0.5; all in {-1, 1}: at 0.  Anything else is regression: (None, 0).
+    """
+    if T.size == 0:
+        return None, 0.0
+    zero_one = np.isin(T, (0, 1)).all()
+    if T.shape[1] > 1 and zero_one and (T.sum(axis=1) == 1).all():
+        return "argmax", 0.0
+    if zero_one:
+        return "threshold", 0.5
+    if np.isin(T, (-1, 1)).all():
+        return "threshold", 0.0
+    return None, 0.0
+
+
+class _Interrupts:
+    """Turns Ctrl-C during a fit into a flag checked between batches.
+
+    Installed only in the main thread and only over Python's default SIGINT
+    handler.  A second Ctrl-C while the flag is already set raises
+    KeyboardInterrupt as usual.
+    """
+
+    def __init__(self):
+        self.flag = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        if self.flag:
+            raise KeyboardInterrupt
+        self.flag = True
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class Trainer:
     """Training options plus the state that outlives one fit: the optimizer's
-    per-parameter buffers and step count, and the shuffling random stream."""
+    per-parameter buffers and step count, the epoch and sample counters that
+    schedules see, and the shuffling random stream (which continues across
+    fits; ``seed`` makes it reproducible).
+
+    ``trainer.fit(net, X, T, epochs=...)`` can be called repeatedly and
+    ``trainer.partial_fit(net, X, T)`` runs one epoch over a chunk of data
+    (streaming or out-of-core training, e.g. from a numpy memmap); both keep
+    the optimizer state.  Options are those of Network.fit.
+    """
 
     def __init__(self, *, loss="half_sse", optimizer="sgd", batch_size=1,
-                 shuffle=True, seed=None, train_biases=True):
+                 shuffle=True, seed=None, train_biases=True, target_loss=None,
+                 patience=None, min_delta=0.0, max_seconds=None,
+                 restore_best=True, callbacks=None, verbose=False):
         self.loss = _validate.choice("loss", loss, _validate.LOSSES)
         self.optimizer = optim.get(optimizer)
         self.batch_size = _validate.integer("batch_size", batch_size, minimum=1)
         self.shuffle = _validate.flag("shuffle", shuffle)
         self.train_biases = _validate.flag("train_biases", train_biases)
+        self.target_loss = _validate.real("target_loss", target_loss,
+                                          allow_none=True)
+        self.patience = _validate.integer("patience", patience, minimum=1,
+                                          allow_none=True)
+        self.min_delta = _validate.real("min_delta", min_delta, minimum=0.0)
+        self.max_seconds = _validate.real("max_seconds", max_seconds,
+                                          minimum=0.0, allow_none=True)
+        self.restore_best = _validate.flag("restore_best", restore_best)
+        if callbacks is None:
+            callbacks = []
+        elif callable(callbacks):
+            callbacks = [callbacks]
+        else:
+            callbacks = list(callbacks)
+        for i, cb in enumerate(callbacks):
+            if not callable(cb):
+                raise TypeError(f"callbacks[{i}] must be callable as "
+                                f"cb(net, history); got {type(cb).__name__}")
+        self.callbacks = callbacks
+        self.verbose = _validate.flag("verbose", verbose)
         self._rng = np.random.default_rng(_validate.seed(seed))
         self._state = None
         self._step = 0
+        self.epochs_done = 0
+        self.samples_seen = 0
 
-    def _order(self, n):
-        if self.shuffle:
-            return self._rng.permutation(n).astype(np.int64)
-        return np.arange(n, dtype=np.int64)
+    # ---- optimizer state -------------------------------------------------
 
     def _state_for(self, net, hyper):
         """The optimizer state buffer for net, created zeroed on first use."""
-        slots = len(_pycore.state_slots(hyper))
-        size = slots * net.n_params
+        size = _pycore.state_slots(hyper) * net.n_params
         if self._state is None:
             self._state = np.zeros(size, dtype=net.dtype)
-        elif self._state.size != size or self._state.dtype != net.dtype:
+            self._state_shape = (net.n_params, net.dtype)
+        elif (self._state.size != size
+              or self._state_shape != (net.n_params, net.dtype)):
             raise ValueError(
-                "this Trainer's optimizer state was made for a network with "
-                f"{self._state.size // max(slots, 1)} {self._state.dtype} "
-                f"parameters; got one with {net.n_params} {net.dtype}")
+                "this Trainer's optimizer state belongs to a network with "
+                f"{self._state_shape[0]} {self._state_shape[1]} parameters; "
+                f"got one with {net.n_params} {net.dtype} parameters (use a "
+                "new Trainer for it)")
         return self._state
+
+    def reset(self):
+        """Forget the optimizer state and the epoch/sample counters."""
+        self._state = None
+        self._step = 0
+        self.epochs_done = 0
+        self.samples_seen = 0
+        if isinstance(self.optimizer.schedule, optim.ReduceOnPlateau):
+            self.optimizer.schedule.reset()
+
+    # ---- fitting ---------------------------------------------------------
 
     def fit(self, net, X, T, *, epochs=1, validation_data=None,
             validation_split=0.0, sample_weight=None):
+        """Train net on X, T for up to `epochs` epochs; returns a History."""
+        loss = _validate.loss_for(self.loss, net.output_activation)
+        epochs = _validate.integer("epochs", epochs, minimum=0)
+        X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs,
+                                    net.dtype, allow_empty=False)
+        sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
+        X, T, sw, val = _split_validation(net, X, T, sw, validation_data,
+                                          validation_split)
+        return self._run(net, X, T, sw, val, loss, epochs)
+
+    def partial_fit(self, net, X, T, *, sample_weight=None):
+        """One epoch over this chunk of data, keeping the optimizer state.
+
+        Fitting chunk after chunk with shuffle=False equals one fit over the
+        concatenated data in the same order when every chunk's length is a
+        multiple of batch_size (a batch never spans two chunks).
+        """
         loss = _validate.loss_for(self.loss, net.output_activation)
         X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs,
                                     net.dtype, allow_empty=False)
         sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
-        epochs = _validate.integer("epochs", epochs, minimum=0)
+        return self._run(net, X, T, sw, None, loss, 1)
+
+    def _run(self, net, X, T, sw, val, loss, epochs):
         history = History()
-        hyper = self.optimizer.hyper()
-        state = self._state_for(net, hyper)
-        run = _CEpoch(net, self, X, T, sw, loss, state) \
-            if net.backend == "c" else _PyEpoch(net, self, X, T, sw, loss, state)
-        for _ in range(epochs):
-            t0 = time.perf_counter()
-            hyper = dict(self.optimizer.hyper(), step=self._step)
-            done, loss_sum, weight_sum, self._step = run(hyper,
-                                                         self._order(len(X)))
-            history.loss.append(loss_sum / weight_sum if weight_sum else
-                                float("nan"))
-            history.lr.append(hyper["lr"])
-            history.seconds.append(time.perf_counter() - t0)
-        history.stopped = "max_epochs"
+        metric, threshold = classification_metric(T)
+        if metric is not None:
+            history.metrics["accuracy"] = []
+            if val is not None:
+                history.metrics["val_accuracy"] = []
+        hyper0 = self.optimizer.hyper()
+        state = self._state_for(net, hyper0)
+        runner = (_CEpoch if net.backend == "c" else _PyEpoch)(
+            net, self, X, T, sw, loss, metric, threshold, state)
+        t_start = time.perf_counter()
+        deadline = None if self.max_seconds is None else t_start + self.max_seconds
+        best, best_params, wait = math.inf, None, 0
+        bar = ProgressBar(epochs, len(X)) if self.verbose else None
+        stopped = "max_epochs"
+        with _Interrupts() as interrupts:
+            for _ in range(epochs):
+                if deadline is not None and time.perf_counter() >= deadline:
+                    stopped = "max_seconds"
+                    break
+                schedule = self.optimizer.schedule
+                lr = (None if schedule is None
+                      else schedule(self.epochs_done, self.samples_seen))
+                hyper = dict(hyper0, step=self._step)
+                if lr is not None:
+                    hyper["lr"] = lr
+                order = (self._rng.permutation(len(X)) if self.shuffle
+                         else np.arange(len(X))).astype(np.int64)
+                reason = []
+
+                def progress(done):
+                    if interrupts.flag:
+                        reason.append("interrupted")
+                    elif deadline is not None and time.perf_counter() >= deadline:
+                        reason.append("max_seconds")
+                    if bar is not None:
+                        bar.update_samples(done)
+                    return bool(reason)
+
+                saved = (net.params.copy(), state.copy(), self._step)
+                t0 = time.perf_counter()
+                try:
+                    done, loss_sum, wsum, correct, step = runner(hyper, order,
+                                                                 progress)
+                except KeyboardInterrupt:
+                    # A SIGINT handler other than ours raised between
+                    # batches: the parameters are whole, but put the epoch's
+                    # start back, since we cannot tell how far it got.
+                    net.params[...], state[...], self._step = saved
+                    done, loss_sum, wsum, correct, step = 0, math.nan, 1.0, 0.0, saved[2]
+                    reason.append("interrupted")
+                seconds = time.perf_counter() - t0
+                epoch_loss = loss_sum / wsum if wsum > 0 else math.nan
+                history.loss.append(epoch_loss)
+                history.lr.append(lr)
+                history.seconds.append(seconds)
+                if metric is not None:
+                    history.metrics["accuracy"].append(
+                        correct / wsum if wsum > 0 else math.nan)
+                self._step = step
+                self.samples_seen += done
+                if not math.isfinite(epoch_loss) and not reason or \
+                        not np.isfinite(net.params).all():
+                    # Diverged: the epoch is undone, its loss kept as seen.
+                    net.params[...], state[...], self._step = saved
+                    stopped = "diverged"
+                    if val is not None:
+                        history.val_loss.append(math.nan)
+                    break
+                self.epochs_done += 1
+                monitored = epoch_loss
+                if val is not None:
+                    vloss, vacc = _evaluate(net, val, loss, metric, threshold)
+                    history.val_loss.append(vloss)
+                    if metric is not None:
+                        history.metrics["val_accuracy"].append(vacc)
+                    monitored = vloss
+                if bar is not None:
+                    bar.end_epoch(history, len(X) / seconds if seconds else 0)
+                if reason:
+                    stopped = reason[0]
+                    break
+                if schedule is not None:
+                    schedule.observe(monitored)
+                if self.patience is not None:
+                    if monitored < best - self.min_delta:
+                        best, wait = monitored, 0
+                        if self.restore_best:
+                            best_params = net.params.copy()
+                    else:
+                        wait += 1
+                if self.target_loss is not None and monitored <= self.target_loss:
+                    stopped = "target_loss"
+                    break
+                if self.patience is not None and wait >= self.patience:
+                    stopped = "no_improvement"
+                    break
+                if any([bool(cb(net, history)) for cb in self.callbacks]):
+                    stopped = "callback"
+                    break
+                if interrupts.flag:
+                    stopped = "interrupted"
+                    break
+        if bar is not None:
+            bar.close(stopped)
+        if best_params is not None:
+            net.params[...] = best_params
+        history.stopped = stopped
         return history
+
+
+def _split_validation(net, X, T, sw, validation_data, validation_split):
+    """(X, T, sw, val) with val = (Xv, Tv, swv) or None."""
+    split = _validate.real("validation_split", validation_split, minimum=0.0,
+                           maximum=1.0, max_inclusive=False)
+    if validation_data is not None and split > 0:
+        raise ValueError("give validation_data or validation_split, not both")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or \
+                len(validation_data) not in (2, 3):
+            raise TypeError("validation_data must be a tuple (X_val, T_val) "
+                            "or (X_val, T_val, sample_weight_val); got "
+                            f"{type(validation_data).__name__}")
+        Xv, Tv, _ = _validate.samples(validation_data[0], validation_data[1],
+                                      net.n_inputs, net.n_outputs, net.dtype,
+                                      allow_empty=False)
+        swv = None
+        if len(validation_data) == 3:
+            swv = _validate.sample_weight(validation_data[2], len(Xv),
+                                          net.dtype)
+        return X, T, sw, (Xv, Tv, swv)
+    if split > 0:
+        n_train = int(len(X) * (1.0 - split))
+        if n_train < 1 or n_train >= len(X):
+            raise ValueError(f"validation_split={split} of {len(X)} samples "
+                             "leaves no training or no validation samples")
+        val = (X[n_train:], T[n_train:],
+               None if sw is None else sw[n_train:])
+        return X[:n_train], T[:n_train], \
+            None if sw is None else sw[:n_train], val
+    return X, T, sw, None
+
+
+def _evaluate(net, val, loss, metric, threshold):
+    Xv, Tv, swv = val
+    loss_sum, wsum, correct = net._evaluate(Xv, Tv, swv, loss, metric,
+                                            threshold)
+    return loss_sum / wsum, (correct / wsum if metric is not None else None)
 
 
 class _CEpoch:
     """One epoch on the C backend: a single call into the compiled loop."""
 
-    def __init__(self, net, trainer, X, T, sw, loss, state):
+    def __init__(self, net, trainer, X, T, sw, loss, metric, threshold, state):
         self.net, self.trainer, self.loss = net, trainer, loss
+        self.metric, self.threshold = metric, threshold
         self.X, self.T, self.state = X, T, state
         self.sw = sw if sw is not None else np.empty(0, dtype=net.dtype)
-        batch = min(trainer.batch_size, len(X))
-        self.batch = batch
-        self.work = np.empty(net.core.epoch_workspace_size(batch),
+        self.batch = min(trainer.batch_size, len(X))
+        self.work = np.empty(net.core.epoch_workspace_size(self.batch),
                              dtype=net.dtype)
 
     def __call__(self, hyper, order, progress=None):
-        done, loss_sum, weight_sum, step, exc = self.net.core.train_epoch(
+        done, loss_sum, wsum, correct, step, exc = self.net.core.train_epoch(
             hyper, self.net.params, self.state, self.X, self.T, self.sw, order,
-            self.batch, self.loss, self.trainer.train_biases, self.work,
-            progress)
+            self.batch, self.loss, self.trainer.train_biases, self.metric,
+            self.threshold, self.work, progress)
         if exc is not None:
             raise exc
-        return done, loss_sum, weight_sum, step
+        return done, loss_sum, wsum, correct, step
 
 
 class _PyEpoch:
-    """One epoch on the pure-Python backend, on lists converted once per fit."""
+    """One epoch on the pure-Python backend, on lists converted once per fit
+    and parameters converted once per epoch."""
 
-    def __init__(self, net, trainer, X, T, sw, loss, state):
+    def __init__(self, net, trainer, X, T, sw, loss, metric, threshold, state):
         self.net, self.trainer, self.loss = net, trainer, loss
+        self.metric, self.threshold = metric, threshold
         self.X, self.T = X.tolist(), T.tolist()
         self.sw = None if sw is None else sw.tolist()
         self.state_buf = state
@@ -119,19 +394,16 @@ class _PyEpoch:
         self.batch = min(trainer.batch_size, len(X))
 
     def __call__(self, hyper, order, progress=None):
-        net = self.net
+        net, n_params = self.net, self.net.n_params
+        slots = [self.state_buf[s * n_params:(s + 1) * n_params]
+                 for s in range(_pycore.state_slots(hyper))]
         W, b = net._rows()
-        slots = _pycore.state_slots(hyper)
-        state = {name: net._rows(self.state_buf[s * net.n_params:
-                                                 (s + 1) * net.n_params])
-                 for s, name in enumerate(slots)}
-        done, loss_sum, weight_sum, step = _pycore.train_epoch(
+        state = [net._rows(flat) for flat in slots]
+        result = _pycore.train_epoch(
             net.activations, hyper, W, b, state, self.X, self.T, self.sw,
             order.tolist(), self.batch, self.loss, self.trainer.train_biases,
-            self.make_row, progress)
+            self.metric, self.threshold, self.make_row, progress)
         net._store_rows(W, b)
-        for s, name in enumerate(slots):
-            net._store_rows(*state[name],
-                            self.state_buf[s * net.n_params:
-                                           (s + 1) * net.n_params])
-        return done, loss_sum, weight_sum, step
+        for flat, (sW, sb) in zip(slots, state):
+            net._store_rows(sW, sb, flat)
+        return result
