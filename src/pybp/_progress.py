@@ -31,6 +31,7 @@ class ProgressBar:
         self.epoch = 0
         self.text = ""
         self._last_draw = 0.0
+        self._width = 0
         self._bar = (_tqdm(total=epochs, unit="epoch", file=self.file,
                            dynamic_ncols=True) if _tqdm is not None else None)
 
@@ -58,7 +59,9 @@ class ProgressBar:
         filled = int(width * min(1.0, (self.epoch + within) / total))
         line = (f"\repoch {self.epoch}/{self.epochs} "
                 f"[{'=' * filled}{' ' * (width - filled)}] {self.text}")
-        self.file.write(line)
+        # Pad over what is left of a longer previous line.
+        self.file.write(line.ljust(self._width))
+        self._width = len(line)
         self.file.flush()
 
     def close(self, stopped):
