@@ -286,10 +286,12 @@ void SFX(pybp_accumulate_gradient)(const pybp_net *net, const REAL *x,
  * One optimizer update of `count` parameters w with gradient g, L2
  * coefficient `decay` (0 for biases), and the optimizer's state slots s0, s1
  * for these parameters (NULL when the optimizer has fewer slots).  gd below
- * is the gradient of the loss plus the L2 term, g + decay * w.
+ * is the gradient of the loss plus the L2 term, g + decay * w.  c1, c2 are
+ * Adam's bias corrections 1 - beta^t for this step.
  */
 static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
-                                REAL *s0, REAL *s1, int64_t count, REAL decay)
+                                REAL *s0, REAL *s1, int64_t count, REAL decay,
+                                REAL c1, REAL c2)
 {
     const REAL lr = (REAL)opt->lr;
     int64_t p;
@@ -316,17 +318,17 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
     }
     case PYBP_OPT_ADAM: {
         /* m <- b1 m + (1-b1) gd; v <- b2 v + (1-b2) gd^2;
-         * w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
-        const double t = (double)(opt->step + 1);
+         * w -= lr * (m / c1) / (sqrt(v / c2) + eps), computed as in Kingma &
+         * Ba's Section 2: lr_t * m / (sqrt(v) + eps_t), lr_t = lr sqrt(c2)/c1,
+         * eps_t = eps sqrt(c2) -- the same value, with one division. */
         const REAL b1 = (REAL)opt->beta1, b2 = (REAL)opt->beta2;
-        const REAL c1 = (REAL)(1.0 - pow(opt->beta1, t));
-        const REAL c2 = (REAL)(1.0 - pow(opt->beta2, t));
-        const REAL eps = (REAL)opt->eps;
+        const REAL root_c2 = R_SQRT(c2);
+        const REAL lr_t = lr * root_c2 / c1, eps_t = (REAL)opt->eps * root_c2;
         for (p = 0; p < count; ++p) {
             const REAL gd = g[p] + decay * w[p];
             s0[p] = b1 * s0[p] + ((REAL)1 - b1) * gd;
             s1[p] = b2 * s1[p] + ((REAL)1 - b2) * gd * gd;
-            w[p] -= lr * (s0[p] / c1) / (R_SQRT(s1[p] / c2) + eps);
+            w[p] -= lr_t * s0[p] / (R_SQRT(s1[p]) + eps_t);
         }
         break;
     }
@@ -415,18 +417,23 @@ void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
     const int64_t np = pybp_n_params(net);
     REAL *slot0 = slots > 0 ? state : NULL;
     REAL *slot1 = slots > 1 ? state + np : NULL;
+    const double t = (double)(opt->step + 1);
+    const REAL c1 = (REAL)(1.0 - pow(opt->beta1, t));
+    const REAL c2 = (REAL)(1.0 - pow(opt->beta2, t));
     int l;
     for (l = 0; l < net->n_layers; ++l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const int64_t wo = pybp_weight_offset(net, l);
         SFX(update_segment)(opt, params + wo, grad + wo,
                             slot0 ? slot0 + wo : NULL,
-                            slot1 ? slot1 + wo : NULL, n_out * n_in, decay);
+                            slot1 ? slot1 + wo : NULL, n_out * n_in, decay,
+                            c1, c2);
         if (net->bias && train_biases) {
             const int64_t bo = pybp_bias_offset(net, l);
             SFX(update_segment)(opt, params + bo, grad + bo,
                                 slot0 ? slot0 + bo : NULL,
-                                slot1 ? slot1 + bo : NULL, n_out, (REAL)0);
+                                slot1 ? slot1 + bo : NULL, n_out, (REAL)0,
+                                c1, c2);
         }
     }
     opt->step += 1;

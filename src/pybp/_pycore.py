@@ -228,14 +228,17 @@ def update_segment(hyper, step, w, g, s0, s1, decay):
             s0[p] = mu * s0[p] - lr * gd
             w[p] += (mu * s0[p] - lr * gd) if nesterov else s0[p]
     elif kind == "adam":
-        t = step + 1
-        b1, b2, eps = hyper["beta1"], hyper["beta2"], hyper["eps"]
-        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t
+        # As in C: lr_t * m / (sqrt(v) + eps_t), the textbook update
+        # lr * (m / c1) / (sqrt(v / c2) + eps) rearranged (Kingma & Ba, Sec. 2).
+        b1, b2 = hyper["beta1"], hyper["beta2"]
+        c1, c2 = 1.0 - b1 ** (step + 1), 1.0 - b2 ** (step + 1)
+        root_c2 = math.sqrt(c2)
+        lr_t, eps_t = lr * root_c2 / c1, hyper["eps"] * root_c2
         for p in range(n):
             gd = g[p] + decay * w[p]
             s0[p] = b1 * s0[p] + (1.0 - b1) * gd
             s1[p] = b2 * s1[p] + (1.0 - b2) * gd * gd
-            w[p] -= lr * (s0[p] / c1) / (math.sqrt(s1[p] / c2) + eps)
+            w[p] -= lr_t * s0[p] / (math.sqrt(s1[p]) + eps_t)
     elif kind == "rmsprop":
         rho, eps = hyper["rho"], hyper["eps"]
         for p in range(n):
