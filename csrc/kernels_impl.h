@@ -102,22 +102,23 @@ static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
 /* ---- forward ----------------------------------------------------------- */
 
 /*
- * Four partial sums let the compiler vectorise the dot product without
- * -ffast-math (which would license it to reorder anything anywhere).
+ * Eight partial sums, one per lane, let the compiler vectorise the dot
+ * product (2 or 4 vectors of doubles, 1 or 2 of floats) without -ffast-math,
+ * which would license it to reorder anything anywhere.  The order of every
+ * addition is fixed by this source, so all SIMD variants agree bit for bit.
  */
+#define PYBP_DOT_LANES 8
 static REAL SFX(dot)(const REAL *a, const REAL *b, int64_t n)
 {
-    REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    REAL s[PYBP_DOT_LANES] = {0};
     int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
-    }
-    for (; i < n; ++i) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+    int u;
+    for (; i + PYBP_DOT_LANES <= n; i += PYBP_DOT_LANES)
+        for (u = 0; u < PYBP_DOT_LANES; ++u) s[u] += a[i + u] * b[i + u];
+    for (; i < n; ++i) s[0] += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
+#undef PYBP_DOT_LANES
 
 void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
                        int64_t n, REAL *acts, REAL *z_out)

@@ -227,7 +227,24 @@ int64_t pybp_train_epoch_##SFX(const pybp_net *net, pybp_optim *opt,           \
 PYBP_DECLARE_KERNELS(double, f64)
 PYBP_DECLARE_KERNELS(float, f32)
 
-#undef PYBP_DECLARE_KERNELS
+/* ---- run-time choice of the instruction-set variant --------------------- */
+
+/*
+ * Every kernel above is compiled once per instruction-set variant ("generic":
+ * the platform's baseline; "avx2": x86-64 with AVX2) and called through the
+ * variant chosen here.  All variants give bit-identical results.
+ *
+ * pybp_simd_select(NULL or "") picks the best variant this CPU supports;
+ * pybp_simd_select(name) picks that one.  Returns 0, or -1 (nothing changed)
+ * for an unknown name or one this CPU or build cannot run.  Not to be called
+ * while another thread runs a kernel.
+ */
+int pybp_simd_select(const char *name);
+const char *pybp_simd_active(void);         /* name of the variant in use */
+/* Names of the variants this build and CPU can run, best last; i < count. */
+int pybp_simd_count(void);
+const char *pybp_simd_name(int i);
+const char *pybp_compiler(void);            /* compiler name and version */
 
 #ifdef __cplusplus
 }

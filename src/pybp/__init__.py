@@ -9,8 +9,11 @@ from pybp import optim
 from pybp.network import Gradients, Network
 from pybp.train import History, Trainer
 from pybp.check import check_gradients
+from pybp._config import config, show_config, _select_from_environment
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
-           "optim", "__version__"]
+           "optim", "config", "show_config", "__version__"]
+
+_select_from_environment()

@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 # cython: initializedcheck=False, cdivision=True, embedsignature=True
+# cython: freethreading_compatible=True
 """The Cython boundary: the only module that touches both Python objects and C.
 
 Every entry point checks the shapes and sizes the C kernels assume (see the
@@ -44,6 +45,33 @@ METRICS = {
     "threshold": PYBP_METRIC_THRESHOLD,
 }
 LEAKY_SLOPE = PYBP_LEAKY_SLOPE
+
+def simd_paths():
+    """Instruction-set variants this build and CPU can run, best last."""
+    return [pybp_simd_name(i).decode() for i in range(pybp_simd_count())]
+
+
+def simd_active():
+    return pybp_simd_active().decode()
+
+
+def simd_select(name=None):
+    """Use the named variant (None: the best this CPU runs); ValueError if
+    this build or CPU cannot run it.  Not while another thread trains."""
+    cdef bytes raw = (name or "").encode()
+    if pybp_simd_select(raw) != 0:
+        raise ValueError(f"SIMD path {name!r} is not available here; "
+                         f"available: {', '.join(simd_paths())}")
+    return simd_active()
+
+
+def build_info():
+    return {
+        "compiler": pybp_compiler().decode(),
+        "cflags": PYBP_BUILD_CFLAGS.decode(),
+        "avx2_cflags": PYBP_BUILD_AVX2_CFLAGS.decode(),
+    }
+
 
 ctypedef fused real:
     float

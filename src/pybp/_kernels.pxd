@@ -118,3 +118,13 @@ cdef extern from "pybp.h" nogil:
                                  const pybp_task *task, float *work,
                                  pybp_stats *stats, pybp_progress_fn progress,
                                  void *ctx)
+
+    int pybp_simd_select(const char *name)
+    const char *pybp_simd_active()
+    int pybp_simd_count()
+    const char *pybp_simd_name(int i)
+    const char *pybp_compiler()
+
+cdef extern from "pybp_build.h":
+    const char *PYBP_BUILD_CFLAGS
+    const char *PYBP_BUILD_AVX2_CFLAGS

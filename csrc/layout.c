@@ -1,9 +1,7 @@
 /*
- * kernels.c -- pybp's kernels, instantiated for double and float from
- * kernels_impl.h, and the precision-free helpers (sizes and offsets).
+ * layout.c -- the precision-free helpers: parameter layout, sizes of the
+ * optimizer state and of the workspaces.
  */
-#include <math.h>
-
 #include "pybp.h"
 
 int64_t pybp_weight_offset(const pybp_net *net, int layer)
@@ -72,31 +70,3 @@ int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch)
     /* acts, output net inputs, output deltas. */
     return batch * (pybp_n_units(net) + 2 * net->sizes[net->n_layers]);
 }
-
-#define REAL double
-#define SFX(name) name##_f64
-#define R_EXP exp
-#define R_LOG log
-#define R_LOG1P log1p
-#define R_TANH tanh
-#define R_FABS fabs
-#define R_SQRT sqrt
-#include "kernels_impl.h"
-#undef REAL
-#undef SFX
-#undef R_EXP
-#undef R_LOG
-#undef R_LOG1P
-#undef R_TANH
-#undef R_FABS
-#undef R_SQRT
-
-#define REAL float
-#define SFX(name) name##_f32
-#define R_EXP expf
-#define R_LOG logf
-#define R_LOG1P log1pf
-#define R_TANH tanhf
-#define R_FABS fabsf
-#define R_SQRT sqrtf
-#include "kernels_impl.h"

@@ -1,0 +1,41 @@
+/*
+ * instantiate.h -- compile kernels_impl.h for double and float, with every
+ * kernel's name suffixed _f64_ISA / _f32_ISA.  Include it from one .c file
+ * per instruction-set variant, with PYBP_ISA defined to that variant's name
+ * (generic, avx2); dispatch.c picks a variant at run time.
+ */
+#include <math.h>
+
+#include "pybp.h"
+#include "kernels_isa.h"
+
+#define PYBP_PASTE3_(a, b, c) a##b##c
+#define PYBP_PASTE3(a, b, c) PYBP_PASTE3_(a, b, c)
+
+#define REAL double
+#define SFX(name) PYBP_PASTE3(name, _f64_, PYBP_ISA)
+#define R_EXP exp
+#define R_LOG log
+#define R_LOG1P log1p
+#define R_TANH tanh
+#define R_FABS fabs
+#define R_SQRT sqrt
+#include "kernels_impl.h"
+#undef REAL
+#undef SFX
+#undef R_EXP
+#undef R_LOG
+#undef R_LOG1P
+#undef R_TANH
+#undef R_FABS
+#undef R_SQRT
+
+#define REAL float
+#define SFX(name) PYBP_PASTE3(name, _f32_, PYBP_ISA)
+#define R_EXP expf
+#define R_LOG logf
+#define R_LOG1P log1pf
+#define R_TANH tanhf
+#define R_FABS fabsf
+#define R_SQRT sqrtf
+#include "kernels_impl.h"
