@@ -369,3 +369,56 @@ def test_backends_agree_property(problem, make_targets):
     p.fit(X, T, loss=loss, optimizer=SGD(lr), batch_size=n, shuffle=False)
     np.testing.assert_allclose(c.params, expected, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(p.params, expected, rtol=1e-10, atol=1e-14)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(problem=small_problems(),
+       lr=st.sampled_from([0.01, 0.1, 0.5]),
+       momentum=st.sampled_from([0.0, 0.5, 0.9]),
+       nesterov=st.booleans(),
+       weight_decay=st.sampled_from([0.0, 1e-3, 0.1]),
+       batch_size=st.integers(1, 6),
+       train_biases=st.booleans(),
+       weighted=st.booleans())
+def test_training_agrees_property(problem, lr, momentum, nesterov,
+                                  weight_decay, batch_size, train_biases,
+                                  weighted, make_targets):
+    sizes, acts, loss, bias, n, seed, scale = problem
+    nesterov = nesterov and momentum > 0
+    c = pybp.Network(sizes, acts, bias=bias, seed=seed % 1000, backend="c")
+    p = pybp.Network(sizes, acts, bias=bias, seed=seed % 1000,
+                     backend="python")
+    rng = np.random.default_rng(seed)
+    X = rng.normal(0.0, scale, (n, sizes[0]))
+    T = make_targets(acts[-1], loss, n, sizes[-1], rng)
+    sw = rng.uniform(0.0, 2.0, n) if weighted else None
+    if sw is not None and not sw.any():
+        sw[0] = 1.0
+    hist = []
+    for net in (c, p):
+        hist.append(net.fit(
+            X, T, loss=loss, epochs=3, batch_size=batch_size, seed=seed,
+            train_biases=train_biases, sample_weight=sw,
+            optimizer=SGD(lr, momentum=momentum, nesterov=nesterov,
+                          weight_decay=weight_decay)))
+    np.testing.assert_allclose(c.params, p.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hist[0].loss, hist[1].loss, rtol=1e-9,
+                               atol=1e-14)
+
+
+@pytest.mark.parametrize("backend_", ["c", "python"])
+def test_zero_sample_weight_is_like_leaving_the_sample_out(backend_):
+    """Full batch, no shuffling: weights of 0 drop samples from the mean."""
+    rng = np.random.default_rng(3)
+    X, T = rng.normal(size=(8, 3)), rng.uniform(0.1, 0.9, (8, 2))
+    sw = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    keep = sw > 0
+    a = pybp.Network([3, 4, 2], seed=0, backend=backend_)
+    b = pybp.Network([3, 4, 2], seed=0, backend=backend_)
+    ha = a.fit(X, T, sample_weight=sw, batch_size=8, shuffle=False, epochs=3,
+               optimizer=SGD(0.3, momentum=0.5))
+    hb = b.fit(X[keep], T[keep], batch_size=8, shuffle=False, epochs=3,
+               optimizer=SGD(0.3, momentum=0.5))
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)

@@ -461,7 +461,11 @@ def variants(A, integer=False):
     strided = big[::2, ::2]
     assert not strided.flags.c_contiguous
     f32 = base.astype(np.float32)
+    readonly = base.copy()
+    readonly.flags.writeable = False
     out = [
+        ("readonly", readonly, base),
+        ("big-endian", base.astype(">f8"), base),
         ("strided", strided, base),
         ("reversed", base[::-1], base[::-1].copy()),
         ("fortran", np.asfortranarray(base), base),

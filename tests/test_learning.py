@@ -184,17 +184,37 @@ def test_predict_rows_are_independent(backend):
     np.testing.assert_allclose(net.predict(X[::-1]), whole[::-1], rtol=1e-14)
 
 
-def test_predict_many_samples_c():
+@pytest.mark.parametrize("dtype,rtol,atol", [("float64", 1e-12, 1e-15),
+                                             ("float32", 1e-5, 1e-6)])
+def test_predict_many_samples_c(dtype, rtol, atol):
     """More samples than one forward chunk holds."""
-    net = pybp.Network([3, 40, 2], "tanh", seed=0)
-    X = np.random.default_rng(2).normal(size=(5000, 3))
+    net = pybp.Network([3, 40, 2], "tanh", seed=0, dtype=dtype)
+    X = np.random.default_rng(2).normal(size=(5000, 3)).astype(dtype)
     out = net.predict(X)
-    rows = np.array([net.predict(X[k]) for k in (0, 1637, 1638, 4999)])
-    np.testing.assert_allclose(out[[0, 1637, 1638, 4999]], rows, rtol=1e-14)
-    # An explicit numpy forward pass.
-    h = np.tanh(X @ net.weights[0].T + net.biases[0])
-    o = np.tanh(h @ net.weights[1].T + net.biases[1])
-    np.testing.assert_allclose(out, o, rtol=1e-12, atol=1e-15)
+    assert out.dtype == np.dtype(dtype)
+    picks = [0, 1, 1637, 1638, 1639, 3276, 4999]
+    rows = np.array([net.predict(X[k]) for k in picks])
+    np.testing.assert_array_equal(out[picks], rows)
+    # An explicit numpy forward pass (in float64).
+    W = [w.astype(float) for w in net.weights]
+    b = [v.astype(float) for v in net.biases]
+    h = np.tanh(X.astype(float) @ W[0].T + b[0])
+    o = np.tanh(h @ W[1].T + b[1])
+    np.testing.assert_allclose(out, o, rtol=rtol, atol=atol)
+
+
+def test_predict_from_threads_gives_the_same_answers():
+    """The C loops release the GIL; concurrent predictions on one network
+    must not share workspaces."""
+    from concurrent.futures import ThreadPoolExecutor
+    net = pybp.Network([8, 64, 64, 4], "relu", seed=0)
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(3000, 8)) for _ in range(8)]
+    expected = [net.predict(X) for X in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(net.predict, inputs))
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_classify(backend):
