@@ -422,3 +422,8 @@ def test_zero_sample_weight_is_like_leaving_the_sample_out(backend_):
                optimizer=SGD(0.3, momentum=0.5))
     np.testing.assert_allclose(a.params, b.params, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ha.loss, hb.loss, rtol=1e-12)
+
+
+def test_seed_none_draws_a_fresh_order():
+    a, b = trained(None), trained(None)
+    assert not np.array_equal(a, b)

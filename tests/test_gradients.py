@@ -520,3 +520,39 @@ def test_check_gradients_float32(backend, make_targets):
     T = make_targets("sigmoid", "sse", 5, 2, rng)
     err = pybp.check_gradients(net, X, T, loss="sse")
     assert np.isfinite(err) and err < 0.05
+
+
+@pytest.mark.parametrize("targets", ["one-hot", "unnormalised"])
+def test_cross_entropy_targets(targets, backend):
+    """-sum t log softmax(z) has gradient o * sum(t) - t for any t >= 0."""
+    net = make_net([4, 5, 3], "tanh", "softmax", backend=backend, seed=4)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(6, 4))
+    if targets == "one-hot":
+        T = np.eye(3)[rng.integers(0, 3, 6)]
+    else:
+        T = rng.uniform(0.0, 1.0, (6, 3)) * 2.0
+    assert_matches_reference(net, X, T, "cross_entropy")
+    g = net.gradients(X, T, loss="cross_entropy")
+    o = net.predict(X)
+    np.testing.assert_allclose(g.deltas[-1], o * T.sum(axis=1, keepdims=True)
+                               - T, rtol=1e-12, atol=1e-15)
+
+
+def test_binary_cross_entropy_hard_targets(backend):
+    net = make_net([3, 4, 2], "relu", "sigmoid", backend=backend, seed=6)
+    rng = np.random.default_rng(6)
+    X = kink_free_data(net, 5, rng)
+    T = rng.integers(0, 2, (5, 2)).astype(float)
+    assert_matches_reference(net, X, T, "binary_cross_entropy")
+    g = net.gradients(X, T, loss="binary_cross_entropy")
+    # sigmoid + binary cross-entropy: delta = o - t
+    np.testing.assert_allclose(g.deltas[-1], net.predict(X) - T, rtol=1e-12,
+                               atol=1e-15)
+
+
+def test_loss_is_a_python_float(backend):
+    net = make_net([3, 2], "sigmoid", "sigmoid", backend=backend)
+    value = net.loss(np.ones((2, 3)), np.zeros((2, 2)))
+    assert type(value) is float
+    assert type(net.gradients(np.ones((2, 3)), np.zeros((2, 2))).loss) is float

@@ -190,3 +190,13 @@ def test_train_biases_lowers_error_faster(backend):
     free.fit(X, T, optimizer=pybp.optim.SGD(LR), epochs=50,
              train_biases=True, seed=0)
     assert free.loss(X, T) < fixed.loss(X, T)
+
+
+def test_one_sample_as_1d_arrays(backend):
+    """A 1-D X is one sample: fitting (x, t) as 1-D arrays is the same step."""
+    net = seed002_net(backend)
+    net.fit(X[0], T[0], optimizer=pybp.optim.SGD(LR), train_biases=False)
+    assert_one_step_weights(net)
+    g = seed002_net(backend).gradients(X[0], T[0])
+    assert_printed(g.loss, ERROR_BEFORE)
+    assert [d.shape for d in g.deltas] == [(1, 2), (1, 2)]
