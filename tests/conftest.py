@@ -1,0 +1,84 @@
+"""Shared fixtures for pybp's tests.
+
+The tests import the installed package (``import pybp``); nothing here puts
+the source tree on sys.path.  Helpers are handed out as fixtures because
+pytest's importlib import mode does not let test modules import conftest.
+"""
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# `python -m pytest` run from the repository root puts the root (as '' or
+# its path) first on sys.path, where the source folder pybp/ -- which has no
+# compiled _core -- would shadow the installed package.  Take it off (this
+# only removes, never adds) so that `import pybp` finds the installation.
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _is_repo(entry):
+    try:
+        return Path(entry or os.getcwd()).resolve() == _REPO
+    except OSError:
+        return False
+
+
+sys.path[:] = [entry for entry in sys.path if not _is_repo(entry)]
+
+import pybp  # noqa: E402  (must come after the sys.path clean-up)
+
+if Path(pybp.__file__).resolve().is_relative_to(_REPO):
+    raise pytest.UsageError(
+        f"pybp was imported from the source tree ({pybp.__file__}); the tests "
+        "must run against the installed package (pip install '.[test]')")
+
+BACKENDS = ("c", "python")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """Each test that takes it runs once per backend."""
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20240611)
+
+
+def _targets(output_activation, loss, n, m, rng):
+    """Targets a loss/output pairing can actually reach.
+
+    softmax outputs get probability rows (cross_entropy with one-hot rows
+    would leave some gradient entries at exactly zero, a weaker test);
+    sigmoid outputs values in (0, 1); tanh in (-1, 1); identity anything.
+    """
+    if output_activation == "softmax":
+        T = rng.uniform(0.05, 1.0, (n, m))
+        return T / T.sum(axis=1, keepdims=True)
+    if output_activation == "sigmoid":
+        return rng.uniform(0.05, 0.95, (n, m))
+    if output_activation == "tanh":
+        return rng.uniform(-0.9, 0.9, (n, m))
+    return rng.normal(0.0, 1.0, (n, m))
+
+
+@pytest.fixture
+def make_targets():
+    """make_targets(output_activation, loss, n, m, rng) -> (n, m) targets."""
+    return _targets
+
+
+def _fann_datasets():
+    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fann"
+
+
+@pytest.fixture
+def fann_dir():
+    """The FANN example data sets beside the repository, or a skip."""
+    path = _fann_datasets()
+    if not path.is_dir():
+        pytest.skip(f"FANN data sets not found at {path}")
+    return path
