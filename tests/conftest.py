@@ -5,29 +5,15 @@ the source tree on sys.path.  Helpers are handed out as fixtures because
 pytest's importlib import mode does not let test modules import conftest.
 """
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-# `python -m pytest` run from the repository root puts the root (as '' or
-# its path) first on sys.path, where the source folder pybp/ -- which has no
-# compiled _core -- would shadow the installed package.  Take it off (this
-# only removes, never adds) so that `import pybp` finds the installation.
+# The package lives under src/, so running from the repository root cannot
+# import the uncompiled sources; still, fail loudly if it ever does.
 _REPO = Path(__file__).resolve().parents[1]
-
-
-def _is_repo(entry):
-    try:
-        return Path(entry or os.getcwd()).resolve() == _REPO
-    except OSError:
-        return False
-
-
-sys.path[:] = [entry for entry in sys.path if not _is_repo(entry)]
-
-import pybp  # noqa: E402  (must come after the sys.path clean-up)
+import pybp  # noqa: E402
 
 if Path(pybp.__file__).resolve().is_relative_to(_REPO):
     raise pytest.UsageError(
@@ -72,7 +58,10 @@ def make_targets():
 
 
 def _fann_datasets():
-    return Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fann"
+    """$PYBP_DATASETS, else shared/datasets/fann beside the repository."""
+    if os.environ.get("PYBP_DATASETS"):
+        return Path(os.environ["PYBP_DATASETS"])
+    return _REPO.parent / "shared" / "datasets" / "fann"
 
 
 @pytest.fixture

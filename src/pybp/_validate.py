@@ -119,7 +119,8 @@ def activations(activation, output_activation, n_layers):
         if output_activation is not None:
             raise ValueError("output_activation must be None when activation "
                              "is a list (the list names every layer's "
-                             "activation, the output layer's last)")
+                             "activation, the output layer's last); got "
+                             f"output_activation={output_activation!r}")
         if len(activation) != n_layers:
             raise ValueError(f"activation list needs one name per weight "
                              f"layer: expected {n_layers}, got "
@@ -167,12 +168,28 @@ def array(name, value, dtype):
                 "V": "structured records"}.get(a.dtype.kind, str(a.dtype))
         raise TypeError(f"{name} must hold real numbers; got an array of "
                         f"{kind} (dtype {a.dtype})")
-    a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
-        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+    source = a
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = np.ascontiguousarray(a, dtype=dtype)
+    bad = _count_nonfinite(a)
+    if bad:
+        if source.dtype != a.dtype and not _count_nonfinite(source):
+            raise ValueError(f"{name} has {bad} value(s) too large for "
+                             f"{np.dtype(dtype).name}")
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
                          "all values must be finite")
     return a
+
+
+def _count_nonfinite(a, block=1 << 20):
+    """Non-finite values in a, counted a block at a time, so that a huge
+    (e.g. memory-mapped) array needs no full-size temporary."""
+    if a.dtype.kind in "biu":
+        return 0
+    flat = a.reshape(-1)
+    return int(sum(flat[i:i + block].size -
+                   np.count_nonzero(np.isfinite(flat[i:i + block]))
+                   for i in range(0, flat.size, block)))
 
 
 def samples(X, T, n_in, n_out, dtype, allow_empty=False):

@@ -8,13 +8,14 @@ def check_gradients(net, X, T, loss="half_sse", sample_weight=None, eps=None):
     Returns max |a - b| / max(|a|, |b|, 1e-7) over all weights and biases,
     with a the backpropagated gradient of net.loss(X, T) and b the central
     difference (loss(w + eps) - loss(w - eps)) / (2 eps).  eps defaults to
-    1e-6 in float64 and 1e-2 in float32, where rounding would swamp a
-    smaller step.  The network's parameters are restored afterwards.
+    1e-5 in float64 (rounding noise ~1e-16/eps and truncation error ~eps^2
+    balance there) and 1e-2 in float32, where rounding would swamp a smaller
+    step.  The network's parameters are restored afterwards.
     """
     backprop = net.gradients(X, T, loss=loss,
                              sample_weight=sample_weight).params.astype(float)
     if eps is None:
-        eps = 1e-6 if net.dtype == np.float64 else 1e-2
+        eps = 1e-5 if net.dtype == np.float64 else 1e-2
     params = net.params
     numeric = np.empty_like(backprop)
     for p in range(params.size):
