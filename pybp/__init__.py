@@ -14,3 +14,9 @@ __version__ = "0.1.0"
 
 __all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
            "optim", "__version__"]
+
+from pybp import io
+from pybp.errors import FormatError
+from pybp.io import load
+
+__all__ += ["load", "FormatError", "io"]
