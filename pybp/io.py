@@ -156,15 +156,16 @@ def _write_to(target, write, what="file"):
         _atomic_write(_path(target, what), write)
 
 
-def _read_exact(f, n, what):
-    """n bytes from f, read in pieces; FormatError if fewer are there."""
+def _read_exact(f, n, what, exact=True):
+    """n bytes from f, read in pieces; FormatError if fewer are there (or,
+    with exact=False, what there is)."""
     buf = bytearray()
     while len(buf) < n:
         piece = f.read(min(_CHUNK, n - len(buf)))
         if not piece:
             break
         buf += piece
-    if len(buf) < n:
+    if exact and len(buf) < n:
         raise FormatError(f"file is truncated: {what} needs {n} bytes, only "
                           f"{len(buf)} are there")
     return buf
@@ -358,7 +359,11 @@ def _read_stream(f, size, check):
     if size is not None and size < 8:
         raise FormatError(f"file is {size} bytes long, too short for a "
                           "safetensors file (8-byte header length first)")
-    (n,) = struct.unpack("<Q", bytes(_read_exact(f, 8, "the header length")))
+    head = _read_exact(f, 8, "the header length", exact=False)
+    if len(head) < 8:
+        raise FormatError(f"file is {len(head)} bytes long, too short for a "
+                          "safetensors file (8-byte header length first)")
+    (n,) = struct.unpack("<Q", bytes(head))
     if n > MAX_HEADER_BYTES:
         raise FormatError(f"header length {n} is larger than the limit of "
                           f"{MAX_HEADER_BYTES} bytes; not a safetensors file?")
