@@ -411,15 +411,6 @@ def read_safetensors(file):
 # Networks in safetensors
 # ---------------------------------------------------------------------------
 
-def _layer_names(n_layers, bias):
-    names = []
-    for l in range(n_layers):
-        names.append(f"layers.{l}.weight")
-        if bias:
-            names.append(f"layers.{l}.bias")
-    return names
-
-
 def _network_tensors(net):
     """(tensors, metadata) describing a network; the file's content."""
     tensors = {}
@@ -572,12 +563,9 @@ def load(file):
 
 
 def _load(file, finite=True, backend="c"):
-    found = {}
-
-    def check(entries, metadata):
-        found["arch"] = _check_network_entries(entries, metadata)
-
-    tensors, metadata, _ = _read_safetensors(file, check)
+    # The architecture and the tensor shapes are checked against each other
+    # before the tensor data is read.
+    tensors, metadata, _ = _read_safetensors(file, _check_network_entries)
     return _network_from_tensors(tensors, metadata, finite=finite,
                                  backend=backend)
 
@@ -588,7 +576,7 @@ def _check_net(net):
 
 
 def to_bytes(net):
-    """The bytes ``save`` would write (any finite or not parameters)."""
+    """The bytes ``save`` would write (non-finite parameters included)."""
     _check_net(net)
     tensors, metadata = _network_tensors(net)
     buf = _io.BytesIO()
@@ -1153,7 +1141,8 @@ def export_onnx(net, file, *, opset=17):
     Tanh, Relu, LeakyRelu alpha=0.01, Identity, Softmax axis=-1).  Input
     "input" of shape [batch, n_inputs] (symbolic batch), output "output";
     element type float32 or float64 as the network's dtype.  Needs the
-    optional onnx package: ``pip install "pybp[onnx]"``.
+    optional onnx package: ``pip install "pybp[onnx]"``.  Returns the
+    onnx ModelProto (also written to `file`, a path or binary file object).
     """
     _check_net(net)
     try:
