@@ -297,6 +297,9 @@ def _parse_header(raw):
         if len(shape) > MAX_NDIM:
             raise FormatError(f"{where}: shape has {len(shape)} dimensions; "
                               f"at most {MAX_NDIM} are supported")
+        if math.prod(max(d, 1) for d in shape) >= 2**62:
+            raise FormatError(f"{where}: shape {_show(shape)} is too large "
+                              "for an array")
         offsets = info["data_offsets"]
         if not (isinstance(offsets, list) and len(offsets) == 2 and
                 all(_is_int(o) and o >= 0 for o in offsets)):

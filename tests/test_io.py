@@ -192,6 +192,15 @@ def test_write_safetensors_rejects_bad_input(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("shape", [[0, 2**62], [0, 2**63], [0, 2**40, 2**40],
+                                   [2**64, 0]])
+def test_absurd_empty_shapes(shape):
+    # Zero bytes, but no array of that shape can exist.
+    header = {"a": {"dtype": "F64", "shape": shape, "data_offsets": [0, 0]}}
+    with pytest.raises(FormatError, match="too large"):
+        pybp.io.read_safetensors(assemble(header))
+
+
 def test_missing_file_is_oserror(tmp_path):
     with pytest.raises(FileNotFoundError):
         pybp.load(tmp_path / "nope.safetensors")
