@@ -10,10 +10,14 @@ from pybp.network import Gradients, Network
 from pybp.train import History, Trainer
 from pybp.check import check_gradients
 from pybp._config import config, show_config, _select_from_environment
+from pybp import io
+from pybp.errors import FormatError
+from pybp.io import load
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
-           "optim", "config", "show_config", "__version__"]
+           "load", "FormatError", "io", "optim", "config", "show_config",
+           "__version__"]
 
 _select_from_environment()

@@ -371,6 +371,29 @@ class Network:
                            validation_split=validation_split,
                            sample_weight=sample_weight)
 
+    # ---- serialization (pybp.io) ---------------------------------------
+
+    def save(self, path):
+        """Save to a safetensors file, atomically (see pybp.io.save)."""
+        from pybp import io
+        io.save(self, path)
+
+    def to_dict(self):
+        """A JSON-able dict of the architecture and parameters."""
+        from pybp import io
+        return io.to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """The network described by a dict from to_dict (validated)."""
+        from pybp import io
+        return io.from_dict(d)
+
+    def __reduce__(self):
+        # pickle, copy.copy and copy.deepcopy go through the saved bytes.
+        from pybp import io
+        return io._reduce(self)
+
 
 def _dtype_name(dtype):
     """'float64'/'float32' from a name, numpy dtype or type; else as given."""
