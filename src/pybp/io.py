@@ -41,7 +41,8 @@ __all__ = [
     "save", "load", "to_bytes", "from_bytes", "to_dict", "from_dict",
     "write_safetensors", "read_safetensors",
     "load_fann", "save_fann", "load_fann_data", "save_fann_data",
-    "export_onnx", "FormatError", "FORMAT", "FORMAT_VERSION",
+    "export_onnx", "save_checkpoint", "load_checkpoint", "FormatError",
+    "FORMAT", "FORMAT_VERSION",
 ]
 
 FORMAT = "pybp"
@@ -603,6 +604,71 @@ def _from_bytes(data, backend="c"):
 def _reduce(net):
     """Network.__reduce__: pickle and copy go through the safetensors bytes."""
     return (_from_bytes, (to_bytes(net), net.backend))
+
+
+# ---------------------------------------------------------------------------
+# Training checkpoints: a network plus a Trainer's state
+# ---------------------------------------------------------------------------
+
+_STATE_TENSOR = "trainer.optimizer_state"
+
+
+def save_checkpoint(trainer, net, file):
+    """Save net and trainer so that training resumes exactly: the network's
+    tensors, the optimizer state as tensor ``trainer.optimizer_state``
+    (slots x n_params), and in ``__metadata__`` key ``trainer`` the options,
+    the optimizer and its schedule, the step/epoch/sample counters and the
+    shuffling random stream.  Callbacks are not saved.  Atomic like save()."""
+    from pybp.train import Trainer
+    _check_net(net)
+    if not isinstance(trainer, Trainer):
+        raise TypeError(f"expected a pybp.Trainer; got {type(trainer).__name__}")
+    tensors, metadata = _network_tensors(net)
+    state = trainer._state_for(net, trainer.optimizer.hyper())
+    slots = state.size // max(net.n_params, 1) if net.n_params else 0
+    tensors[_STATE_TENSOR] = state.reshape(slots, net.n_params)
+    metadata["trainer"] = json.dumps(trainer._checkpoint_config())
+    write_safetensors(file, tensors, metadata)
+
+
+def load_checkpoint(file):
+    """(trainer, net) from a file written by save_checkpoint."""
+    from pybp.train import Trainer
+
+    def check(entries, metadata):
+        _check_network_entries(
+            [e for e in entries if e[0] != _STATE_TENSOR], metadata)
+        if _STATE_TENSOR not in {e[0] for e in entries}:
+            raise FormatError(f"no tensor {_STATE_TENSOR}; not a pybp "
+                              "training checkpoint")
+
+    tensors, metadata, _ = _read_safetensors(file, check)
+    state = tensors.pop(_STATE_TENSOR)
+    net = _network_from_tensors(tensors, metadata)
+    config = _json_field(metadata, "trainer")
+    try:
+        trainer = Trainer._from_checkpoint_config(config)
+        expected = (_pycore_slots(trainer), net.n_params)
+        if state.shape != expected:
+            raise ValueError(f"optimizer state has shape {list(state.shape)}; "
+                             f"{trainer.optimizer!r} on {net.n_params} "
+                             f"parameters needs {list(expected)}")
+        if state.dtype != net.dtype:
+            raise ValueError(f"optimizer state is {state.dtype}; the network "
+                             f"is {net.dtype}")
+        if not np.isfinite(state).all():
+            raise ValueError("optimizer state contains NaN or infinite values")
+    except (TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"__metadata__ trainer: {exc}") from None
+    trainer._state_for(net, trainer.optimizer.hyper())[...] = state.reshape(-1)
+    return trainer, net
+
+
+def _pycore_slots(trainer):
+    from pybp import _pycore
+    return _pycore.state_slots(trainer.optimizer.hyper())
 
 
 # ---------------------------------------------------------------------------

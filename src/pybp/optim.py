@@ -332,6 +332,50 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
               "adagrad": Adagrad, "rprop": Rprop, "quickprop": Quickprop}
 
 
+SCHEDULES = {"Constant": Constant, "StepDecay": StepDecay,
+             "ExponentialDecay": ExponentialDecay,
+             "InverseScaling": InverseScaling,
+             "ReduceOnPlateau": ReduceOnPlateau}
+
+
+def to_config(optimizer):
+    """A JSON-able description of an optimizer (with its schedule and the
+    schedule's state), from which from_config rebuilds an equal one."""
+    args = {k: v for k, v in optimizer.hyper().items() if k != "kind"}
+    config = {"kind": optimizer.kind, "args": args}
+    if optimizer.schedule is not None:
+        sched = optimizer.schedule
+        config["schedule"] = {"class": type(sched).__name__,
+                              "args": sched._args()}
+        if isinstance(sched, ReduceOnPlateau):
+            config["schedule"]["state"] = {"current": sched.current,
+                                           "best": sched._best,
+                                           "wait": sched._wait}
+    return config
+
+
+def from_config(config):
+    """The optimizer to_config described; ValueError/TypeError if the
+    description is not one."""
+    if not isinstance(config, dict) or config.get("kind") not in OPTIMIZERS \
+            or not isinstance(config.get("args"), dict):
+        raise ValueError(f"not an optimizer description: {config!r}")
+    args = dict(config["args"])
+    sched = config.get("schedule")
+    if sched is not None:
+        if not isinstance(sched, dict) or sched.get("class") not in SCHEDULES \
+                or not isinstance(sched.get("args"), dict):
+            raise ValueError(f"not a schedule description: {sched!r}")
+        schedule = SCHEDULES[sched["class"]](**sched["args"])
+        state = sched.get("state")
+        if isinstance(schedule, ReduceOnPlateau) and isinstance(state, dict):
+            schedule.current = _lr(state["current"])
+            schedule._best = float(state["best"])
+            schedule._wait = _validate.integer("wait", state["wait"], minimum=0)
+        args["lr"] = schedule
+    return OPTIMIZERS[config["kind"]](**args)
+
+
 def get(optimizer):
     """An Optimizer from a name (with its defaults) or an Optimizer."""
     if isinstance(optimizer, Optimizer):

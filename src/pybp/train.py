@@ -180,6 +180,55 @@ class Trainer:
         if isinstance(self.optimizer.schedule, optim.ReduceOnPlateau):
             self.optimizer.schedule.reset()
 
+    # ---- checkpoints -----------------------------------------------------
+
+    _OPTIONS = ("loss", "batch_size", "shuffle", "train_biases", "target_loss",
+                "patience", "min_delta", "max_seconds", "restore_best",
+                "verbose")
+
+    def save(self, path, net):
+        """Save net and this Trainer's state (optimizer state, counters,
+        random stream, options; not callbacks) so that
+        ``Trainer.load(path)`` resumes training exactly."""
+        from pybp import io
+        io.save_checkpoint(self, net, path)
+
+    @classmethod
+    def load(cls, path):
+        """(trainer, net) from a file written by Trainer.save."""
+        from pybp import io
+        return io.load_checkpoint(path)
+
+    def _checkpoint_config(self):
+        return {
+            "options": {k: getattr(self, k) for k in self._OPTIONS},
+            "optimizer": optim.to_config(self.optimizer),
+            "step": self._step,
+            "epochs_done": self.epochs_done,
+            "samples_seen": self.samples_seen,
+            "rng": self._rng.bit_generator.state,
+        }
+
+    @classmethod
+    def _from_checkpoint_config(cls, config):
+        if not isinstance(config, dict) or \
+                not isinstance(config.get("options"), dict):
+            raise ValueError(f"not a trainer description: {config!r:.80}")
+        unknown = set(config["options"]) - set(cls._OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown options {sorted(unknown)}")
+        trainer = cls(optimizer=optim.from_config(config["optimizer"]),
+                      **config["options"])
+        trainer._step = _validate.integer("step", config["step"], minimum=0)
+        trainer.epochs_done = _validate.integer(
+            "epochs_done", config["epochs_done"], minimum=0)
+        trainer.samples_seen = _validate.integer(
+            "samples_seen", config["samples_seen"], minimum=0)
+        rng = np.random.PCG64()
+        rng.state = config["rng"]
+        trainer._rng = np.random.Generator(rng)
+        return trainer
+
     # ---- fitting ---------------------------------------------------------
 
     def fit(self, net, X, T, *, epochs=1, validation_data=None,
