@@ -127,8 +127,9 @@ def test_trainer_fit_one_epoch_at_a_time_keeps_state(name, backend):
         _close(net.params, exp)
 
 
-@pytest.mark.parametrize("name", ["sgd-decay", "momentum", "adam", "rmsprop",
-                                  "adagrad"])
+@pytest.mark.parametrize("name", ["sgd-decay", "momentum", "nesterov", "adam",
+                                  "rmsprop", "adagrad", "rprop-clipped",
+                                  "quickprop"])
 def test_float32_follows_reference(name):
     """The float32 kernels run the same rules (to float32 accuracy)."""
     make_opt, make_ref = dict((c[0], c[1:]) for c in CASES)[name]

@@ -1,6 +1,7 @@
 """The Trainer: repeated and partial fits, determinism, backends agreeing,
 sample weights, the History record and the progress output."""
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -169,12 +170,11 @@ def test_trainer_refuses_another_network():
         trainer.fit(other, X, T, epochs=1)
     with pytest.raises(ValueError):
         trainer.partial_fit(other, X, T)
-    single = net.copy()
     single32 = pybp.Network([3, 5, 2], "tanh", "sigmoid", dtype="float32")
     with pytest.raises(ValueError):
         trainer.fit(single32, X, T, epochs=1)
-    # The original network still trains with it.
-    trainer.fit(single, X, T, epochs=1)
+    # The network it was made for still trains with it.
+    trainer.fit(net, X, T, epochs=1)
 
 
 # ---- determinism and the two backends ----------------------------------------
@@ -443,7 +443,7 @@ def test_evaluate_matches_loss_and_own_accuracy():
 # ---- progress output --------------------------------------------------------
 
 def _numbers_after_loss(text):
-    import re
+    """The numbers printed after the word "loss" (not "val_loss")."""
     return [float(m) for m in re.findall(
         r"(?<![a-z_])loss\W{0,3}([-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)", text)]
 
