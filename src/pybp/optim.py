@@ -107,8 +107,9 @@ class InverseScaling(Schedule):
 class ReduceOnPlateau(Schedule):
     """Multiply the learning rate by ``factor`` when the monitored loss (the
     validation loss if there is validation data, else the training loss) has
-    not improved by more than ``min_delta`` for ``patience`` epochs; never
-    below ``min_lr``."""
+    not improved by more than ``min_delta`` for ``patience`` epochs in a row
+    (counted as fit's own ``patience``, and as Keras counts); never below
+    ``min_lr``.  The count starts again after each reduction."""
 
     def __init__(self, lr, factor=0.1, patience=10, min_delta=1e-4,
                  min_lr=0.0):
@@ -135,7 +136,7 @@ class ReduceOnPlateau(Schedule):
             self._wait = 0
         elif math.isfinite(loss):
             self._wait += 1
-            if self._wait > self.patience:
+            if self._wait >= self.patience:
                 self.current = max(self.current * self.factor, self.min_lr)
                 self._wait = 0
 

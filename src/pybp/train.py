@@ -336,9 +336,6 @@ class Trainer:
                     monitored = vloss
                 if bar is not None:
                     bar.end_epoch(history, len(X) / seconds if seconds else 0)
-                if reason:
-                    stopped = reason[0]
-                    break
                 if schedule is not None:
                     schedule.observe(monitored)
                 if self.patience is not None:
@@ -348,18 +345,24 @@ class Trainer:
                             best_params = net.params.copy()
                     else:
                         wait += 1
-                if self.target_loss is not None and monitored <= self.target_loss:
+                # Every callback runs after every epoch that was kept, also
+                # the one that ends training; a true return stops.
+                callback_stop = any([bool(cb(net, history))
+                                     for cb in self.callbacks])
+                if reason:
+                    stopped = reason[0]
+                elif self.target_loss is not None and \
+                        monitored <= self.target_loss:
                     stopped = "target_loss"
-                    break
-                if self.patience is not None and wait >= self.patience:
+                elif self.patience is not None and wait >= self.patience:
                     stopped = "no_improvement"
-                    break
-                if any([bool(cb(net, history)) for cb in self.callbacks]):
+                elif callback_stop:
                     stopped = "callback"
-                    break
-                if interrupts.flag:
+                elif interrupts.flag:
                     stopped = "interrupted"
-                    break
+                else:
+                    continue
+                break
         if bar is not None:
             bar.close(stopped)
         if best_params is not None:
