@@ -15,7 +15,7 @@ import pytest
 _REPO = Path(__file__).resolve().parents[1]
 import pybp  # noqa: E402
 
-if Path(pybp.__file__).resolve().is_relative_to(_REPO):
+if Path(pybp.__file__).resolve().is_relative_to(_REPO / "src"):
     raise pytest.UsageError(
         f"pybp was imported from the source tree ({pybp.__file__}); the tests "
         "must run against the installed package (pip install '.[test]')")
