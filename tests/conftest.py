@@ -5,6 +5,7 @@ the source tree on sys.path.  Helpers are handed out as fixtures because
 pytest's importlib import mode does not let test modules import conftest.
 """
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,10 @@ import pytest
 # import the uncompiled sources; still, fail loudly if it ever does.
 _REPO = Path(__file__).resolve().parents[1]
 import pybp  # noqa: E402
+
+# Shared test helpers (tests/helpers_*.py) are imported by name: put this
+# folder -- tests only, never the package sources -- on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 if Path(pybp.__file__).resolve().is_relative_to(_REPO / "src"):
     raise pytest.UsageError(

@@ -3,7 +3,6 @@ import copy
 import io
 import json
 import os
-import pathlib
 import pickle
 import stat
 import struct

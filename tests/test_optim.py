@@ -6,10 +6,7 @@ of each step comes from net.gradients(X, T) at the reference's parameters,
 the update from the reference, and pybp's full-batch fit must land on the
 same parameters after every epoch.
 """
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +14,8 @@ import pytest
 import pybp
 from pybp import optim
 
+import helpers_train as H  # tests/ is on sys.path (see conftest.py)
 
-def _load_helpers():
-    name = "_pybp_tests_helpers_train"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("helpers_train.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _load_helpers()
 BACKENDS = H.BACKENDS
 
 # (id, pybp optimizer factory, reference factory).  Weight decay is large

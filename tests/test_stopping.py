@@ -1,13 +1,10 @@
 """Every way a fit stops (History.stopped), restore_best, and validation
 hold-outs."""
-import importlib.util
 import math
 import os
 import signal
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,19 +12,8 @@ import pytest
 import pybp
 from pybp import optim
 
+import helpers_train as H  # tests/ is on sys.path (see conftest.py)
 
-def _load_helpers():
-    name = "_pybp_tests_helpers_train"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("helpers_train.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-H = _load_helpers()
 BACKENDS = H.BACKENDS
 
 

@@ -175,13 +175,6 @@ cdef class Core:
         free(self.sizes)
         free(self.acts)
 
-    def layout(self):
-        """[(weight offset, bias offset or -1)] per layer, into params."""
-        cdef int l
-        return [(pybp_weight_offset(&self.net, l),
-                 pybp_bias_offset(&self.net, l) if self.net.bias else -1)
-                for l in range(self.net.n_layers)]
-
     def epoch_workspace_size(self, int64_t batch):
         return pybp_epoch_workspace_size(&self.net, batch)
 
@@ -249,27 +242,6 @@ cdef class Core:
                     &self.net, &params[0], &X[0, 0], &T[0, 0], swp, n, code,
                     &acts[0], &deltas[0], &z[0, 0], &grad[0], &weight_sum)
         return loss_sum, weight_sum
-
-    def optim_step(self, dict hyper, real[::1] params, const real[::1] grad,
-                   real[::1] state, bint train_biases):
-        """One optimizer update; returns the new step count."""
-        cdef pybp_optim opt = _make_optim(hyper)
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("grad", grad.shape[0], self.n_params)
-        _check_len("optimizer state", state.shape[0],
-                   pybp_optim_state_slots(&opt) * self.n_params)
-        if self.n_params == 0:
-            return opt.step
-        with nogil:
-            if real is double:
-                pybp_optim_step_f64(&self.net, &opt, &params[0], &grad[0],
-                                    &state[0] if state.shape[0] else NULL,
-                                    train_biases)
-            else:
-                pybp_optim_step_f32(&self.net, &opt, &params[0], &grad[0],
-                                    &state[0] if state.shape[0] else NULL,
-                                    train_biases)
-        return opt.step
 
     def evaluate(self, const real[::1] params, const real[:, ::1] X,
                  const real[:, ::1] T, const real[::1] sw, str loss, metric,

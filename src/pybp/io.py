@@ -513,8 +513,7 @@ def _check_network_entries(entries, metadata):
 
 
 def _build(sizes, acts, bias, dtype, weights, biases, backend="c"):
-    net = Network(sizes, activation=list(acts), bias=bias, dtype=dtype,
-                  init="uniform", seed=0, backend=backend)
+    net = Network._empty(sizes, acts, bias, dtype, backend)
     for view, W in zip(net.weights, weights):
         view[...] = W
     for view, b in zip(net.biases, biases):

@@ -95,6 +95,14 @@ class Network:
     def __init__(self, sizes, activation="sigmoid", output_activation=None, *,
                  bias=True, init="default", seed=None, dtype="float64",
                  backend="c"):
+        init = _validate.choice("init", init, _validate.INITS)
+        seed = _validate.seed(seed)
+        self._setup(sizes, activation, output_activation, bias, dtype, backend)
+        self._init_weights(init, np.random.default_rng(seed))
+
+    def _setup(self, sizes, activation, output_activation, bias, dtype,
+               backend):
+        """Validate the architecture and allocate zeroed parameters."""
         self._sizes = _validate.sizes(sizes)
         self._activations = _validate.activations(
             activation, output_activation, len(self._sizes) - 1)
@@ -102,13 +110,18 @@ class Network:
         self._dtype = np.dtype(_validate.choice("dtype", _dtype_name(dtype),
                                                 _validate.DTYPES))
         self.backend = backend
-        init = _validate.choice("init", init, _validate.INITS)
-        seed = _validate.seed(seed)
         self._layout, n_params = _layout(self._sizes, self._bias)
         self._params = np.zeros(n_params, dtype=self._dtype)
         self._weights, self._biases = self._views(self._params)
         self._core = None
-        self._init_weights(init, np.random.default_rng(seed))
+
+    @classmethod
+    def _empty(cls, sizes, activations, bias, dtype, backend="c"):
+        """A network with all parameters zero and no random draws, for
+        loaders that fill in the parameters themselves."""
+        net = cls.__new__(cls)
+        net._setup(sizes, list(activations), None, bias, dtype, backend)
+        return net
 
     # ---- construction helpers ------------------------------------------
 
