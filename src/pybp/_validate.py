@@ -6,8 +6,13 @@ once, to C-contiguous arrays of the network's dtype (copied only if needed).
 """
 import numbers
 import operator
+import warnings
 
 import numpy as np
+
+# NumPy 1.x warns (and makes an object array) where 2.x raises ValueError for
+# ragged nested lists; pybp refuses them the same way on both.
+_RaggedWarning = getattr(np, "exceptions", np).VisibleDeprecationWarning
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax")
 ACTIVATION_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
@@ -158,7 +163,7 @@ def array(name, value, dtype):
         raise TypeError(f"{name} must be numeric (an array or nested lists of "
                         f"numbers); got {type(value).__name__}")
     try:
-        a = np.asarray(value)
+        a = asarray(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} must be a rectangular array of numbers; "
                          f"could not convert it: {exc}") from None
@@ -190,6 +195,18 @@ def _count_nonfinite(a, block=1 << 20):
     return int(sum(flat[i:i + block].size -
                    np.count_nonzero(np.isfinite(flat[i:i + block]))
                    for i in range(0, flat.size, block)))
+
+
+def asarray(value):
+    """np.asarray that raises ValueError for ragged nested sequences on every
+    NumPy version."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", _RaggedWarning)
+        try:
+            return np.asarray(value)
+        except _RaggedWarning:
+            raise ValueError("the nested sequences have different lengths "
+                             "(ragged)") from None
 
 
 def samples(X, T, n_in, n_out, dtype, allow_empty=False):

@@ -702,7 +702,7 @@ def _dict_array(name, value, shape, dtype):
         raise FormatError(f"{name} must be a (nested) list of numbers; got "
                           f"{type(value).__name__} {_show(value)}")
     try:
-        a = np.asarray(value)
+        a = _validate.asarray(value)
     except (ValueError, TypeError) as exc:
         raise FormatError(f"{name} is not a rectangular array of numbers: "
                           f"{exc}") from None
