@@ -325,6 +325,8 @@ class Trainer:
                     stopped = "diverged"
                     if val is not None:
                         history.val_loss.append(math.nan)
+                        if metric is not None:
+                            history.metrics["val_accuracy"].append(math.nan)
                     break
                 self.epochs_done += 1
                 monitored = epoch_loss
