@@ -7,14 +7,16 @@ One epoch of training, timed for each library in one run, on
     mini-batches of 128 on 10,000 samples.
 Peers that are not installed are skipped: scikit-learn's MLPClassifier
 (its own numpy loop), PyTorch (the usual hand-written training loop, CPU,
-its default thread count) and FANN (libfann via ctypes, per-sample
-incremental training, float).  pybp runs on one core.
+its default thread count) and FANN (libfann's own C epoch, per-sample
+incremental training, float; the data shuffled each epoch).  pybp runs on
+one core.
 
     python bench/bench_peers.py [--repeat 3]
 """
 import argparse
 import ctypes
 import ctypes.util
+import tempfile
 import time
 
 import numpy as np
@@ -31,8 +33,8 @@ def best_of(repeat, fn):
     return best
 
 
-def run_pybp(sizes, acts, X, T, batch, loss, opt):
-    net = pybp.Network(sizes, *acts, seed=0)
+def run_pybp(sizes, acts, X, T, batch, loss, opt, dtype="float64"):
+    net = pybp.Network(sizes, *acts, seed=0, dtype=dtype)
     return lambda: net.fit(X, T, loss=loss, optimizer=opt(), epochs=1,
                            batch_size=batch, seed=0)
 
@@ -89,37 +91,41 @@ def run_torch(sizes, acts, X, T, batch, loss, lr, momentum):
     return fit
 
 
-def run_fann(sizes, X, T, lr):
-    """FANN's incremental (per-sample) training, if libfann is installed."""
+def run_fann(sizes, X, T, lr, tmpdir):
+    """FANN's own C epoch (fann_train_epoch, incremental = per-sample
+    updates, float), on data shuffled by fann_shuffle_train_data, if libfann
+    is installed."""
     name = ctypes.util.find_library("fann")
     if name is None:
         return None
     lib = ctypes.CDLL(name)
-    lib.fann_create_standard_array.restype = ctypes.c_void_p
+    vp = ctypes.c_void_p
+    lib.fann_create_standard_array.restype = vp
     lib.fann_create_standard_array.argtypes = [ctypes.c_uint,
                                                ctypes.POINTER(ctypes.c_uint)]
-    for fn in ("fann_set_training_algorithm", "fann_set_activation_function_hidden",
+    for fn in ("fann_set_training_algorithm",
+               "fann_set_activation_function_hidden",
                "fann_set_activation_function_output"):
-        getattr(lib, fn).argtypes = [ctypes.c_void_p, ctypes.c_int]
-    lib.fann_set_learning_rate.argtypes = [ctypes.c_void_p, ctypes.c_float]
-    lib.fann_train.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_float),
-                               ctypes.POINTER(ctypes.c_float)]
+        getattr(lib, fn).argtypes = [vp, ctypes.c_int]
+    lib.fann_set_learning_rate.argtypes = [vp, ctypes.c_float]
+    lib.fann_read_train_from_file.restype = vp
+    lib.fann_read_train_from_file.argtypes = [ctypes.c_char_p]
+    lib.fann_shuffle_train_data.argtypes = [vp]
+    lib.fann_train_epoch.restype = ctypes.c_float
+    lib.fann_train_epoch.argtypes = [vp, vp]
+    path = f"{tmpdir}/bench.data"
+    pybp.io.save_fann_data(path, X, T)
+    data = lib.fann_read_train_from_file(path.encode())
     arr = (ctypes.c_uint * len(sizes))(*sizes)
     ann = lib.fann_create_standard_array(len(sizes), arr)
     lib.fann_set_training_algorithm(ann, 0)          # FANN_TRAIN_INCREMENTAL
     lib.fann_set_activation_function_hidden(ann, 3)  # FANN_SIGMOID
     lib.fann_set_activation_function_output(ann, 3)
     lib.fann_set_learning_rate(ann, lr)
-    Xf = np.ascontiguousarray(X, dtype=np.float32)
-    Tf = np.ascontiguousarray(T, dtype=np.float32)
-    fptr = ctypes.POINTER(ctypes.c_float)
-    rows = [(Xf[k].ctypes.data_as(fptr), Tf[k].ctypes.data_as(fptr))
-            for k in range(len(Xf))]
-    rng = np.random.default_rng(0)
 
-    def fit():  # the loop a C user writes; here it is driven from Python
-        for k in rng.permutation(len(rows)):
-            lib.fann_train(ann, *rows[k])
+    def fit():
+        lib.fann_shuffle_train_data(data)
+        lib.fann_train_epoch(ann, data)
     return fit
 
 
@@ -140,18 +146,23 @@ def main(argv=None):
     args = p.parse_args(argv)
     r = args.repeat
     rng = np.random.default_rng(0)
+    tmpdir = tempfile.mkdtemp()
 
     n = 20000
     X = rng.uniform(-1, 1, (n, 10))
     T = np.eye(4)[rng.integers(0, 4, n)]
     sizes = [10, 4, 6, 8, 4]
     rows = [("pybp (C backend)", best_of(r, run_pybp(
-        sizes, ("sigmoid",), X, T, 1, "sse", lambda: pybp.optim.SGD(0.1))))]
+        sizes, ("sigmoid",), X, T, 1, "sse", lambda: pybp.optim.SGD(0.1)))),
+            ("pybp float32", best_of(r, run_pybp(
+                sizes, ("sigmoid",), X.astype(np.float32), T, 1, "sse",
+                lambda: pybp.optim.SGD(0.1), dtype="float32")))]
     for name, fit in (("scikit-learn MLPClassifier",
                        run_sklearn(sizes, "logistic", X, T, 1, 0.1, 0.0)),
                       ("PyTorch", run_torch(sizes, ("sigmoid",), X, T, 1,
                                             "sse", 0.1, 0.0)),
-                      ("FANN (ctypes, per call)", run_fann(sizes, X, T, 0.1))):
+                      ("FANN (fann_train_epoch)",
+                       run_fann(sizes, X, T, 0.1, tmpdir))):
         rows.append((name, None if fit is None else best_of(r, fit)))
     report(f"credit net 10-4-6-8-4, per-sample SGD, {n} samples", rows, n)
 
