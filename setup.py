@@ -1,8 +1,8 @@
 """Build the C core (csrc/, pure C) and its Cython boundary (src/pybp/_core.pyx).
 
 Flags are chosen by compiler family: optimisation on, nothing tied to the
-build machine's CPU (no -march=native), so a wheel runs on any CPU of its
-platform.  On x86-64 the kernels are compiled a second time for AVX2
+build machine's CPU (no native-architecture flag), so a wheel runs on any
+CPU of its platform.  On x86-64 the kernels are compiled a second time for AVX2
 (csrc/kernels_avx2.c, alone with -mavx2 or /arch:AVX2); csrc/dispatch.c picks
 a variant at run time after checking the CPU.  No flag lets the compiler
 reorder or fuse floating-point operations, so every variant, and the
