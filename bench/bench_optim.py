@@ -9,11 +9,11 @@ their epochs do the same forward/backward work with far fewer updates.
     python bench/bench_optim.py [--repeat 3]
 """
 import argparse
-import time
 
 import numpy as np
 
 import pybp
+from _common import best_of
 from pybp import optim
 
 OPTIMIZERS = {
@@ -29,13 +29,10 @@ OPTIMIZERS = {
 
 
 def epoch_seconds(sizes, acts, X, T, batch, make_opt, repeat):
-    best = float("inf")
-    for r in range(repeat):
-        net = pybp.Network(sizes, *acts, seed=0)
-        t0 = time.perf_counter()
-        net.fit(X, T, optimizer=make_opt(), epochs=1, batch_size=batch, seed=r)
-        best = min(best, time.perf_counter() - t0)
-    return best
+    net = pybp.Network(sizes, *acts, seed=0)
+    return best_of(repeat, lambda: net.fit(X, T, optimizer=make_opt(),
+                                           epochs=1, batch_size=batch,
+                                           seed=0))
 
 
 def workload(title, sizes, acts, n, batch, repeat):

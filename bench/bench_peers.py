@@ -17,20 +17,11 @@ import argparse
 import ctypes
 import ctypes.util
 import tempfile
-import time
 
 import numpy as np
 
 import pybp
-
-
-def best_of(repeat, fn):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from _common import best_of
 
 
 def run_pybp(sizes, acts, X, T, batch, loss, opt, dtype="float64"):

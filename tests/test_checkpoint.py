@@ -86,3 +86,21 @@ def test_corrupt_trainer_metadata_is_a_format_error(tmp_path):
                                   dict(meta, trainer=bad))
         with pytest.raises(pybp.FormatError):
             pybp.Trainer.load(tmp_path / "bad.safetensors")
+
+
+def test_reset_forgets_optimizer_state_and_counters():
+    """After reset() a Trainer trains like a new one (shuffle off, so the
+    random stream plays no part)."""
+    X, T = _data()
+    start = pybp.Network([5, 6, 3], "tanh", "softmax", seed=3)
+    options = dict(loss="cross_entropy", batch_size=10, shuffle=False)
+    fresh = start.copy()
+    pybp.Trainer(optimizer=optim.Adam(0.01), **options).fit(fresh, X, T,
+                                                            epochs=2)
+    trainer = pybp.Trainer(optimizer=optim.Adam(0.01), **options)
+    trainer.fit(start.copy(), X, T, epochs=3)
+    trainer.reset()
+    assert trainer.epochs_done == 0 and trainer.samples_seen == 0
+    again = start.copy()
+    trainer.fit(again, X, T, epochs=2)
+    assert np.array_equal(again.params, fresh.params)

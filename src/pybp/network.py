@@ -1,7 +1,8 @@
 """The Network class: a multi-layer perceptron over one flat parameter buffer."""
 import numpy as np
 
-from pybp import _pycore, _validate
+from pybp import _core, _pycore, _validate
+from pybp.train import Trainer, classification_metric
 
 # Samples per forward chunk in predict/loss: bounds the workspace, keeps it in
 # cache, and is large enough that the per-chunk cost does not show.
@@ -153,7 +154,6 @@ class Network:
     def core(self):
         """The compiled kernels' view of this architecture (built lazily)."""
         if self._core is None:
-            from pybp import _core
             self._core = _core.Core(self._sizes, self._activations, self._bias)
         return self._core
 
@@ -285,7 +285,6 @@ class Network:
         at 0.5) or all -1/1 (at 0).  Runs in chunks: memory stays small for
         any number of samples.
         """
-        from pybp.train import classification_metric
         loss = _validate.loss_for(loss, self.output_activation)
         X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
                                     self._dtype, allow_empty=False)
@@ -372,7 +371,6 @@ class Network:
         undone).  verbose shows a progress bar.  sample_weight weighs each
         sample's loss in the averages.
         """
-        from pybp.train import Trainer
         trainer = Trainer(loss=loss, optimizer=optimizer,
                           batch_size=batch_size, shuffle=shuffle, seed=seed,
                           train_biases=train_biases, target_loss=target_loss,
