@@ -235,7 +235,7 @@ def good_checkpoint(tmp_path_factory):
     return pybp.io.read_safetensors(path)
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=200, deadline=None,
           suppress_health_check=[HealthCheck.too_slow,
                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
