@@ -1,12 +1,8 @@
-"""pybp's own model files (safetensors), pickling, copying and dicts."""
-import copy
+"""pybp's own model files (pybp.io.save/load, to_bytes/from_bytes): round
+trips, and malformed files raising only FormatError."""
 import io
-import json
-import os
-import pickle
-import stat
 import struct
-import threading
+import time
 
 import numpy as np
 import pytest
@@ -15,50 +11,11 @@ from hypothesis import strategies as st
 
 import pybp
 from pybp import FormatError
-
-ARCHS = [
-    ([2, 1], ["sigmoid"]),
-    ([3, 5, 2], ["tanh", "softmax"]),
-    ([4, 3, 3, 2], ["relu", "leaky_relu", "identity"]),
-    ([1, 7, 1], ["identity", "sigmoid"]),
-    ([5, 2, 4, 3, 6], ["sigmoid", "tanh", "relu", "leaky_relu"]),
-]
+# tests/ is on sys.path (conftest.py)
+from helpers_io import (ARCHS, assemble, assert_same, good_bytes,
+                        header_of, make_net, parse_independently)
 
 
-def make_net(sizes=(3, 5, 2), acts=("tanh", "softmax"), bias=True,
-             dtype="float64", seed=0, backend="c"):
-    net = pybp.Network(list(sizes), activation=list(acts), bias=bias,
-                       dtype=dtype, seed=seed, backend=backend)
-    # Give the biases (zero after init) distinct values too.
-    rng = np.random.default_rng(seed + 1)
-    net.params[...] = rng.standard_normal(net.n_params)
-    return net
-
-
-def assert_same(a, b):
-    assert a.sizes == b.sizes
-    assert a.activations == b.activations
-    assert a.bias == b.bias
-    assert a.dtype == b.dtype
-    assert a.params.tobytes() == b.params.tobytes()
-
-
-def parse_independently(data):
-    """Read a safetensors file with nothing but struct, json and numpy."""
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n].decode("utf-8"))
-    buf = data[8 + n:]
-    meta = header.pop("__metadata__", None)
-    tensors = {}
-    for name, info in header.items():
-        dt = {"F64": "<f8", "F32": "<f4"}[info["dtype"]]
-        b, e = info["data_offsets"]
-        tensors[name] = np.frombuffer(buf[b:e], dtype=dt).reshape(
-            info["shape"])
-    return n, header, meta, tensors, buf
-
-
-# ---- round trips ---------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("bias", [True, False])
@@ -146,60 +103,6 @@ def test_file_objects(tmp_path):
     assert_same(net, pybp.io.from_bytes(pybp.io.to_bytes(net)))
 
 
-def test_generic_tensor_layer(tmp_path):
-    tensors = {
-        "layers.0.weight": np.arange(6.0).reshape(2, 3),
-        "optimizer.m": np.linspace(0, 1, 5, dtype=np.float32),
-        "step": np.array(7, dtype=np.int64),
-        "mask": np.array([True, False, True]),
-        "empty": np.zeros((0, 4)),
-        "half": np.array([1.5, -2.0], dtype=np.float16),
-        "strided": np.arange(20.0).reshape(4, 5)[:, ::2],
-    }
-    pybp.io.write_safetensors(tmp_path / "t.safetensors", tensors,
-                              {"note": "x"})
-    got, meta = pybp.io.read_safetensors(tmp_path / "t.safetensors")
-    assert meta == {"note": "x"}
-    assert list(got) == list(tensors)
-    for name, a in tensors.items():
-        assert got[name].dtype == a.dtype, name
-        assert got[name].shape == a.shape, name
-        np.testing.assert_array_equal(got[name], a)
-        assert got[name].flags.writeable
-    # A model file plus optimizer state is a valid safetensors file but not
-    # a valid plain model file.
-    net = make_net()
-    t, m = pybp.io._network_tensors(net)
-    t["optimizer.m"] = np.zeros(net.n_params)
-    pybp.io.write_safetensors(tmp_path / "o.safetensors", t, m)
-    with pytest.raises(FormatError, match="unexpected tensor"):
-        pybp.load(tmp_path / "o.safetensors")
-    got, meta = pybp.io.read_safetensors(tmp_path / "o.safetensors")
-    del got["optimizer.m"]
-    assert_same(net, pybp.io._network_from_tensors(got, meta))
-
-
-def test_write_safetensors_rejects_bad_input(tmp_path):
-    with pytest.raises(TypeError):
-        pybp.io.write_safetensors(tmp_path / "x", {"a": np.array(["s"])})
-    with pytest.raises(TypeError):
-        pybp.io.write_safetensors(tmp_path / "x", {"a": np.zeros(2)}, {"k": 1})
-    with pytest.raises(ValueError):
-        pybp.io.write_safetensors(tmp_path / "x", {"__metadata__": np.zeros(2)})
-    with pytest.raises(TypeError):
-        pybp.io.write_safetensors(12, {"a": np.zeros(2)})
-    assert not (tmp_path / "x").exists()
-
-
-@pytest.mark.parametrize("shape", [[0, 2**62], [0, 2**63], [0, 2**40, 2**40],
-                                   [2**64, 0]])
-def test_absurd_empty_shapes(shape):
-    # Zero bytes, but no array of that shape can exist.
-    header = {"a": {"dtype": "F64", "shape": shape, "data_offsets": [0, 0]}}
-    with pytest.raises(FormatError, match="too large"):
-        pybp.io.read_safetensors(assemble(header))
-
-
 def test_missing_file_is_oserror(tmp_path):
     with pytest.raises(FileNotFoundError):
         pybp.load(tmp_path / "nope.safetensors")
@@ -223,23 +126,6 @@ def test_format_error_is_value_error():
     assert issubclass(FormatError, ValueError)
     assert pybp.io.FormatError is FormatError
     assert pybp.errors.FormatError is FormatError
-
-
-# ---- malformed files: only ever FormatError --------------------------------
-
-def good_bytes(**kw):
-    return pybp.io.to_bytes(make_net(**kw))
-
-
-def assemble(header, data=b"", n=None):
-    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
-    return struct.pack("<Q", len(raw) if n is None else n) + raw + data
-
-
-def header_of(data):
-    n, header, meta, _, buf = parse_independently(data)
-    header["__metadata__"] = meta
-    return header, bytes(buf)
 
 
 def mutated(change, **kw):
@@ -512,220 +398,175 @@ def test_random_mutations_only_format_error(data):
     assert np.isfinite(net.params).all()
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20))
-def test_random_json_headers_only_format_error(header):
-    raw = json.dumps(header).encode()
-    with pytest.raises(FormatError):
-        pybp.io.from_bytes(assemble(raw, b"\x00" * 16))
+# ---- the caller's metadata (pybp.io.save(..., metadata=), load_metadata) ---
 
-
-# ---- atomic saving ---------------------------------------------------------
-
-def test_save_over_existing_replaces_whole_file(tmp_path):
-    path = tmp_path / "m.safetensors"
-    old, new = make_net([3, 5, 2], ["tanh", "softmax"]), make_net(
-        [2, 8, 8, 1], ["relu", "relu", "sigmoid"], seed=3)
-    old.save(path)
-    new.save(path)
-    assert path.read_bytes() == pybp.io.to_bytes(new)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
-
-
-@pytest.mark.parametrize("fail", ["fsync", "replace", "write", "interrupt"])
-def test_failed_save_leaves_old_file(tmp_path, monkeypatch, fail):
-    path = tmp_path / "m.safetensors"
-    old = make_net()
-    old.save(path)
-    before = path.read_bytes()
-
-    def boom(*args, **kwargs):
-        raise (KeyboardInterrupt if fail == "interrupt" else
-               OSError("disk full"))
-
-    if fail in ("fsync", "interrupt"):
-        monkeypatch.setattr(os, "fsync", boom)
-    elif fail == "replace":
-        monkeypatch.setattr(os, "replace", boom)
-    else:
-        class Exploding:
-            nbytes = 8
-
-            def reshape(self, *shape):
-                raise OSError("disk full mid-write")
-        real = pybp.io._encode_tensors
-
-        def encode(tensors, metadata):
-            prefix, arrays = real(tensors, metadata)
-            return prefix, arrays[:1] + [Exploding()]  # fails midway
-        monkeypatch.setattr(pybp.io, "_encode_tensors", encode)
-    with pytest.raises((OSError, KeyboardInterrupt)):
-        make_net([2, 8, 1], ["tanh", "tanh"], seed=5).save(path)
-    monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
-    assert_same(pybp.load(path), old)
-
-
-def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(
-        OSError("no")))
-    with pytest.raises(OSError):
-        make_net().save(tmp_path / "m.safetensors")
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_save_keeps_permissions(tmp_path):
-    path = tmp_path / "m.safetensors"
-    make_net().save(path)
-    umask = pybp.io._umask()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
-    os.chmod(path, 0o640)
-    make_net(seed=2).save(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-
-
-def test_concurrent_save_and_load_never_see_partial_files(tmp_path):
-    path = tmp_path / "m.safetensors"
-    nets = [make_net([3, 5, 2], ["tanh", "softmax"], seed=1),
-            make_net([4, 16, 16, 3], ["relu", "tanh", "sigmoid"], seed=2,
-                     dtype="float32")]
-    blobs = {pybp.io.to_bytes(n) for n in nets}
-    nets[0].save(path)
-    errors, loads = [], [0]
-    done = threading.Event()
-
-    def writer():
-        try:
-            for i in range(300):
-                nets[i % 2].save(path)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            done.set()
-
-    def reader():
-        try:
-            while not done.is_set() or loads[0] < 300:
-                net = pybp.load(path)
-                assert pybp.io.to_bytes(net) in blobs
-                loads[0] += 1
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
-    assert loads[0] >= 300
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
-
-
-# ---- pickle, copy, dicts ---------------------------------------------------
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("backend", ["c", "python"])
-def test_pickle_and_copies(dtype, backend):
-    net = make_net([4, 6, 3], ["leaky_relu", "softmax"], dtype=dtype,
-                   backend=backend)
-    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
-        back = pickle.loads(pickle.dumps(net, protocol=proto))
-        assert_same(net, back)
-        assert back.backend == backend
-    for clone in (copy.copy(net), copy.deepcopy(net),
-                  copy.deepcopy([net, net])[0]):
-        assert clone is not net
-        assert_same(net, clone)
-        assert clone.backend == backend
-        clone.params[0] += 1.0
-        assert clone.params[0] != net.params[0]
-    X = np.random.default_rng(0).standard_normal((5, 4))
-    np.testing.assert_array_equal(copy.deepcopy(net).predict(X),
-                                  net.predict(X))
-
-
-def test_pickle_keeps_non_finite_parameters():
-    net = make_net()
-    net.weights[1][0, 0] = np.inf
-    net.biases[0][1] = np.nan
-    back = pickle.loads(pickle.dumps(net))
-    assert back.params.tobytes() == net.params.tobytes()
-    assert copy.deepcopy(net).params.tobytes() == net.params.tobytes()
-
-
-def test_pickle_payload_is_the_file_bytes():
-    net = make_net()
-    func, args = net.__reduce__()
-    assert func is pybp.io._from_bytes
-    assert args == (pybp.io.to_bytes(net), "c")
+CLI_METADATA = {
+    "input_mean": [0.5, -1.25, 3.0], "input_scale": [1.0, 2.0, 0.1],
+    "classes": ["bad", "good", "ok"], "epochs": 12, "note": "ünïcode ✓",
+    "nested": {"a": [1, None, True, {"b": 1e-300}]}, "format": "not pybp's",
+    "sizes": "mine", "": 0,
+}
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("sizes,acts", ARCHS)
-def test_dict_json_round_trip_exact(dtype, bias, sizes, acts):
-    net = make_net(sizes, acts, bias=bias, dtype=dtype)
-    d = net.to_dict()
-    assert d["sizes"] == list(sizes) and d["dtype"] == dtype
-    assert d["activations"] == list(acts) and d["bias"] is bias
-    assert len(d["biases"]) == (len(sizes) - 1 if bias else 0)
-    back = pybp.Network.from_dict(json.loads(json.dumps(d)))
-    assert_same(net, back)
+def test_metadata_round_trip(tmp_path, dtype):
+    net = make_net(dtype=dtype)
+    path = tmp_path / "m.safetensors"
+    pybp.io.save(net, path, metadata=CLI_METADATA)
+    assert pybp.io.load_metadata(path) == CLI_METADATA
+    # pybp.load ignores it; keys that look like pybp's collide with nothing
+    assert_same(pybp.load(path), net)
+    _, meta = pybp.io.read_safetensors(path)
+    assert meta["format"] == "pybp" and meta["user.format"] == '"not pybp\'s"'
+    # streams and bytes too
+    buf = io.BytesIO()
+    pybp.io.save(net, buf, metadata={"k": [1, 2]})
+    assert pybp.io.load_metadata(io.BytesIO(buf.getvalue())) == {"k": [1, 2]}
+    assert pybp.io.load_metadata(buf.getvalue()) == {"k": [1, 2]}
 
 
-def _dict_with(**changes):
-    d = make_net().to_dict()
-    for key, value in changes.items():
-        if value is KeyError:
-            del d[key]
-        else:
-            d[key] = value
-    return d
+def test_metadata_absent_or_empty_is_empty_dict(tmp_path):
+    net = make_net()
+    net.save(tmp_path / "a.safetensors")
+    pybp.io.save(net, tmp_path / "b.safetensors", metadata={})
+    assert pybp.io.load_metadata(tmp_path / "a.safetensors") == {}
+    assert pybp.io.load_metadata(tmp_path / "b.safetensors") == {}
+    assert (tmp_path / "a.safetensors").read_bytes() == \
+        (tmp_path / "b.safetensors").read_bytes()
 
 
-@pytest.mark.parametrize("d,exc,pattern", [
-    ([1, 2], TypeError, "dict"),
-    (_dict_with(weights=KeyError), FormatError, "weights"),
-    (_dict_with(sizes=KeyError), FormatError, "sizes"),
-    (_dict_with(extra=1), FormatError, "unknown key"),
-    (_dict_with(format="fann"), FormatError, "format"),
-    (_dict_with(format_version=9), FormatError, "format_version"),
-    (_dict_with(sizes=[3, 4, 2]), FormatError, "shape"),
-    (_dict_with(sizes="352"), FormatError, "sizes"),
-    (_dict_with(activations=["tanh", "nope"]), FormatError, "nope"),
-    (_dict_with(activations=["softmax", "softmax"]), FormatError, "softmax"),
-    (_dict_with(bias="true"), FormatError, "bias"),
-    (_dict_with(dtype="float16"), FormatError, "dtype"),
-    (_dict_with(weights=[[[0.0] * 3] * 5]), FormatError, "2 layer"),
-    (_dict_with(weights=[[[0.0] * 3] * 5, [["x"] * 5] * 2]), FormatError,
-     "real numbers"),
-    (_dict_with(weights=[[[0.0] * 3] * 5, [[0.0] * 5, [0.0] * 4]]),
-     FormatError, "rectangular|shape"),
-    (_dict_with(weights=[[[0.0] * 3] * 5, [[float("nan")] * 5] * 2]),
-     FormatError, "NaN"),
-    (_dict_with(weights=[[[0.0] * 3] * 5, [[True] * 5] * 2]), FormatError,
-     "real numbers"),
-    (_dict_with(weights="abc"), FormatError, "weights"),
-    (_dict_with(biases=[[0.0] * 5]), FormatError, "biases"),
-    (_dict_with(biases=[[0.0] * 5, [0.0] * 3]), FormatError, "shape"),
-    (_dict_with(dtype="float32", weights=[[[1e300] * 3] * 5, [[0.0] * 5] * 2]),
-     FormatError, "too large"),
+def test_metadata_tuples_come_back_as_lists(tmp_path):
+    pybp.io.save(make_net(), tmp_path / "m", metadata={"t": (1, (2, 3))})
+    assert pybp.io.load_metadata(tmp_path / "m") == {"t": [1, [2, 3]]}
+
+
+def test_checkpoint_metadata_is_empty(tmp_path):
+    net = make_net()
+    trainer = pybp.Trainer(optimizer=pybp.optim.SGD(0.1))
+    trainer.save(tmp_path / "c", net)
+    assert pybp.io.load_metadata(tmp_path / "c") == {}
+
+
+@pytest.mark.parametrize("metadata,pattern", [
+    ([("a", 1)], "dict"),
+    ({1: "a"}, "keys must be str"),
+    ({"a": {2: "x"}}, "keys must be str"),
+    ({"a": float("nan")}, "not JSON"),
+    ({"a": [1.0, float("inf")]}, "not JSON"),
+    ({"a": np.zeros(3)}, "tolist"),
+    ({"a": {1, 2}}, "set"),
+    ({"a": b"bytes"}, "bytes"),
+    ({"a": 10**80}, "longer than"),
 ])
-def test_from_dict_rejects_bad_dicts(d, exc, pattern):
-    with pytest.raises(exc, match=pattern):
-        pybp.Network.from_dict(d)
+def test_metadata_refused_on_save(tmp_path, metadata, pattern):
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(TypeError, match=pattern):
+        pybp.io.save(make_net(), path, metadata=metadata)
+    assert not path.exists()
 
 
-def test_from_dict_without_biases_key():
-    net = make_net(bias=False)
-    d = net.to_dict()
-    del d["biases"]
-    assert_same(pybp.Network.from_dict(d), net)
+def test_metadata_nested_too_deep_refused(tmp_path):
+    value = []
+    for _ in range(100):
+        value = [value]
+    with pytest.raises(TypeError, match="nested"):
+        pybp.io.save(make_net(), tmp_path / "m", metadata={"a": value})
+
+
+@pytest.mark.parametrize("text", ['{"a": ', "NaN", "[1, 2", "'x'",
+                                  "1" * 100, '{"a": 1, "a": 2}'])
+def test_bad_metadata_json_is_format_error_on_load(tmp_path, text):
+    tensors, meta = pybp.io._network_tensors(make_net())
+    meta["user.bad"] = text
+    pybp.io.write_safetensors(tmp_path / "m", tensors, meta)
+    with pytest.raises(FormatError, match="user.bad"):
+        pybp.io.load_metadata(tmp_path / "m")
+    assert_same(pybp.load(tmp_path / "m"), make_net())   # load ignores it
+
+
+def test_load_metadata_validates_the_header(tmp_path):
+    with pytest.raises(FormatError, match="not a pybp model"):
+        pybp.io.load_metadata(assemble(b'{}'.ljust(8)))
+    pybp.io.write_safetensors(tmp_path / "t", {"x": np.zeros(2)},
+                              {"format": "other"})
+    with pytest.raises(FormatError, match="format"):
+        pybp.io.load_metadata(tmp_path / "t")
+    with pytest.raises(FileNotFoundError):
+        pybp.io.load_metadata(tmp_path / "missing")
+
+
+# ---- other formats given to pybp.load --------------------------------------
+
+def test_load_recognises_a_fann_file(tmp_path):
+    net = pybp.Network([2, 3, 1], "tanh", "sigmoid", seed=0)
+    pybp.io.save_fann(net, tmp_path / "m.net")
+    for source in (tmp_path / "m.net", (tmp_path / "m.net").read_bytes(),
+                   io.BytesIO((tmp_path / "m.net").read_bytes())):
+        with pytest.raises(FormatError, match=r"FANN.*pybp\.io\.load_fann"):
+            pybp.load(source)
+    with pytest.raises(FormatError, match="load_fann"):
+        pybp.load(b"FANN_")          # even shorter than 8 bytes
+
+
+# Bytes as an ONNX exporter writes them: ir_version (field 1), then the
+# producer name (field 2); made by hand so that the test needs no onnx.
+_ONNX_HEAD = b"\x08\x08\x12\x04pybp\x1a\x050.1.0" + b"\x00" * 40
+
+
+def test_load_recognises_an_onnx_file(tmp_path):
+    (tmp_path / "m.bin").write_bytes(_ONNX_HEAD)
+    (tmp_path / "junk.onnx").write_bytes(b"\xff" * 64)
+    for path in (tmp_path / "m.bin", tmp_path / "junk.onnx"):
+        with pytest.raises(FormatError, match="pybp cannot load ONNX; it "
+                                              "exports it"):
+            pybp.load(path)
+
+
+def test_onnx_sniffing_does_not_touch_valid_files(tmp_path):
+    # A valid pybp file named .onnx still loads.
+    net = make_net()
+    net.save(tmp_path / "really-pybp.onnx")
+    assert_same(pybp.load(tmp_path / "really-pybp.onnx"), net)
+    # Other garbage keeps its own message.
+    with pytest.raises(FormatError, match="header length"):
+        pybp.load(b"\xff" * 64)
+
+
+def test_real_onnx_export_is_recognised(tmp_path):
+    pytest.importorskip("onnx")
+    pybp.io.export_onnx(make_net(), tmp_path / "m.data")
+    with pytest.raises(FormatError, match="cannot load ONNX"):
+        pybp.load(tmp_path / "m.data")
+
+
+# ---- linear time on hostile headers ----------------------------------------
+
+def _timed(func, *args):
+    t = time.perf_counter()
+    with pytest.raises(FormatError):
+        func(*args)
+    return time.perf_counter() - t
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: b'{"a":{"dtype":"F64","shape":[' + b"1" * n + b"x",
+    lambda n: b'{"a":{"dtype":"F64","shape":[' + b"1" * n + b"]",
+    lambda n: b'{"a":{"dtype":"F64","shape":[1.' + b"5" * n + b"e",
+    lambda n: b'{"__metadata__":{"sizes":"[' + b"7" * n + b'"}}',
+    lambda n: b"[" * n,
+    lambda n: b'{"' + b"a" * n,
+    lambda n: b'{"a":' + b" " * n,
+], ids=["digits", "long int", "long float", "metadata digits", "nesting",
+        "long key", "spaces"])
+def test_megabyte_hostile_headers_are_fast(make):
+    header = make(1 << 20)
+    data = assemble(header.ljust(-(-len(header) // 8) * 8))
+    assert _timed(pybp.load, data) < 1.0
+    assert _timed(pybp.io.load_metadata, data) < 1.0
+
+
+def test_megabyte_digits_in_metadata_values_are_fast(tmp_path):
+    tensors, meta = pybp.io._network_tensors(make_net())
+    meta["sizes"] = "[" + "3" * (1 << 20) + "]"
+    pybp.io.write_safetensors(tmp_path / "m", tensors, meta)
+    assert _timed(pybp.load, tmp_path / "m") < 1.0

@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import io
 import os
+import time
 import re
 import warnings
 from pathlib import Path
@@ -20,7 +21,11 @@ from pybp import FormatError
 FANN_LINEAR, FANN_SIGMOID, FANN_SIGMOID_STEPWISE = 0, 3, 4
 FANN_SIGMOID_SYMMETRIC, FANN_GAUSSIAN = 5, 7
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "fann"
+# $PYBP_DATASETS, else shared/datasets/fann beside the repository (as in
+# conftest.py's fann_dir fixture).
+DATASETS = (Path(os.environ["PYBP_DATASETS"]) if os.environ.get("PYBP_DATASETS")
+            else Path(__file__).resolve().parents[1].parent / "shared" /
+            "datasets" / "fann")
 
 
 class TrainData(ctypes.Structure):
@@ -496,14 +501,14 @@ BAD_NETS = {
     "steepness inf": (_edit("(3, 5, 1.00000000000000000000e+00)",
                             "(3, 5, 1e999)"), "steepness"),
     "steepness nan": (_edit("(3, 5, 1.00000000000000000000e+00)",
-                            "(3, 5, nan)"), "cannot parse"),
+                            "(3, 5, nan)"), "finite"),
     "unknown function": (_edit("(3, 3, ", "(3, 77, "), "unknown activation"),
     "connection count": (_edit_re(r"\(5, [-+0-9.e]+\) $", ""),
                          "connections"),
     "connection target": (_edit_re(r"\(1, ", "(0, "), "goes to neuron 0"),
     "connection syntax": (_edit_re(r"\(1, ", "(1 "), "cannot parse conn"),
     "weight overflow": (_edit_re(r"\(1, [-+0-9.e]+\)", "(1, 1e999)"),
-                        "infinite"),
+                        "finite"),
     "control chars": (lambda: "FANN_FLO_2.1\n\x01\x02", "key=value"),
 }
 
@@ -681,3 +686,107 @@ def test_shared_dataset_through_a_net_exported_to_fann(fann, tmp_path):
     pybp.io.save_fann(net, tmp_path / "s.net")
     ann = fann.from_file(tmp_path / "s.net")
     np.testing.assert_allclose(fann.run(ann, X), net.predict(X), rtol=1e-12)
+
+
+# ---- linear time on hostile files (issue 11, defect 1) ---------------------
+
+MB = 1 << 20
+
+
+def _load_time(func, text, tmp_path):
+    path = tmp_path / "hostile"
+    path.write_text(text)
+    t = time.perf_counter()
+    with pytest.raises(FormatError):
+        func(path)
+    return time.perf_counter() - t
+
+
+@pytest.mark.parametrize("old,new", [
+    ("connection_rate=1.000000", "connection_rate=" + "1" * MB + "x"),
+    ("connection_rate=1.000000", "connection_rate=1." + "0" * MB + "x"),
+    ("connection_rate=1.000000", "connection_rate=" + "1" * MB),
+    ("num_layers=3", "num_layers=" + "3" * MB + "x"),
+    ("(3, 5, ", "(3, 5, " + "1" * MB + "x"),
+    ("(3, 5, ", "(" + "3" * MB + "x, 5, "),
+    ("(3, 5, ", "(3, 5, 1e" + "9" * MB + "x"),
+    ("(0, ", "(0, " + "2" * MB + "x"),
+    ("(0, ", "(" + "0" * MB + "x, "),
+    ("(0, ", "(0, " + "(" * MB),
+    ("(0, ", "(0, " + " " * MB + "x"),
+    ("layer_sizes=3 3 2 ", "layer_sizes=" + "3 " * (MB // 2)),
+    ("layer_sizes=3 3 2 ", "layer_sizes=" + "3" * MB),
+    ("FANN_FLO_2.1", "FANN_FLO_2.1" + "1" * MB),
+    ("num_layers=3\n", "num_layers=3\n" + "k" * MB + "\n"),
+    ("num_layers=3\n", "num_layers=3\n" + "=\n" * (MB // 2)),
+    ("num_layers=3\n", "num_layers=3\n" + "a=1\n" * (MB // 4)),
+], ids=lambda v: v[:24] if isinstance(v, str) else None)
+def test_megabyte_hostile_net_files_are_fast(tmp_path, old, new):
+    text = _good_fann_text()
+    assert old in text
+    assert _load_time(pybp.io.load_fann, text.replace(old, new, 1),
+                      tmp_path) < 1.0
+
+
+@pytest.mark.parametrize("text", [
+    "1 1 1\n" + "1" * MB + "x\n1\n",
+    "1 1 1\n" + "1" * MB + "\n1\n",
+    "1 1 1\n1." + "5" * MB + "\n1\n",
+    "1" * MB + " 1 1\n",
+    "1 1 1\n1e" + "9" * MB + "\n1\n",
+    "3 1 1\n" + "1 " * (MB // 2),
+    "1 1 1\n0\n" + "1_0" * (MB // 3) + "\n",
+    "1 1 1\n" + "\n" * MB + "1\n",
+], ids=range(8))
+def test_megabyte_hostile_data_files_are_fast(tmp_path, text):
+    assert _load_time(pybp.io.load_fann_data, text, tmp_path) < 1.0
+
+
+def test_time_grows_linearly_with_the_hostile_token(tmp_path):
+    """The old reader took 0.7 s at 5,000 digits and 10 s at 20,000."""
+    text = _good_fann_text()
+    times = []
+    for n in (20_000, 320_000):
+        bad = text.replace("connection_rate=1.000000",
+                           "connection_rate=" + "1" * n + "x")
+        times.append(_load_time(pybp.io.load_fann, bad, tmp_path))
+    assert times[1] < 0.5
+    assert times[0] < 0.05
+
+
+@pytest.mark.parametrize("value", ["1e999", "-1e999", "inf", "nan", "Infinity",
+                                   "1_0", "0x10", "1.0.0", "", "+"])
+def test_connection_rate_must_be_a_finite_number(tmp_path, value):
+    path = tmp_path / "r.net"
+    path.write_text(_good_fann_text().replace("connection_rate=1.000000",
+                                              f"connection_rate={value}"))
+    with pytest.raises(FormatError, match="connection_rate"):
+        pybp.io.load_fann(path)
+
+
+@pytest.mark.parametrize("token", ["1" * 65, "1." + "0" * 63])
+def test_number_tokens_longer_than_64_characters_are_refused(tmp_path, token):
+    path = tmp_path / "r.net"
+    path.write_text(_good_fann_text().replace("connection_rate=1.000000",
+                                              f"connection_rate={token}"))
+    with pytest.raises(FormatError, match="at most 64"):
+        pybp.io.load_fann(path)
+    (tmp_path / "d.data").write_text(f"1 1 1\n{token}\n1\n")
+    with pytest.raises(FormatError, match="at most 64"):
+        pybp.io.load_fann_data(tmp_path / "d.data")
+    # 64 characters are still read.
+    (tmp_path / "d.data").write_text(f"1 1 1\n{token[:64]}\n1\n")
+    X, _ = pybp.io.load_fann_data(tmp_path / "d.data")
+    assert X[0, 0] == float(token[:64])
+
+
+def test_data_values_with_underscores_are_refused(tmp_path):
+    (tmp_path / "d.data").write_text("1 1 1\n1_000\n1\n")
+    with pytest.raises(FormatError, match="not a number: '1_000'"):
+        pybp.io.load_fann_data(tmp_path / "d.data")
+
+
+def test_non_ascii_is_refused(tmp_path):
+    (tmp_path / "d.data").write_text("1 1 1\n١\n1\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="not text"):
+        pybp.io.load_fann_data(tmp_path / "d.data")
