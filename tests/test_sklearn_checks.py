@@ -10,7 +10,6 @@ checking that the predictions still agree to float32 precision.
 """
 import warnings
 
-import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")

@@ -17,7 +17,6 @@ import warnings
 import numpy as np
 
 try:
-    import sklearn
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
     from sklearn.metrics import accuracy_score, r2_score
@@ -25,8 +24,7 @@ try:
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state
     from sklearn.utils.class_weight import compute_sample_weight
-    from sklearn.utils.multiclass import (check_classification_targets,
-                                          type_of_target)
+    from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import check_is_fitted, column_or_1d
 except ImportError as exc:                                  # pragma: no cover
     raise ImportError(
