@@ -175,6 +175,14 @@ def test_multilabel_indicator(dtype):
     proba = clf.predict_proba(X)
     assert proba.shape == (300, 3) and ((0 <= proba) & (proba <= 1)).all()
     assert clf.score(X, Y) > 0.7                  # subset accuracy
+    inc = MLPClassifier((16,), random_state=0)
+    for _ in range(3):
+        inc.partial_fit(X[:150], Y[:150], classes=[0, 1, 2])
+        inc.partial_fit(X[150:], Y[150:])
+    assert inc.n_outputs_ == 3 and inc.predict(X).shape == Y.shape
+    assert inc.out_activation_ == "logistic"
+    with pytest.raises(ValueError, match="indicator"):
+        inc.partial_fit(X, Y[:, :2])
     with pytest.raises(ValueError, match="multilabel"):
         MLPClassifier(output_activation="softmax").fit(X, Y)
     with pytest.raises(ValueError, match="multilabel"):

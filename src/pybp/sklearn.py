@@ -625,8 +625,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         else:
             lb = LabelBinarizer()
             if incremental:
-                lb.fit(np.unique(np.asarray(classes)) if y.ndim == 1
-                       else classes)
+                # as scikit-learn: an indicator matrix names its own labels
+                lb.fit(np.unique(np.asarray(classes)) if y.ndim == 1 else y)
                 if y.ndim == 1:
                     unseen = np.setdiff1d(np.unique(y), lb.classes_)
                     if unseen.size:
