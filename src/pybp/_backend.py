@@ -92,16 +92,25 @@ class CBackend:
                        train_biases, state)
 
 
-class _CEpoch:
+class _Epoch:
+    """What both backends' epochs hold for one fit."""
+
+    def __init__(self, net, loss, metric, threshold, batch, train_biases,
+                 state):
+        self.net, self.loss, self.train_biases = net, loss, train_biases
+        self.metric, self.threshold = metric, threshold
+        self.batch, self.state = batch, state
+
+
+class _CEpoch(_Epoch):
     """One epoch on the C backend: a single call into the compiled loop."""
 
     def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
                  train_biases, state):
-        self.net, self.loss, self.train_biases = net, loss, train_biases
-        self.metric, self.threshold = metric, threshold
-        self.X, self.T, self.state = X, T, state
+        super().__init__(net, loss, metric, threshold, batch, train_biases,
+                         state)
+        self.X, self.T = X, T
         self.sw = sw if sw is not None else _empty(net)
-        self.batch = batch
         self.work = np.empty(net.core.epoch_workspace_size(batch),
                              dtype=net.dtype)
 
@@ -173,23 +182,21 @@ class PyBackend:
                         train_biases, state)
 
 
-class _PyEpoch:
+class _PyEpoch(_Epoch):
     """One epoch on the pure-Python backend, on lists converted once per fit
     and parameters converted once per epoch."""
 
     def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
                  train_biases, state):
-        self.net, self.loss, self.train_biases = net, loss, train_biases
-        self.metric, self.threshold = metric, threshold
+        super().__init__(net, loss, metric, threshold, batch, train_biases,
+                         state)
         self.X, self.T = X.tolist(), T.tolist()
         self.sw = None if sw is None else sw.tolist()
-        self.state_buf = state
         self.make_row = _pycore.row_factory(net.dtype.name)
-        self.batch = batch
 
     def __call__(self, spec, step, order, progress=None):
         net, n_params = self.net, self.net.n_params
-        slots = {name: self.state_buf[s * n_params:(s + 1) * n_params]
+        slots = {name: self.state[s * n_params:(s + 1) * n_params]
                  for s, name in enumerate(_registry.state_slot_names(spec))}
         W, b = _rows(net, net.params)
         state = {name: _rows(net, flat) for name, flat in slots.items()}

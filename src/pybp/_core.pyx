@@ -67,6 +67,12 @@ def c_constants():
     return out
 
 
+# Every field of struct pybp_optim, as _kernels.pxd declares it.
+_OPTIM_FIELDS = ("kind", "lr", "weight_decay", "momentum", "nesterov", "beta1",
+                 "beta2", "rho", "eps", "eta_plus", "eta_minus", "delta0",
+                 "delta_min", "delta_max", "mu", "step")
+
+
 def _check_registry():
     """ImportError unless pybp._registry agrees with csrc/pybp.h."""
     registry = {"activation": _registry.ACTIVATIONS,
@@ -79,6 +85,11 @@ def _check_registry():
                 f"pybp._registry's {group} codes {registry[group]} differ "
                 f"from csrc/pybp.h's {codes}: rebuild pybp, or fix the "
                 "registry to match the C enums")
+    for kind, fields in _registry.OPTIMIZER_FIELDS.items():
+        lacking = [f for f in fields if f not in _OPTIM_FIELDS]
+        if lacking:
+            raise ImportError(f"pybp._registry's {kind} fields {lacking} are "
+                              "not fields of csrc/pybp.h's struct pybp_optim")
     if _registry.LEAKY_SLOPE != PYBP_LEAKY_SLOPE:
         raise ImportError(
             f"pybp._registry.LEAKY_SLOPE = {_registry.LEAKY_SLOPE} differs "
@@ -151,45 +162,14 @@ cdef pybp_optim _make_optim(dict spec, int64_t step) except *:
         raise ValueError(f"optimizer spec for {kind!r} needs exactly the keys "
                          f"{', '.join(fields)}; missing {missing}, unknown "
                          f"{unknown}")
-    # Fields the kind does not use are zero; the kernels never read them.
-    opt.kind = _registry.OPTIMIZERS[kind]
-    opt.lr = opt.weight_decay = opt.momentum = 0.0
-    opt.nesterov = 0
-    opt.beta1 = opt.beta2 = opt.rho = opt.eps = 0.0
-    opt.eta_plus = opt.eta_minus = opt.delta0 = 0.0
-    opt.delta_min = opt.delta_max = opt.mu = 0.0
-    for name in fields:
-        value = spec[name]
-        if name == "lr":
-            opt.lr = value
-        elif name == "weight_decay":
-            opt.weight_decay = value
-        elif name == "momentum":
-            opt.momentum = value
-        elif name == "nesterov":
-            opt.nesterov = bool(value)
-        elif name == "beta1":
-            opt.beta1 = value
-        elif name == "beta2":
-            opt.beta2 = value
-        elif name == "rho":
-            opt.rho = value
-        elif name == "eps":
-            opt.eps = value
-        elif name == "eta_plus":
-            opt.eta_plus = value
-        elif name == "eta_minus":
-            opt.eta_minus = value
-        elif name == "delta0":
-            opt.delta0 = value
-        elif name == "delta_min":
-            opt.delta_min = value
-        elif name == "delta_max":
-            opt.delta_max = value
-        elif name == "mu":
-            opt.mu = value
-        else:  # pragma: no cover - the registry names a field C lacks
-            raise ValueError(f"optimizer spec: no C field for {name!r}")
+    # Cython fills the struct from a dict with every field's name; fields
+    # the kind does not use are zero (the kernels never read them).
+    values = dict.fromkeys(_OPTIM_FIELDS, 0.0)
+    values.update({name: spec[name] for name in fields})
+    values["kind"] = _registry.OPTIMIZERS[kind]
+    values["nesterov"] = 1 if values["nesterov"] else 0
+    values["step"] = 0
+    opt = values
     if step < 0:
         raise ValueError(f"optimizer step must be >= 0, got {step}")
     opt.step = step

@@ -195,7 +195,8 @@ class Optimizer:
         OPTIMIZER_FIELDS[kind]: what the kernels take for one epoch.
 
         lr: this epoch's learning rate (what the schedule gave); None means
-        the rate the optimizer was built with (a schedule's starting lr).
+        the rate the optimizer was built with (a schedule's ``lr``, or, for
+        a custom schedule without one, its checked rate for epoch 0).
         Ignored by optimizers without a learning rate (Rprop).
         """
         out = {"kind": self.kind}

@@ -260,7 +260,7 @@ class Trainer:
 
     def _run(self, net, X, T, sw, val, loss, epochs):
         """Up to `epochs` epochs; the stopping rules between them."""
-        net._check_params()
+        _validate.parameters(net.params, net.weights, net.biases)
         run = _Run(self, net, X, T, sw, val, loss, epochs)
         stopped = "max_epochs"
         with _Interrupts() as interrupts:
