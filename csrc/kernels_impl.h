@@ -386,7 +386,7 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
     }
     case PYBP_OPT_RMSPROP: {
         /* v <- rho v + (1-rho) gd^2;  w -= lr gd / (sqrt(v) + eps). */
-        const REAL rho = (REAL)opt->beta2, eps = (REAL)opt->eps;
+        const REAL rho = (REAL)opt->rho, eps = (REAL)opt->eps;
         for (p = 0; p < count; ++p) {
             const REAL gd = g[p] + decay * w[p];
             s0[p] = rho * s0[p] + ((REAL)1 - rho) * gd * gd;

@@ -85,7 +85,8 @@ typedef struct pybp_optim {
     double weight_decay;   /* L2 coefficient lambda >= 0, weights only        */
     double momentum;       /* SGD: mu in [0, 1)                               */
     int nesterov;          /* SGD: nonzero for Nesterov momentum              */
-    double beta1, beta2;   /* Adam: moment decays; RMSprop: beta2 is rho      */
+    double beta1, beta2;   /* Adam: moment decays                             */
+    double rho;            /* RMSprop: decay of the running mean of g^2       */
     double eps;            /* Adam, RMSprop, Adagrad: added to the root       */
     double eta_plus;       /* Rprop: step growth factor > 1                   */
     double eta_minus;      /* Rprop: step shrink factor in (0, 1)             */

@@ -98,9 +98,9 @@ def test_c_and_python_agree_on_constants_and_state_layout():
     from pybp import _pycore
     assert _core.LEAKY_SLOPE == _pycore.LEAKY_SLOPE
     for name in pybp.optim.OPTIMIZERS:
-        hyper = pybp.optim.get(name).hyper()
-        assert _core.state_slots(hyper) == _pycore.state_slots(hyper), name
-    momentum = pybp.optim.SGD(0.1, momentum=0.5).hyper()
+        spec = pybp.optim.get(name).spec()
+        assert _core.state_slots(spec) == _pycore.state_slots(spec), name
+    momentum = pybp.optim.SGD(0.1, momentum=0.5).spec()
     assert _core.state_slots(momentum) == _pycore.state_slots(momentum) == 1
 
 

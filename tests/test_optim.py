@@ -494,3 +494,38 @@ def test_each_optimizer_learns_the_credit_task(credit_data, make_opt,
     assert accuracy >= 0.7
     assert net.evaluate(Xte, Tte, loss="cross_entropy")["accuracy"] == \
         pytest.approx(accuracy)
+
+
+# ---- every rate a schedule returns is checked ---------------------------------
+
+class _Returns(optim.Schedule):
+    """Returns rates[epoch] (the last one after the end)."""
+
+    def __init__(self, *rates):
+        self.rates = rates
+
+    def __call__(self, epoch, samples_seen):
+        return self.rates[min(epoch, len(self.rates) - 1)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("bad", [-0.1, 0.0, None, math.nan, math.inf, "0.1",
+                                 True])
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.Quickprop])
+def test_a_bad_rate_from_a_schedule_is_refused_before_the_epoch(backend, bad,
+                                                                 make):
+    rng = np.random.default_rng(0)
+    X, T = rng.normal(size=(8, 2)), rng.uniform(0.1, 0.9, (8, 1))
+    net = pybp.Network([2, 3, 1], seed=0, backend=backend)
+    first = net.copy()
+    first.fit(X, T, optimizer=make(lr=_Returns(0.1)), epochs=2, seed=0)
+    with pytest.raises(ValueError, match=r"_Returns.*returned .* for epoch 2"):
+        net.fit(X, T, optimizer=make(lr=_Returns(0.1, 0.1, bad)), epochs=4,
+                seed=0)
+    # The two good epochs were kept; the bad one never started.
+    np.testing.assert_array_equal(net.params, first.params)
+    fresh = pybp.Network([2, 3, 1], seed=0, backend=backend)
+    before = fresh.params.copy()
+    with pytest.raises(ValueError, match="for epoch 0"):
+        fresh.fit(X, T, optimizer=make(lr=_Returns(bad)), epochs=1)
+    np.testing.assert_array_equal(fresh.params, before)

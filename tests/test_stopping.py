@@ -171,10 +171,37 @@ def test_restore_best_false_keeps_the_last_weights():
     h = last.fit(X, T, epochs=200, patience=4, restore_best=False, **kwargs)
     assert h.stopped == "no_improvement" and h.epochs == stopped_at
     replay = net.copy()
-    replay.fit(X, T, epochs=stopped_at, **kwargs)
+    replay.fit(X, T, epochs=stopped_at, restore_best=False, **kwargs)
     np.testing.assert_array_equal(last.params, replay.params)
     assert last.loss(*val) == pytest.approx(h.val_loss[-1], rel=1e-12)
     assert h.val_loss[-1] > min(h.val_loss)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_restore_best_without_patience_keeps_the_best_validation_epoch(backend):
+    """As Keras' restore_best_weights: with validation data, the best
+    epoch's weights are put back even when no patience is set."""
+    net, X, T, val = _overshoot_problem()
+    net.backend = backend
+    snaps = H.Snapshots()
+    kwargs = dict(optimizer=optim.SGD(0.3), batch_size=5, seed=0,
+                  validation_data=val, epochs=60)
+    h = net.copy().fit(X, T, callbacks=snaps, **kwargs)
+    assert h.stopped == "max_epochs" and h.epochs == 60
+    best = int(np.argmin(h.val_loss))
+    assert 0 < best < 59
+    kept = net.copy()
+    kept.fit(X, T, **kwargs)
+    np.testing.assert_array_equal(kept.params, snaps.params[best])
+    assert kept.loss(*val) == pytest.approx(h.val_loss[best], rel=1e-12)
+    last = net.copy()
+    last.fit(X, T, restore_best=False, **kwargs)
+    np.testing.assert_array_equal(last.params, snaps.params[-1])
+    # Without validation data and without patience nothing is restored.
+    plain = net.copy()
+    h = plain.fit(X, T, optimizer=optim.SGD(0.3), batch_size=5, seed=0,
+                  epochs=5, callbacks=(snaps := H.Snapshots()))
+    np.testing.assert_array_equal(plain.params, snaps.params[-1])
 
 
 @pytest.mark.parametrize("stop", ["max_epochs", "target_loss",

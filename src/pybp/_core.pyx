@@ -16,35 +16,88 @@ from cpython.exc cimport PyErr_CheckSignals
 
 from pybp._kernels cimport *
 
-ACTIVATIONS = {
-    "sigmoid": PYBP_ACT_SIGMOID,
-    "tanh": PYBP_ACT_TANH,
-    "relu": PYBP_ACT_RELU,
-    "leaky_relu": PYBP_ACT_LEAKY_RELU,
-    "identity": PYBP_ACT_IDENTITY,
-    "softmax": PYBP_ACT_SOFTMAX,
+from pybp import _registry
+
+# The C enum values, by the registry's names; checked against the registry
+# below, at import.
+_C_CODES = {
+    "activation": {
+        "sigmoid": PYBP_ACT_SIGMOID,
+        "tanh": PYBP_ACT_TANH,
+        "relu": PYBP_ACT_RELU,
+        "leaky_relu": PYBP_ACT_LEAKY_RELU,
+        "identity": PYBP_ACT_IDENTITY,
+        "softmax": PYBP_ACT_SOFTMAX,
+    },
+    "loss": {
+        "sse": PYBP_LOSS_SSE,
+        "half_sse": PYBP_LOSS_HALF_SSE,
+        "mse": PYBP_LOSS_MSE,
+        "cross_entropy": PYBP_LOSS_CROSS_ENTROPY,
+        "binary_cross_entropy": PYBP_LOSS_BINARY_CROSS_ENTROPY,
+    },
+    "optimizer": {
+        "sgd": PYBP_OPT_SGD,
+        "adam": PYBP_OPT_ADAM,
+        "rmsprop": PYBP_OPT_RMSPROP,
+        "adagrad": PYBP_OPT_ADAGRAD,
+        "rprop": PYBP_OPT_RPROP,
+        "quickprop": PYBP_OPT_QUICKPROP,
+    },
+    "metric": {
+        None: PYBP_METRIC_NONE,
+        "argmax": PYBP_METRIC_ARGMAX,
+        "threshold": PYBP_METRIC_THRESHOLD,
+    },
 }
-LOSSES = {
-    "sse": PYBP_LOSS_SSE,
-    "half_sse": PYBP_LOSS_HALF_SSE,
-    "mse": PYBP_LOSS_MSE,
-    "cross_entropy": PYBP_LOSS_CROSS_ENTROPY,
-    "binary_cross_entropy": PYBP_LOSS_BINARY_CROSS_ENTROPY,
-}
-OPTIMIZERS = {
-    "sgd": PYBP_OPT_SGD,
-    "adam": PYBP_OPT_ADAM,
-    "rmsprop": PYBP_OPT_RMSPROP,
-    "adagrad": PYBP_OPT_ADAGRAD,
-    "rprop": PYBP_OPT_RPROP,
-    "quickprop": PYBP_OPT_QUICKPROP,
-}
-METRICS = {
-    None: PYBP_METRIC_NONE,
-    "argmax": PYBP_METRIC_ARGMAX,
-    "threshold": PYBP_METRIC_THRESHOLD,
-}
+
+ACTIVATIONS = _registry.ACTIVATIONS
+LOSSES = _registry.LOSSES
+OPTIMIZERS = _registry.OPTIMIZERS
+METRICS = _registry.METRICS
 LEAKY_SLOPE = PYBP_LEAKY_SLOPE
+
+
+def c_constants():
+    """The C header's codes and constants as this build compiled them:
+    {"activation": {name: code}, "loss": ..., "optimizer": ..., "metric":
+    ..., "leaky_slope": PYBP_LEAKY_SLOPE} (a test hook for the registry)."""
+    out = {group: dict(codes) for group, codes in _C_CODES.items()}
+    out["leaky_slope"] = PYBP_LEAKY_SLOPE
+    return out
+
+
+# Every field of struct pybp_optim, as _kernels.pxd declares it.
+_OPTIM_FIELDS = ("kind", "lr", "weight_decay", "momentum", "nesterov", "beta1",
+                 "beta2", "rho", "eps", "eta_plus", "eta_minus", "delta0",
+                 "delta_min", "delta_max", "mu", "step")
+
+
+def _check_registry():
+    """ImportError unless pybp._registry agrees with csrc/pybp.h."""
+    registry = {"activation": _registry.ACTIVATIONS,
+                "loss": _registry.LOSSES,
+                "optimizer": _registry.OPTIMIZERS,
+                "metric": _registry.METRICS}
+    for group, codes in _C_CODES.items():
+        if registry[group] != codes:
+            raise ImportError(
+                f"pybp._registry's {group} codes {registry[group]} differ "
+                f"from csrc/pybp.h's {codes}: rebuild pybp, or fix the "
+                "registry to match the C enums")
+    for kind, fields in _registry.OPTIMIZER_FIELDS.items():
+        lacking = [f for f in fields if f not in _OPTIM_FIELDS]
+        if lacking:
+            raise ImportError(f"pybp._registry's {kind} fields {lacking} are "
+                              "not fields of csrc/pybp.h's struct pybp_optim")
+    if _registry.LEAKY_SLOPE != PYBP_LEAKY_SLOPE:
+        raise ImportError(
+            f"pybp._registry.LEAKY_SLOPE = {_registry.LEAKY_SLOPE} differs "
+            f"from csrc/pybp.h's PYBP_LEAKY_SLOPE = {PYBP_LEAKY_SLOPE}")
+
+
+_check_registry()
+
 
 def simd_paths():
     """Instruction-set variants this build and CPU can run, best last."""
@@ -92,24 +145,34 @@ cdef int _progress(void *ctx, int64_t done) noexcept with gil:
     return 0
 
 
-cdef pybp_optim _make_optim(dict hyper) except *:
-    """The C struct from an optimizer's hyper() dict plus "step"."""
+cdef pybp_optim _make_optim(dict spec, int64_t step) except *:
+    """The C struct from an optimizer's spec (Optimizer.spec: "kind" and
+    exactly the registry's fields for that kind) and the step count.
+    ValueError for an unknown kind, a missing key or an unknown key."""
     cdef pybp_optim opt
-    opt.kind = OPTIMIZERS[hyper["kind"]]
-    opt.lr = hyper.get("lr", 0.0)
-    opt.weight_decay = hyper.get("weight_decay", 0.0)
-    opt.momentum = hyper.get("momentum", 0.0)
-    opt.nesterov = hyper.get("nesterov", False)
-    opt.beta1 = hyper.get("beta1", 0.0)
-    opt.beta2 = hyper.get("beta2", hyper.get("rho", 0.0))
-    opt.eps = hyper.get("eps", 0.0)
-    opt.eta_plus = hyper.get("eta_plus", 0.0)
-    opt.eta_minus = hyper.get("eta_minus", 0.0)
-    opt.delta0 = hyper.get("delta0", 0.0)
-    opt.delta_min = hyper.get("delta_min", 0.0)
-    opt.delta_max = hyper.get("delta_max", 0.0)
-    opt.mu = hyper.get("mu", 0.0)
-    opt.step = hyper.get("step", 0)
+    kind = spec.get("kind")
+    if kind not in _registry.OPTIMIZERS:
+        raise ValueError(f"optimizer spec: unknown kind {kind!r}; expected "
+                         f"one of {', '.join(_registry.OPTIMIZERS)}")
+    fields = _registry.OPTIMIZER_FIELDS[kind]
+    given = set(spec) - {"kind"}
+    if given != set(fields):
+        missing = [f for f in fields if f not in given]
+        unknown = sorted(given - set(fields))
+        raise ValueError(f"optimizer spec for {kind!r} needs exactly the keys "
+                         f"{', '.join(fields)}; missing {missing}, unknown "
+                         f"{unknown}")
+    # Cython fills the struct from a dict with every field's name; fields
+    # the kind does not use are zero (the kernels never read them).
+    values = dict.fromkeys(_OPTIM_FIELDS, 0.0)
+    values.update({name: spec[name] for name in fields})
+    values["kind"] = _registry.OPTIMIZERS[kind]
+    values["nesterov"] = 1 if values["nesterov"] else 0
+    values["step"] = 0
+    opt = values
+    if step < 0:
+        raise ValueError(f"optimizer step must be >= 0, got {step}")
+    opt.step = step
     return opt
 
 
@@ -118,18 +181,26 @@ cdef pybp_task _make_task(str loss, metric, double threshold, int64_t batch,
     cdef pybp_task task
     if batch < 1:
         raise ValueError(f"batch size must be >= 1, got {batch}")
-    task.loss = LOSSES[loss]
-    task.metric = METRICS[metric]
+    task.loss = _registry.LOSSES[loss]
+    task.metric = _registry.METRICS[metric]
     task.threshold = threshold
     task.batch = batch
     task.train_biases = train_biases
     return task
 
 
-def state_slots(dict hyper):
-    """Number of n_params-sized optimizer-state slots for these settings."""
-    cdef pybp_optim opt = _make_optim(hyper)
+def state_slots(dict spec):
+    """pybp_optim_state_slots for this spec (a test hook: the registry's
+    state_slots must agree)."""
+    cdef pybp_optim opt = _make_optim(spec, 0)
     return pybp_optim_state_slots(&opt)
+
+
+def full_batch(dict spec):
+    """pybp_optim_full_batch for this spec (a test hook: the registry's
+    FULL_BATCH must agree)."""
+    cdef pybp_optim opt = _make_optim(spec, 0)
+    return bool(pybp_optim_full_batch(&opt))
 
 
 cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
@@ -159,7 +230,7 @@ cdef class Core:
                 raise ValueError("Core: layer sizes must be >= 1")
             self.sizes[l] = sizes[l]
         for l in range(L):
-            self.acts[l] = ACTIVATIONS[activations[l]]
+            self.acts[l] = _registry.ACTIVATIONS[activations[l]]
             if self.acts[l] == PYBP_ACT_SOFTMAX and l != L - 1:
                 raise ValueError("Core: softmax is for the output layer only")
         self.net.n_layers = <int>L
@@ -214,7 +285,7 @@ cdef class Core:
         per-sample activations and deltas into acts and deltas.  An empty sw
         means equal weights.  Returns (loss sum, weight sum)."""
         cdef int64_t n = X.shape[0]
-        cdef int code = LOSSES[loss]
+        cdef int code = _registry.LOSSES[loss]
         cdef double loss_sum = 0, weight_sum = 0
         cdef const real *swp = NULL
         _check_len("params", params.shape[0], self.n_params)
@@ -277,19 +348,20 @@ cdef class Core:
     def evaluate_workspace_size(self, int64_t batch):
         return pybp_evaluate_workspace_size(&self.net, batch)
 
-    def train_epoch(self, dict hyper, real[::1] params, real[::1] state,
+    def train_epoch(self, dict spec, int64_t step, real[::1] params, real[::1] state,
                     const real[:, ::1] X, const real[:, ::1] T,
                     const real[::1] sw, const int64_t[::1] order,
                     int64_t batch, str loss, bint train_biases, metric,
                     double threshold, real[::1] work, progress=None):
-        """One epoch over X[order] in batches, all in C.
+        """One epoch over X[order] in batches, all in C, with the optimizer
+        of `spec` (see _make_optim) after `step` updates.
 
         Returns (samples applied, loss sum, weight sum, correct sum, new
         optimizer step, exception raised by a signal handler or `progress`
         or None).  `progress(samples_done)` is called every millisecond or
         so; a true return stops the epoch after the current batch.
         """
-        cdef pybp_optim opt = _make_optim(hyper)
+        cdef pybp_optim opt = _make_optim(spec, step)
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
                                          train_biases)
         cdef pybp_stats stats = pybp_stats(0, 0, 0)

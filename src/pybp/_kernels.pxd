@@ -40,6 +40,7 @@ cdef extern from "pybp.h" nogil:
         int nesterov
         double beta1
         double beta2
+        double rho
         double eps
         double eta_plus
         double eta_minus

@@ -1,6 +1,8 @@
 """The pure-Python backend: pybp's algorithms in plain Python.
 
-This module mirrors csrc/kernels_impl.h function by function (forward,
+Activations are looked up by the registry's names in ACTIVATIONS and
+DERIVATIVES (as scikit-learn's neural_network/_base.py does).  This module
+mirrors csrc/kernels_impl.h function by function (forward,
 output_delta, backward, accumulate_gradient, optim_step, batch_gradient,
 train_epoch), so the algorithm can be read once here and found step by step in
 the C.  It is the honest pure-Python baseline users compare against and the
@@ -14,7 +16,10 @@ import math
 from array import array
 from operator import mul
 
-LEAKY_SLOPE = 0.01
+from pybp import _registry
+
+LEAKY_SLOPE = _registry.LEAKY_SLOPE
+state_slots = _registry.state_slots
 
 
 def sigmoid(x):
@@ -42,7 +47,9 @@ def _identity(z):
     return z
 
 
-ACTIVATE = {
+# A(net) per unit, by the registry's names (softmax, which needs the whole
+# row, is the function softmax below).
+ACTIVATIONS = {
     "sigmoid": sigmoid,
     "tanh": math.tanh,
     "relu": _relu,
@@ -51,13 +58,18 @@ ACTIVATE = {
 }
 
 # A'(net) written in terms of a = A(net), as in C.
-DERIVATIVE = {
+DERIVATIVES = {
     "sigmoid": lambda a: a * (1.0 - a),
     "tanh": lambda a: 1.0 - a * a,
     "relu": lambda a: 1.0 if a > 0 else 0.0,
     "leaky_relu": lambda a: 1.0 if a > 0 else LEAKY_SLOPE,
     "identity": None,
 }
+
+
+if set(ACTIVATIONS) != set(DERIVATIVES) or \
+        set(ACTIVATIONS) | {"softmax"} != set(_registry.ACTIVATIONS):
+    raise ImportError("pybp._pycore's activations differ from the registry's")
 
 
 def softmax(z):
@@ -99,7 +111,7 @@ def forward(activations, W, b, xs):
         elif name == "identity":
             a = zs
         else:
-            f = ACTIVATE[name]
+            f = ACTIVATIONS[name]
             a = [list(map(f, z)) for z in zs]
         acts.append(a)
         a_prev = a
@@ -153,7 +165,7 @@ def output_delta(loss, act, os, zs, ts, sw):
                     go += gj * oj
                 d = [oj * (gj - go) for gj, oj in zip(d, o)]
             elif act != "identity":
-                dA = DERIVATIVE[act]
+                dA = DERIVATIVES[act]
                 d = [gj * dA(oj) for gj, oj in zip(d, o)]
         total += sw[k] * e if sw is not None else e
         deltas.append(d)
@@ -169,7 +181,7 @@ def backward(activations, W, acts, deltas):
     """
     for l in range(len(W) - 1, 0, -1):
         columns = list(zip(*W[l]))  # columns[i] = (w_i0, w_i1, ...)
-        dA = DERIVATIVE[activations[l - 1]]
+        dA = DERIVATIVES[activations[l - 1]]
         dp = []
         for dc, ap in zip(deltas[l], acts[l - 1]):
             s = [sum(map(mul, col, dc)) for col in columns]
@@ -197,68 +209,67 @@ def accumulate_gradient(xs, acts, deltas, sw, scale, gW, gb):
 
 # ---- optimizers ------------------------------------------------------------
 
-def state_slots(hyper):
-    """Number of parameter-shaped state slots, as pybp_optim_state_slots."""
-    kind = hyper["kind"]
-    if kind == "sgd":
-        return 1 if hyper.get("momentum", 0.0) != 0 else 0
-    return 1 if kind in ("rmsprop", "adagrad") else 2
+def update_segment(spec, step, w, g, state, decay):
+    """One optimizer update of one row: returns (new w, new state).
 
-
-def update_segment(hyper, step, w, g, s0, s1, decay):
-    """One optimizer update of one row: returns (new w, new s0, new s1).
-
-    gd below is the gradient plus the L2 term, g + decay * w.  The state
-    rows s0, s1 are as in C (None where the optimizer has fewer slots).
+    spec: the optimizer's spec (Optimizer.spec), step: updates taken so
+    far, state: {slot name: row} for the registry's state_slot_names(spec)
+    (copied, not changed).  gd below is the gradient plus the L2 term,
+    g + decay * w.
     """
-    kind = hyper["kind"]
-    lr = hyper.get("lr", 0.0)
+    kind = spec["kind"]
     n = len(w)
-    w, s0 = list(w), list(s0) if s0 is not None else None
-    s1 = list(s1) if s1 is not None else None
+    w = list(w)
+    state = {name: list(row) for name, row in state.items()}
     if kind == "sgd":
         # The seeds' momentum: V <- mu V - eta gd; W <- W + V; Nesterov's
         # variant moves by mu V_new - eta gd.
-        mu = hyper.get("momentum", 0.0)
+        lr, mu = spec["lr"], spec["momentum"]
         if mu == 0:
-            return [wp - lr * (gp + decay * wp) for wp, gp in zip(w, g)], s0, s1
-        nesterov = hyper.get("nesterov", False)
+            return [wp - lr * (gp + decay * wp) for wp, gp in zip(w, g)], state
+        V = state["velocity"]
+        nesterov = spec["nesterov"]
         for p in range(n):
             gd = g[p] + decay * w[p]
-            s0[p] = mu * s0[p] - lr * gd
-            w[p] += (mu * s0[p] - lr * gd) if nesterov else s0[p]
+            V[p] = mu * V[p] - lr * gd
+            w[p] += (mu * V[p] - lr * gd) if nesterov else V[p]
     elif kind == "adam":
         # As in C: lr_t * m / (sqrt(v) + eps_t), the textbook update
         # lr * (m / c1) / (sqrt(v / c2) + eps) rearranged (Kingma & Ba, Sec. 2).
-        b1, b2 = hyper["beta1"], hyper["beta2"]
+        b1, b2 = spec["beta1"], spec["beta2"]
+        m, v = state["m"], state["v"]
         c1, c2 = 1.0 - b1 ** (step + 1), 1.0 - b2 ** (step + 1)
         root_c2 = math.sqrt(c2)
-        lr_t, eps_t = lr * root_c2 / c1, hyper["eps"] * root_c2
+        lr_t, eps_t = spec["lr"] * root_c2 / c1, spec["eps"] * root_c2
         for p in range(n):
             gd = g[p] + decay * w[p]
-            s0[p] = b1 * s0[p] + (1.0 - b1) * gd
-            s1[p] = b2 * s1[p] + (1.0 - b2) * gd * gd
-            w[p] -= lr_t * s0[p] / (math.sqrt(s1[p]) + eps_t)
+            m[p] = b1 * m[p] + (1.0 - b1) * gd
+            v[p] = b2 * v[p] + (1.0 - b2) * gd * gd
+            w[p] -= lr_t * m[p] / (math.sqrt(v[p]) + eps_t)
     elif kind == "rmsprop":
-        rho, eps = hyper["rho"], hyper["eps"]
+        lr, rho, eps = spec["lr"], spec["rho"], spec["eps"]
+        v = state["v"]
         for p in range(n):
             gd = g[p] + decay * w[p]
-            s0[p] = rho * s0[p] + (1.0 - rho) * gd * gd
-            w[p] -= lr * gd / (math.sqrt(s0[p]) + eps)
+            v[p] = rho * v[p] + (1.0 - rho) * gd * gd
+            w[p] -= lr * gd / (math.sqrt(v[p]) + eps)
     elif kind == "adagrad":
-        eps = hyper["eps"]
+        lr, eps = spec["lr"], spec["eps"]
+        G = state["sum_sq"]
         for p in range(n):
             gd = g[p] + decay * w[p]
-            s0[p] += gd * gd
-            w[p] -= lr * gd / (math.sqrt(s0[p]) + eps)
+            G[p] += gd * gd
+            w[p] -= lr * gd / (math.sqrt(G[p]) + eps)
     elif kind == "rprop":
-        # iRPROP-: s0 the previous gradient, s1 the step sizes.
-        up, down = hyper["eta_plus"], hyper["eta_minus"]
-        dmin, dmax = hyper["delta_min"], hyper["delta_max"]
+        # iRPROP-: every parameter has its own step size; a sign change
+        # shrinks it and forgets that gradient.
+        up, down = spec["eta_plus"], spec["eta_minus"]
+        dmin, dmax = spec["delta_min"], spec["delta_max"]
+        prev_grad, step_size = state["prev_grad"], state["step_size"]
         for p in range(n):
             gd = g[p] + decay * w[p]
-            delta = hyper["delta0"] if step == 0 else s1[p]
-            sign_change = gd * s0[p]
+            delta = spec["delta0"] if step == 0 else step_size[p]
+            sign_change = gd * prev_grad[p]
             if sign_change > 0:
                 delta = min(delta * up, dmax)
             elif sign_change < 0:
@@ -268,16 +279,16 @@ def update_segment(hyper, step, w, g, s0, s1, decay):
                 w[p] -= delta
             elif gd < 0:
                 w[p] += delta
-            s0[p] = gd
-            s1[p] = delta
+            prev_grad[p] = gd
+            step_size[p] = delta
     elif kind == "quickprop":
-        # Fahlman's quickprop on the slope S = -gd; s0 the previous slope,
-        # s1 the previous step.
-        mu = hyper["mu"]
+        # Fahlman's quickprop on the slope S = -gd.
+        lr, mu = spec["lr"], spec["mu"]
         shrink = mu / (1.0 + mu)
+        prev_slope, prev_step = state["prev_slope"], state["prev_step"]
         for p in range(n):
             S = -(g[p] + decay * w[p])
-            Sp, prev = s0[p], s1[p]
+            Sp, prev = prev_slope[p], prev_step[p]
             step_p = 0.0
             if prev != 0:
                 forward = S > 0 if prev > 0 else S < 0
@@ -291,34 +302,34 @@ def update_segment(hyper, step, w, g, s0, s1, decay):
             else:
                 step_p = lr * S
             w[p] += step_p
-            s0[p] = S
-            s1[p] = step_p
-    return w, s0, s1
+            prev_slope[p] = S
+            prev_step[p] = step_p
+    return w, state
 
 
-def optim_step(hyper, W, b, gW, gb, state, train_biases, make_row):
+def optim_step(spec, step, W, b, gW, gb, state, train_biases, make_row):
     """One optimizer update in place of the rows of W and b.
 
-    state is a list of slots, each a (W-shaped rows, b-shaped rows) pair in
-    the C layout's slot order.  Returns the new step count.
+    state: {slot name: (W-shaped rows, b-shaped rows)}, the slots of
+    state_slot_names(spec).  Returns the new step count.
     """
-    decay = hyper.get("weight_decay", 0.0)
-    step = hyper.get("step", 0)
+    decay = spec["weight_decay"]
 
     def update(rows, slot_rows, index, grads, decay):
-        """rows[index] and its state rows slot_rows[s][index], updated."""
-        held = [s[index] for s in slot_rows] + [None] * (2 - len(slot_rows))
-        w, s0, s1 = update_segment(hyper, step, rows[index], grads, held[0],
-                                   held[1], decay)
+        """rows[index] and its state rows slot_rows[name][index], updated."""
+        held = {name: s[index] for name, s in slot_rows.items()}
+        w, new = update_segment(spec, step, rows[index], grads, held, decay)
         rows[index] = make_row(w)
-        for s, value in zip(slot_rows, (s0, s1)):
-            s[index] = make_row(value)
+        for name, s in slot_rows.items():
+            s[index] = make_row(new[name])
 
     for l in range(len(W)):
         for j in range(len(W[l])):
-            update(W[l], [slot[0][l] for slot in state], j, gW[l][j], decay)
+            update(W[l], {name: sW[l] for name, (sW, _) in state.items()}, j,
+                   gW[l][j], decay)
         if b is not None and train_biases:
-            update(b, [slot[1] for slot in state], l, gb[l], 0.0)
+            update(b, {name: sb for name, (_, sb) in state.items()}, l, gb[l],
+                   0.0)
     return step + 1
 
 
@@ -399,18 +410,19 @@ def evaluate(activations, W, b, X, T, sw, loss, metric, threshold, chunk):
     return loss_sum, weight_sum, correct
 
 
-def train_epoch(activations, hyper, W, b, state, X, T, sw, order, batch, loss,
-                train_biases, metric, threshold, make_row, progress=None):
+def train_epoch(activations, spec, step, W, b, state, X, T, sw, order, batch,
+                loss, train_biases, metric, threshold, make_row,
+                progress=None):
     """One epoch over X[order] in batches, as pybp_train_epoch in C.
 
+    spec, step: the optimizer and its update count; state: as optim_step.
     Returns (samples applied, loss sum, weight sum, correct sum, new step).
     For a full-batch optimizer the gradients of all batches are summed and
     one step is taken at the end.  Stops before applying a batch whose loss
     is not finite, and after a batch for which progress(samples_done) is
     true.
     """
-    full_batch = hyper["kind"] in ("rprop", "quickprop")
-    step = hyper.get("step", 0)
+    full_batch = spec["kind"] in _registry.FULL_BATCH
     loss_sum = weight_sum = correct = epoch_weight = 0.0
     if full_batch:
         gsum_W, gsum_b = zeros_like(W, b)
@@ -434,8 +446,8 @@ def train_epoch(activations, hyper, W, b, state, X, T, sw, order, batch, loss,
         elif bw > 0:
             gW, gb = zeros_like(W, b)
             accumulate_gradient(xs, acts, deltas, sws, 1.0 / bw, gW, gb)
-            step = optim_step(dict(hyper, step=step), W, b, gW, gb, state,
-                              train_biases, make_row)
+            step = optim_step(spec, step, W, b, gW, gb, state, train_biases,
+                              make_row)
         done = start + len(idx)
         if progress is not None and progress(done):
             return (0 if full_batch else done), loss_sum, weight_sum, \
@@ -446,6 +458,6 @@ def train_epoch(activations, hyper, W, b, state, X, T, sw, order, batch, loss,
         gW = [[[g / epoch_weight for g in row] for row in Wl] for Wl in gsum_W]
         gb = [[g / epoch_weight for g in row] for row in gsum_b] \
             if gsum_b is not None else None
-        step = optim_step(dict(hyper, step=step), W, b, gW, gb, state,
-                          train_biases, make_row)
+        step = optim_step(spec, step, W, b, gW, gb, state, train_biases,
+                          make_row)
     return n, loss_sum, weight_sum, correct, step

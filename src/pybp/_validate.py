@@ -10,16 +10,19 @@ import warnings
 
 import numpy as np
 
+from pybp import _registry
+
 # NumPy 1.x warns (and makes an object array) where 2.x raises ValueError for
 # ragged nested lists; pybp refuses them the same way on both.
 _RaggedWarning = getattr(np, "exceptions", np).VisibleDeprecationWarning
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax")
-ACTIVATION_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
-LOSSES = ("sse", "half_sse", "mse", "cross_entropy", "binary_cross_entropy")
-DTYPES = ("float64", "float32")
-BACKENDS = ("c", "python")
-INITS = ("default", "he", "xavier", "uniform")
+# The accepted names, from the registry.
+ACTIVATIONS = tuple(_registry.ACTIVATIONS)
+ACTIVATION_ALIASES = _registry.ACTIVATION_ALIASES
+LOSSES = tuple(_registry.LOSSES)
+DTYPES = _registry.DTYPES
+BACKENDS = _registry.BACKENDS
+INITS = _registry.INITS
 
 # Largest parameter count we will lay out: offsets must fit int64 in C.
 MAX_PARAMS = 2**62
@@ -102,7 +105,7 @@ def sizes(value):
     if len(out) < 2:
         raise ValueError("sizes needs at least two layers (input and output), "
                          f"e.g. [2, 3, 1]; got {_show(list(out))}")
-    n_params = sum(o * (i + 1) for i, o in zip(out[:-1], out[1:]))
+    n_params = _registry.n_params(out, True)
     if n_params >= MAX_PARAMS:
         raise ValueError(f"sizes {_show(list(out))} give {n_params} "
                          "parameters, more than pybp can lay out")
@@ -158,7 +161,12 @@ def loss_for(loss, output_activation):
 
 
 def array(name, value, dtype):
-    """value as a C-contiguous array of dtype: numeric, finite."""
+    """value as a C-contiguous, aligned array of dtype: numeric, finite.
+    Masked arrays are refused (their mask would be silently dropped)."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name}: masked arrays are not supported: fill or "
+                        f"drop masked values, e.g. {name}.filled(...), or "
+                        "give them zero weight with sample_weight")
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be numeric (an array or nested lists of "
                         f"numbers); got {type(value).__name__}")
@@ -176,6 +184,9 @@ def array(name, value, dtype):
     source = a
     with np.errstate(over="ignore", invalid="ignore"):
         a = np.ascontiguousarray(a, dtype=dtype)
+    if not a.flags.aligned:
+        # e.g. np.frombuffer(buf, offset=1): the kernels assume alignment.
+        a = a.copy()
     bad = _count_nonfinite(a)
     if bad:
         if source.dtype != a.dtype and not _count_nonfinite(source):
@@ -226,8 +237,14 @@ def samples(X, T, n_in, n_out, dtype, allow_empty=False):
     elif T.ndim == 1 and n_out == 1:
         T = T.reshape(-1, 1)
     if T.ndim != 2 or T.shape[1] != n_out:
+        hint = ""
+        if T.ndim == 1 and n_out > 1:
+            hint = (" If T holds class labels, use "
+                    "pybp.sklearn.MLPClassifier, or one-hot encode with "
+                    f"np.eye({n_out})[y].")
         raise ValueError(f"T must have shape (n_samples, {n_out}) for this "
-                         f"network's {n_out} outputs; got shape {T.shape}")
+                         f"network's {n_out} outputs; got shape {T.shape}."
+                         + hint)
     if T.shape[0] != n:
         raise ValueError(f"X and T must have the same number of samples; X has "
                          f"{n}, T has {T.shape[0]}")
@@ -262,3 +279,54 @@ def sample_weight(value, n, dtype):
     if not sw.any():
         raise ValueError("sample_weight must not be all zero")
     return sw
+
+
+def targets_for_loss(T, loss, name="T"):
+    """ValueError unless T suits the loss: binary_cross_entropy needs
+    targets in [0, 1]; cross_entropy rows that are probability
+    distributions (no negative entry, summing to 1 within 1e-6 plus the
+    dtype's rounding).  T: a validated 2-D array."""
+    if loss == "binary_cross_entropy":
+        bad = np.count_nonzero((T < 0) | (T > 1))
+        if bad:
+            raise ValueError(f"{name}: loss 'binary_cross_entropy' needs "
+                             f"targets in [0, 1]; {bad} value(s) are outside "
+                             f"(range {T.min():g} to {T.max():g})")
+    elif loss == "cross_entropy" and T.size:
+        if (T < 0).any():
+            raise ValueError(f"{name}: loss 'cross_entropy' needs each row to "
+                             "be a probability distribution; found negative "
+                             "entries")
+        sums = T.sum(axis=1, dtype=np.float64)
+        tol = 1e-6 + T.shape[1] * np.finfo(T.dtype).eps
+        off = np.abs(sums - 1.0) > tol
+        if off.any():
+            row = int(np.argmax(off))
+            raise ValueError(f"{name}: loss 'cross_entropy' needs each row to "
+                             f"sum to 1 (a probability distribution); "
+                             f"{int(off.sum())} row(s) do not, e.g. row {row} "
+                             f"sums to {sums[row]:.6g}")
+
+
+def parameters(params, weights, biases):
+    """ValueError naming the first layer whose weights or biases are not
+    all finite (values can be set element by element, past the checks on
+    assignment).  A large flat buffer's sum is the cheap test (NaN and inf
+    always reach it; an overflow to inf only sends us to the exact count);
+    layers are then counted one at a time, so no full-size temporary."""
+    if params.size <= 1 << 16:
+        if np.isfinite(params).all():
+            return
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(np.add.reduce(params)):
+                return
+    for kind, views in (("weights", weights), ("biases", biases)):
+        for l, view in enumerate(views):
+            bad = _count_nonfinite(view)
+            if bad:
+                raise ValueError(f"layer {l} {kind}: parameters are not "
+                                 f"finite ({bad} NaN or infinite value(s)); "
+                                 "set them to finite values, e.g. "
+                                 f"net.{kind}[{l}][...] = "
+                                 f"np.nan_to_num(net.{kind}[{l}])")

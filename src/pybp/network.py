@@ -1,21 +1,13 @@
-"""The Network class: a multi-layer perceptron over one flat parameter buffer."""
+"""The Network class: a multi-layer perceptron over one flat parameter buffer.
+
+Imports: network -> train -> (_backend, optim, _validate, _registry); pybp.io
+imports network, never the reverse at import time (the save/load methods
+below import pybp.io when called).
+"""
 import numpy as np
 
-from pybp import _core, _pycore, _validate
+from pybp import _backend, _core, _registry, _validate
 from pybp.train import Trainer, classification_metric
-
-# Samples per forward chunk in predict/loss: bounds the workspace, keeps it in
-# cache, and is large enough that the per-chunk cost does not show.
-_CHUNK_VALUES = 1 << 16
-
-
-def _layout(sizes, bias):
-    """[(weight offset, bias offset or -1)] per layer; the C layout."""
-    out, off = [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        out.append((off, off + n_out * n_in if bias else -1))
-        off += n_out * (n_in + (1 if bias else 0))
-    return out, off
 
 
 class _ViewList(list):
@@ -30,11 +22,11 @@ class _ViewList(list):
             raise TypeError("assign one layer at a time, e.g. "
                             "net.weights[0] = W")
         view = list.__getitem__(self, index)
-        value = np.asarray(value)
+        value = _validate.array("value", value, view.dtype)
         if value.shape != view.shape:
             raise ValueError(f"layer {index} has shape {view.shape}; got an "
                              f"array of shape {value.shape}")
-        view[...] = _validate.array("value", value, view.dtype)
+        view[...] = value
 
     def _fixed(self, *args, **kwargs):
         raise TypeError("the list of layers has a fixed length")
@@ -111,7 +103,7 @@ class Network:
         self._dtype = np.dtype(_validate.choice("dtype", _dtype_name(dtype),
                                                 _validate.DTYPES))
         self.backend = backend
-        self._layout, n_params = _layout(self._sizes, self._bias)
+        self._layout, n_params = _registry.layout(self._sizes, self._bias)
         self._params = np.zeros(n_params, dtype=self._dtype)
         self._weights, self._biases = self._views(self._params)
         self._core = None
@@ -124,17 +116,31 @@ class Network:
         net._setup(sizes, list(activations), None, bias, dtype, backend)
         return net
 
+    @classmethod
+    def from_params(cls, sizes, activations, params, *, bias=True,
+                    backend="c"):
+        """A network with the given flat parameters (layout: see params),
+        no random draws.  activations: a name or one name per weight layer
+        (as Network's ``activation``).  The dtype is params' own when it is
+        float32, else float64; params must be finite and of length
+        n_params."""
+        dtype = "float32" if getattr(params, "dtype", None) == np.float32 \
+            else "float64"
+        net = cls.__new__(cls)
+        net._setup(sizes, activations, None, bias, dtype, backend)
+        net.params = params
+        return net
+
     # ---- construction helpers ------------------------------------------
 
     def _views(self, flat):
         """Per-layer weight and bias views into a buffer of this layout."""
-        weights, biases = _ViewList(), _ViewList()
-        for (wo, bo), n_in, n_out in zip(self._layout, self._sizes[:-1],
-                                         self._sizes[1:]):
-            list.append(weights, flat[wo:wo + n_out * n_in].reshape(n_out, n_in))
-            if bo >= 0:
-                list.append(biases, flat[bo:bo + n_out])
-        return weights, biases
+        weights, biases = _backend.layer_views(flat, self._sizes, self._bias)
+        views = _ViewList(), _ViewList()
+        for target, source in zip(views, (weights, biases)):
+            for view in source:
+                list.append(target, view)
+        return views
 
     def _init_weights(self, init, rng):
         for W, act in zip(self._weights, self._activations):
@@ -196,6 +202,11 @@ class Network:
     @backend.setter
     def backend(self, value):
         self._backend = _validate.choice("backend", value, _validate.BACKENDS)
+        self._runner = _backend.get(self._backend)
+
+    def _check_params(self):
+        """ValueError if an element assignment made a parameter NaN/inf."""
+        _validate.parameters(self._params, self._weights, self._biases)
 
     def __repr__(self):
         acts = self._activations
@@ -213,62 +224,39 @@ class Network:
         other._params = self._params.copy()
         other._weights, other._biases = other._views(other._params)
         other._core = None
+        other._runner = self._runner
         if backend is not None:
             other.backend = backend
         return other
-
-    # ---- the pure-Python backend's view of the parameters --------------
-
-    def _rows(self, flat=None):
-        """(W, b) as the pure-Python backend holds them (lists of rows)."""
-        flat = self._params if flat is None else flat
-        weights, biases = self._views(flat)
-        make_row = _pycore.row_factory(self._dtype.name)
-        W = [[make_row(r) for r in w.tolist()] for w in weights]
-        b = [make_row(v.tolist()) for v in biases] if self._bias else None
-        return W, b
-
-    def _store_rows(self, W, b, flat=None):
-        flat = self._params if flat is None else flat
-        weights, biases = self._views(flat)
-        for view, rows in zip(weights, W):
-            view[...] = rows
-        if b is not None:
-            for view, row in zip(biases, b):
-                view[...] = row
 
     # ---- inference -----------------------------------------------------
 
     def predict(self, X):
         """The network's outputs, shape (n_samples, n_outputs); a 1-D X is
-        one sample and gives a 1-D result."""
+        one sample and gives a 1-D result.  ValueError if a parameter is
+        NaN or infinite (predict, evaluate, gradients and fit all check)."""
         X, single = _validate.inputs(X, self.n_inputs, self._dtype)
-        out = self._forward(X)
+        self._check_params()
+        out = self._runner.forward(self, X)
         return out[0] if single else out
 
     __call__ = predict
 
     def classify(self, X):
-        """Index of the largest output per sample (an int for a 1-D X)."""
+        """The predicted class per sample (an int for a 1-D X).
+
+        Several outputs: the index of the largest.  One output: 1 where it
+        is at or above the threshold History's accuracy uses (0.5 for a
+        sigmoid output, 0 for tanh, identity and the others), else 0.
+        """
         out = self.predict(X)
+        if self.n_outputs == 1:
+            threshold = 0.5 if self.output_activation == "sigmoid" else 0.0
+            labels = (out[..., 0] >= threshold).astype(np.int64)
+            return int(labels) if out.ndim == 1 else labels
         if out.ndim == 1:
             return int(np.argmax(out))
         return np.argmax(out, axis=1)
-
-    def _forward(self, X):
-        n = X.shape[0]
-        if self._backend == "python":
-            acts, _ = _pycore.forward(self._activations, *self._rows(),
-                                      X.tolist())
-            out = np.array(acts[-1], dtype=self._dtype)
-            return out.reshape(n, self.n_outputs)
-        out = np.empty((n, self.n_outputs), dtype=self._dtype)
-        if n:
-            core = self.core
-            chunk = max(1, min(n, _CHUNK_VALUES // core.n_units))
-            work = np.empty(chunk * core.n_units, dtype=self._dtype)
-            core.forward(self._params, X, out, work)
-        return out
 
     # ---- loss and gradients --------------------------------------------
 
@@ -285,62 +273,28 @@ class Network:
         at 0.5) or all -1/1 (at 0).  Runs in chunks: memory stays small for
         any number of samples.
         """
-        loss = _validate.loss_for(loss, self.output_activation)
-        X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
-                                    self._dtype, allow_empty=False)
-        sw = _validate.sample_weight(sample_weight, X.shape[0], self._dtype)
+        X, T, sw, loss = self._data(X, T, sample_weight, loss, allow_empty=False)
         metric, threshold = classification_metric(T)
-        loss_sum, wsum, correct = self._evaluate(X, T, sw, loss, metric,
-                                                 threshold)
+        loss_sum, wsum, correct = self._runner.evaluate(
+            self, X, T, sw, loss, metric, threshold)
         return {"loss": float(loss_sum / wsum),
                 "accuracy": float(correct / wsum) if metric else None}
 
-    def _evaluate(self, X, T, sw, loss, metric, threshold):
-        """(loss sum, weight sum, correct sum) on validated arrays."""
-        n = X.shape[0]
-        if self._backend == "python":
-            W, b = self._rows()
-            return _pycore.evaluate(
-                self._activations, W, b, X.tolist(), T.tolist(),
-                None if sw is None else sw.tolist(), loss, metric, threshold,
-                max(1, _CHUNK_VALUES // sum(self._sizes[1:])))
-        core = self.core
-        per_sample = core.evaluate_workspace_size(1)
-        chunk = max(1, min(n, _CHUNK_VALUES // per_sample))
-        work = np.empty(core.evaluate_workspace_size(chunk), dtype=self._dtype)
-        empty = np.empty(0, dtype=self._dtype)
-        return core.evaluate(self._params, X, T, empty if sw is None else sw,
-                             loss, metric, threshold, work)
+    def _data(self, X, T, sample_weight, loss, allow_empty):
+        """Validated (X, T, sample weights, loss name); parameters checked."""
+        loss = _validate.loss_for(loss, self.output_activation)
+        X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
+                                    self._dtype, allow_empty=allow_empty)
+        _validate.targets_for_loss(T, loss)
+        sw = _validate.sample_weight(sample_weight, X.shape[0], self._dtype)
+        self._check_params()
+        return X, T, sw, loss
 
     def gradients(self, X, T, loss="half_sse", sample_weight=None):
         """Backpropagated gradients of loss(X, T) (see Gradients)."""
-        loss = _validate.loss_for(loss, self.output_activation)
-        X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
-                                    self._dtype)
-        n = X.shape[0]
-        sw = _validate.sample_weight(sample_weight, n, self._dtype)
-        grad = np.zeros(self.n_params, dtype=self._dtype)
-        if self._backend == "python":
-            W, b = self._rows()
-            loss_sum, wsum, gW, gb, acts, deltas = _pycore.batch_gradient(
-                self._activations, W, b, X.tolist(), T.tolist(),
-                None if sw is None else sw.tolist(), loss)
-            self._store_rows(gW, gb, grad)
-            deltas = [np.array(d, dtype=self._dtype).reshape(n, -1)
-                      for d in deltas]
-        else:
-            core = self.core
-            acts = np.empty(n * core.n_units, dtype=self._dtype)
-            dbuf = np.empty(n * core.n_units, dtype=self._dtype)
-            z = np.empty((n, self.n_outputs), dtype=self._dtype)
-            empty = np.empty(0, dtype=self._dtype)
-            loss_sum, wsum = core.batch_gradient(
-                self._params, X, T, empty if sw is None else sw, loss, acts,
-                dbuf, z, grad)
-            deltas, off = [], 0
-            for width in self._sizes[1:]:
-                deltas.append(dbuf[off:off + n * width].reshape(n, width))
-                off += n * width
+        X, T, sw, loss = self._data(X, T, sample_weight, loss, allow_empty=False)
+        loss_sum, wsum, grad, deltas = self._runner.batch_gradient(
+            self, X, T, sw, loss)
         mean_loss = float(loss_sum / wsum)
         weights, biases = self._views(grad)
         return Gradients(grad, weights, biases, deltas, mean_loss)
@@ -363,13 +317,17 @@ class Network:
         shuffling) give History.val_loss.  Training stops after `epochs`, or
         when the monitored loss (validation loss if there is validation data,
         else training loss) is <= target_loss, or has not improved by more
-        than min_delta for `patience` epochs (then, with restore_best, the
-        best parameters are put back), or after max_seconds (checked inside
+        than min_delta for `patience` epochs, or after max_seconds (checked inside
         epochs too), or when a callback cb(net, history), called after every
         epoch, returns true, or on Ctrl-C (the parameters are never left
         half-updated), or when the loss stops being finite (the epoch is
-        undone).  verbose shows a progress bar.  sample_weight weighs each
-        sample's loss in the averages.
+        undone).  restore_best (default True): whenever there is validation
+        data, or a patience, the parameters of the epoch with the best
+        monitored loss are put back at the end (as Keras'
+        restore_best_weights).  verbose shows a progress bar.  sample_weight
+        weighs each sample's loss in the averages.  Targets must suit the
+        loss (binary_cross_entropy: in [0, 1]; cross_entropy: probability
+        rows), and the parameters must be finite (ValueError otherwise).
         """
         trainer = Trainer(loss=loss, optimizer=optimizer,
                           batch_size=batch_size, shuffle=shuffle, seed=seed,

@@ -12,8 +12,9 @@ weight (the gradient of ``weight_decay / 2 * sum w^2``), never of a bias.
 The learning rate is set once per epoch and recorded in ``History.lr``.
 """
 import math
+import numbers
 
-from pybp import _validate
+from pybp import _registry, _validate
 
 # ---- learning-rate schedules ----------------------------------------------
 
@@ -151,17 +152,30 @@ def as_schedule(lr):
     return Constant(lr)
 
 
+def checked_rate(schedule, epoch, samples_seen):
+    """schedule(epoch, samples_seen), which must be a finite real > 0;
+    ValueError naming the schedule and the epoch otherwise."""
+    rate = schedule(epoch, samples_seen)
+    ok = (isinstance(rate, numbers.Real) and not isinstance(rate, bool)
+          and math.isfinite(rate) and rate > 0)
+    if not ok:
+        raise ValueError(f"learning-rate schedule {schedule!r} returned "
+                         f"{rate!r} for epoch {epoch}; a learning rate must "
+                         "be a finite number > 0")
+    return float(rate)
+
+
 # ---- optimizers -------------------------------------------------------------
 
 
 class Optimizer:
-    """Base class.  ``kind`` names the C update rule; ``hyper()`` gives its
-    arguments (without the learning rate, which the Trainer sets per epoch
-    from ``schedule``).  ``full_batch`` optimizers take one step per epoch on
-    the gradient of the whole training set."""
+    """Base class.  ``kind`` names the C update rule; ``spec(lr)`` is the
+    complete description the kernels take.  The learning rate comes from
+    ``schedule`` (None for Rprop, which has none), once per epoch; optimizers
+    in the registry's FULL_BATCH take one step per epoch on the gradient of
+    the whole training set."""
 
     kind = None
-    full_batch = False
     schedule = None
 
     def _set_lr(self, lr):
@@ -171,12 +185,45 @@ class Optimizer:
     def _weight_decay(self, value):
         self.weight_decay = _validate.real("weight_decay", value, minimum=0.0)
 
+    @property
+    def full_batch(self):
+        """Whether one step is taken per epoch on the whole set's gradient."""
+        return self.kind in _registry.FULL_BATCH
+
+    def spec(self, lr=None):
+        """{"kind": kind, field: value, ...} with exactly the registry's
+        OPTIMIZER_FIELDS[kind]: what the kernels take for one epoch.
+
+        lr: this epoch's learning rate (what the schedule gave); None means
+        the rate the optimizer was built with (a schedule's ``lr``, or, for
+        a custom schedule without one, its checked rate for epoch 0).
+        Ignored by optimizers without a learning rate (Rprop).
+        """
+        out = {"kind": self.kind}
+        for name in _registry.OPTIMIZER_FIELDS[self.kind]:
+            if name == "lr":
+                out["lr"] = self._base_lr() if lr is None else float(lr)
+            else:
+                out[name] = getattr(self, name)
+        return out
+
     def hyper(self):
-        """The hyper-parameters as the kernels take them."""
-        raise NotImplementedError
+        """The same as spec() (kept while pybp.io still calls it)."""
+        return self.spec()
+
+    def _base_lr(self):
+        base = getattr(self.schedule, "lr", None)
+        if isinstance(base, numbers.Real):
+            return float(base)
+        return checked_rate(self.schedule, 0, 0)
+
+    def _args(self):
+        """The constructor arguments besides lr."""
+        return {k: v for k, v in self.spec(1.0).items()
+                if k not in ("kind", "lr")}
 
     def __repr__(self):
-        args = {k: v for k, v in self.hyper().items() if k != "kind"}
+        args = self._args()
         if self.schedule is not None:
             args = {"lr": self.lr, **args}
         return f"{type(self).__name__}(" + ", ".join(
@@ -210,9 +257,6 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0; got momentum=0")
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "momentum": self.momentum,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
 
 
 class Adam(Optimizer):
@@ -231,9 +275,6 @@ class Adam(Optimizer):
         self.eps = _positive("eps", eps)
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "beta1": self.beta1, "beta2": self.beta2,
-                "eps": self.eps, "weight_decay": self.weight_decay}
 
 
 class RMSprop(Optimizer):
@@ -247,9 +288,6 @@ class RMSprop(Optimizer):
         self.eps = _positive("eps", eps)
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "rho": self.rho, "eps": self.eps,
-                "weight_decay": self.weight_decay}
 
 
 class Adagrad(Optimizer):
@@ -262,9 +300,6 @@ class Adagrad(Optimizer):
         self.eps = _positive("eps", eps)
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "eps": self.eps,
-                "weight_decay": self.weight_decay}
 
 
 class Rprop(Optimizer):
@@ -279,7 +314,6 @@ class Rprop(Optimizer):
     """
 
     kind = "rprop"
-    full_batch = True
 
     def __init__(self, eta_plus=1.2, eta_minus=0.5, delta0=0.1, delta_min=0.0,
                  delta_max=50.0, weight_decay=0.0):
@@ -297,11 +331,6 @@ class Rprop(Optimizer):
                              f"{self.delta_max}")
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "eta_plus": self.eta_plus,
-                "eta_minus": self.eta_minus, "delta0": self.delta0,
-                "delta_min": self.delta_min, "delta_max": self.delta_max,
-                "weight_decay": self.weight_decay}
 
 
 class Quickprop(Optimizer):
@@ -317,16 +346,12 @@ class Quickprop(Optimizer):
     """
 
     kind = "quickprop"
-    full_batch = True
 
     def __init__(self, lr=0.7, mu=1.75, weight_decay=1e-4):
         self._set_lr(lr)
         self.mu = _positive("mu", mu)
         self._weight_decay(weight_decay)
 
-    def hyper(self):
-        return {"kind": self.kind, "mu": self.mu,
-                "weight_decay": self.weight_decay}
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
@@ -342,8 +367,7 @@ SCHEDULES = {"Constant": Constant, "StepDecay": StepDecay,
 def to_config(optimizer):
     """A JSON-able description of an optimizer (with its schedule and the
     schedule's state), from which from_config rebuilds an equal one."""
-    args = {k: v for k, v in optimizer.hyper().items() if k != "kind"}
-    config = {"kind": optimizer.kind, "args": args}
+    config = {"kind": optimizer.kind, "args": optimizer._args()}
     if optimizer.schedule is not None:
         sched = optimizer.schedule
         config["schedule"] = {"class": type(sched).__name__,

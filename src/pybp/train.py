@@ -13,11 +13,10 @@ import time
 
 import numpy as np
 
-from pybp import _pycore, _validate, optim
+from pybp import _backend, _registry, _validate, optim
 from pybp._progress import ProgressBar
 
-STOP_REASONS = ("max_epochs", "target_loss", "no_improvement", "max_seconds",
-                "callback", "interrupted", "diverged")
+STOP_REASONS = _registry.STOP_REASONS
 
 
 class History:
@@ -156,9 +155,11 @@ class Trainer:
 
     # ---- optimizer state -------------------------------------------------
 
-    def _state_for(self, net, hyper):
-        """The optimizer state buffer for net, created zeroed on first use."""
-        size = _pycore.state_slots(hyper) * net.n_params
+    def optimizer_state(self, net):
+        """The optimizer's state for net: one flat buffer holding the slots
+        pybp._registry.state_slot_names names, n_params values each (zeroed
+        on first use).  ValueError if it belongs to another network."""
+        size = _registry.state_slots(self.optimizer.spec()) * net.n_params
         if self._state is None:
             self._state = np.zeros(size, dtype=net.dtype)
             self._state_shape = (net.n_params, net.dtype)
@@ -170,6 +171,11 @@ class Trainer:
                 f"got one with {net.n_params} {net.dtype} parameters (use a "
                 "new Trainer for it)")
         return self._state
+
+    def _state_for(self, net, spec=None):
+        """optimizer_state(net); kept for pybp.io (spec is ignored: the
+        Trainer's own optimizer decides)."""
+        return self.optimizer_state(net)
 
     def reset(self):
         """Forget the optimizer state and the epoch/sample counters."""
@@ -236,11 +242,9 @@ class Trainer:
         """Train net on X, T for up to `epochs` epochs; returns a History."""
         loss = _validate.loss_for(self.loss, net.output_activation)
         epochs = _validate.integer("epochs", epochs, minimum=0)
-        X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs,
-                                    net.dtype, allow_empty=False)
-        sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
+        X, T, sw = _training_data(net, X, T, sample_weight, loss)
         X, T, sw, val = _split_validation(net, X, T, sw, validation_data,
-                                          validation_split)
+                                          validation_split, loss)
         return self._run(net, X, T, sw, val, loss, epochs)
 
     def partial_fit(self, net, X, T, *, sample_weight=None):
@@ -251,129 +255,204 @@ class Trainer:
         multiple of batch_size (a batch never spans two chunks).
         """
         loss = _validate.loss_for(self.loss, net.output_activation)
-        X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs,
-                                    net.dtype, allow_empty=False)
-        sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
+        X, T, sw = _training_data(net, X, T, sample_weight, loss)
         return self._run(net, X, T, sw, None, loss, 1)
 
     def _run(self, net, X, T, sw, val, loss, epochs):
-        history = History()
-        metric, threshold = classification_metric(T)
-        if metric is not None:
-            history.metrics["accuracy"] = []
-            if val is not None:
-                history.metrics["val_accuracy"] = []
-        hyper0 = self.optimizer.hyper()
-        state = self._state_for(net, hyper0)
-        runner = (_CEpoch if net.backend == "c" else _PyEpoch)(
-            net, self, X, T, sw, loss, metric, threshold, state)
-        t_start = time.perf_counter()
-        deadline = None if self.max_seconds is None else t_start + self.max_seconds
-        best, best_params, wait = math.inf, None, 0
-        bar = ProgressBar(epochs, len(X)) if self.verbose else None
+        """Up to `epochs` epochs; the stopping rules between them."""
+        _validate.parameters(net.params, net.weights, net.biases)
+        run = _Run(self, net, X, T, sw, val, loss, epochs)
         stopped = "max_epochs"
         with _Interrupts() as interrupts:
             for _ in range(epochs):
-                if deadline is not None and time.perf_counter() >= deadline:
+                if run.past_deadline():
                     stopped = "max_seconds"
                     break
-                schedule = self.optimizer.schedule
-                lr = (None if schedule is None
-                      else schedule(self.epochs_done, self.samples_seen))
-                hyper = dict(hyper0, step=self._step)
-                if lr is not None:
-                    hyper["lr"] = lr
-                order = (self._rng.permutation(len(X)) if self.shuffle
-                         else np.arange(len(X))).astype(np.int64)
-                reason = []
-
-                def progress(done):
-                    if interrupts.flag:
-                        reason.append("interrupted")
-                    elif deadline is not None and time.perf_counter() >= deadline:
-                        reason.append("max_seconds")
-                    if bar is not None:
-                        bar.update_samples(done)
-                    return bool(reason)
-
-                saved = (net.params.copy(), state.copy(), self._step)
-                t0 = time.perf_counter()
-                try:
-                    done, loss_sum, wsum, correct, step = runner(hyper, order,
-                                                                 progress)
-                except KeyboardInterrupt:
-                    # A SIGINT handler other than ours raised between
-                    # batches: the parameters are whole, but put the epoch's
-                    # start back, since we cannot tell how far it got.
-                    net.params[...], state[...], self._step = saved
-                    done, loss_sum, wsum, correct, step = 0, math.nan, 1.0, 0.0, saved[2]
-                    reason.append("interrupted")
-                seconds = time.perf_counter() - t0
-                epoch_loss = loss_sum / wsum if wsum > 0 else math.nan
-                history.loss.append(epoch_loss)
-                history.lr.append(lr)
-                history.seconds.append(seconds)
-                if metric is not None:
-                    history.metrics["accuracy"].append(
-                        correct / wsum if wsum > 0 else math.nan)
-                self._step = step
-                self.samples_seen += done
-                if not math.isfinite(epoch_loss) and not reason or \
-                        not np.isfinite(net.params).all():
-                    # Diverged: the epoch is undone, its loss kept as seen.
-                    net.params[...], state[...], self._step = saved
-                    stopped = "diverged"
-                    if val is not None:
-                        history.val_loss.append(math.nan)
-                        if metric is not None:
-                            history.metrics["val_accuracy"].append(math.nan)
+                reason = run.epoch(interrupts)
+                if reason == "diverged":
+                    stopped = reason
                     break
-                self.epochs_done += 1
-                monitored = epoch_loss
-                if val is not None:
-                    vloss, vacc = _evaluate(net, val, loss, metric, threshold)
-                    history.val_loss.append(vloss)
-                    if metric is not None:
-                        history.metrics["val_accuracy"].append(vacc)
-                    monitored = vloss
-                if bar is not None:
-                    bar.end_epoch(history, len(X) / seconds if seconds else 0)
-                if schedule is not None:
-                    schedule.observe(monitored)
-                if self.patience is not None:
-                    if monitored < best - self.min_delta:
-                        best, wait = monitored, 0
-                        if self.restore_best:
-                            best_params = net.params.copy()
-                    else:
-                        wait += 1
-                # Every callback runs after every epoch that was kept, also
-                # the one that ends training; a true return stops.
-                callback_stop = any([bool(cb(net, history))
-                                     for cb in self.callbacks])
-                if reason:
-                    stopped = reason[0]
-                elif self.target_loss is not None and \
-                        monitored <= self.target_loss:
-                    stopped = "target_loss"
-                elif self.patience is not None and wait >= self.patience:
-                    stopped = "no_improvement"
-                elif callback_stop:
-                    stopped = "callback"
-                elif interrupts.flag:
-                    stopped = "interrupted"
-                else:
-                    continue
-                break
-        if bar is not None:
-            bar.close(stopped)
-        if best_params is not None:
-            net.params[...] = best_params
-        history.stopped = stopped
-        return history
+                stopped = run.after_epoch(reason, interrupts)
+                if stopped is not None:
+                    break
+            else:
+                stopped = "max_epochs"
+        return run.finish(stopped)
 
 
-def _split_validation(net, X, T, sw, validation_data, validation_split):
+class _Run:
+    """One fit's bookkeeping: the History, the best parameters, the patience
+    count, the deadline and the progress bar; Trainer._run drives it."""
+
+    def __init__(self, trainer, net, X, T, sw, val, loss, epochs):
+        self.trainer, self.net, self.val, self.loss = trainer, net, val, loss
+        self.n = len(X)
+        self.history = History()
+        self.metric, self.threshold = classification_metric(T)
+        if self.metric is not None:
+            self.history.metrics["accuracy"] = []
+            if val is not None:
+                self.history.metrics["val_accuracy"] = []
+        self.state = trainer.optimizer_state(net)
+        self.runner = _backend.get(net.backend).epoch(
+            net, X, T, sw, loss, self.metric, self.threshold,
+            min(trainer.batch_size, self.n), trainer.train_biases, self.state)
+        start = time.perf_counter()
+        self.deadline = (None if trainer.max_seconds is None
+                         else start + trainer.max_seconds)
+        # The best epoch's parameters are kept when there is validation data
+        # or a patience to stop on (restore_best puts them back at the end).
+        self.track_best = trainer.restore_best and (
+            val is not None or trainer.patience is not None)
+        self.best, self.best_params, self.wait = math.inf, None, 0
+        self.bar = ProgressBar(epochs, self.n) if trainer.verbose else None
+
+    def past_deadline(self):
+        return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    # ---- one epoch -------------------------------------------------------
+
+    def _rate(self):
+        """This epoch's learning rate from the schedule (None: no lr),
+        checked before any parameter changes."""
+        schedule = self.trainer.optimizer.schedule
+        if schedule is None:
+            return None
+        return optim.checked_rate(schedule, self.trainer.epochs_done,
+                                  self.trainer.samples_seen)
+
+    def epoch(self, interrupts):
+        """Run one epoch and record it; returns the reason it stopped early
+        ("interrupted", "max_seconds", "diverged") or None."""
+        trainer, net, history = self.trainer, self.net, self.history
+        lr = self._rate()
+        spec = trainer.optimizer.spec(lr)
+        order = (trainer._rng.permutation(self.n) if trainer.shuffle
+                 else np.arange(self.n)).astype(np.int64)
+        reason = []
+
+        def progress(done):
+            if interrupts.flag:
+                reason.append("interrupted")
+            elif self.past_deadline():
+                reason.append("max_seconds")
+            if self.bar is not None:
+                self.bar.update_samples(done)
+            return bool(reason)
+
+        saved = (net.params.copy(), self.state.copy(), trainer._step)
+        t0 = time.perf_counter()
+        try:
+            done, loss_sum, wsum, correct, step = self.runner(
+                spec, trainer._step, order, progress)
+        except KeyboardInterrupt:
+            # A SIGINT handler other than ours raised between batches: the
+            # parameters are whole, but put the epoch's start back, since we
+            # cannot tell how far it got.
+            self._undo(saved)
+            done, loss_sum, wsum, correct, step = 0, math.nan, 1.0, 0.0, saved[2]
+            reason.append("interrupted")
+        self.seconds = time.perf_counter() - t0
+        epoch_loss = loss_sum / wsum if wsum > 0 else math.nan
+        history.loss.append(epoch_loss)
+        history.lr.append(lr)
+        history.seconds.append(self.seconds)
+        if self.metric is not None:
+            history.metrics["accuracy"].append(
+                correct / wsum if wsum > 0 else math.nan)
+        trainer._step = step
+        trainer.samples_seen += done
+        if not math.isfinite(epoch_loss) and not reason or \
+                not np.isfinite(net.params).all():
+            self._diverged(saved)
+            return "diverged"
+        trainer.epochs_done += 1
+        self.epoch_loss = epoch_loss
+        return reason[0] if reason else None
+
+    def _undo(self, saved):
+        self.net.params[...], self.state[...], self.trainer._step = saved
+
+    def _diverged(self, saved):
+        """The epoch is undone, its loss kept as seen."""
+        self._undo(saved)
+        if self.val is not None:
+            self.history.val_loss.append(math.nan)
+            if self.metric is not None:
+                self.history.metrics["val_accuracy"].append(math.nan)
+
+    # ---- between epochs --------------------------------------------------
+
+    def _validate(self):
+        """The monitored loss: validation loss (recorded) if there is
+        validation data, else the epoch's training loss."""
+        if self.val is None:
+            return self.epoch_loss
+        Xv, Tv, swv = self.val
+        loss_sum, wsum, correct = _backend.get(self.net.backend).evaluate(
+            self.net, Xv, Tv, swv, self.loss, self.metric, self.threshold)
+        self.history.val_loss.append(loss_sum / wsum)
+        if self.metric is not None:
+            self.history.metrics["val_accuracy"].append(correct / wsum)
+        return loss_sum / wsum
+
+    def _watch(self, monitored):
+        """Best-so-far and the patience count."""
+        if not self.track_best and self.trainer.patience is None:
+            return
+        if monitored < self.best - self.trainer.min_delta:
+            self.best, self.wait = monitored, 0
+            if self.track_best:
+                self.best_params = self.net.params.copy()
+        else:
+            self.wait += 1
+
+    def after_epoch(self, reason, interrupts):
+        """Validation, schedule, callbacks; the stop reason or None."""
+        trainer = self.trainer
+        monitored = self._validate()
+        if self.bar is not None:
+            self.bar.end_epoch(self.history,
+                               self.n / self.seconds if self.seconds else 0)
+        schedule = trainer.optimizer.schedule
+        if schedule is not None:
+            schedule.observe(monitored)
+        self._watch(monitored)
+        # Every callback runs after every epoch that was kept, also the one
+        # that ends training; a true return stops.
+        callback_stop = any([bool(cb(self.net, self.history))
+                             for cb in trainer.callbacks])
+        if reason:
+            return reason
+        if trainer.target_loss is not None and monitored <= trainer.target_loss:
+            return "target_loss"
+        if trainer.patience is not None and self.wait >= trainer.patience:
+            return "no_improvement"
+        if callback_stop:
+            return "callback"
+        if interrupts.flag:
+            return "interrupted"
+        return None
+
+    def finish(self, stopped):
+        if self.bar is not None:
+            self.bar.close(stopped)
+        if self.best_params is not None:
+            self.net.params[...] = self.best_params
+        self.history.stopped = stopped
+        return self.history
+
+
+def _training_data(net, X, T, sample_weight, loss):
+    """Validated training (X, T, sample weights) for net and loss."""
+    X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs, net.dtype,
+                                allow_empty=False)
+    _validate.targets_for_loss(T, loss)
+    sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
+    return X, T, sw
+
+
+def _split_validation(net, X, T, sw, validation_data, validation_split, loss):
     """(X, T, sw, val) with val = (Xv, Tv, swv) or None."""
     split = _validate.real("validation_split", validation_split, minimum=0.0,
                            maximum=1.0, max_inclusive=False)
@@ -388,6 +467,7 @@ def _split_validation(net, X, T, sw, validation_data, validation_split):
         Xv, Tv, _ = _validate.samples(validation_data[0], validation_data[1],
                                       net.n_inputs, net.n_outputs, net.dtype,
                                       allow_empty=False)
+        _validate.targets_for_loss(Tv, loss, "validation T")
         swv = None
         if len(validation_data) == 3:
             swv = _validate.sample_weight(validation_data[2], len(Xv),
@@ -403,61 +483,3 @@ def _split_validation(net, X, T, sw, validation_data, validation_split):
         return X[:n_train], T[:n_train], \
             None if sw is None else sw[:n_train], val
     return X, T, sw, None
-
-
-def _evaluate(net, val, loss, metric, threshold):
-    Xv, Tv, swv = val
-    loss_sum, wsum, correct = net._evaluate(Xv, Tv, swv, loss, metric,
-                                            threshold)
-    return loss_sum / wsum, (correct / wsum if metric is not None else None)
-
-
-class _CEpoch:
-    """One epoch on the C backend: a single call into the compiled loop."""
-
-    def __init__(self, net, trainer, X, T, sw, loss, metric, threshold, state):
-        self.net, self.trainer, self.loss = net, trainer, loss
-        self.metric, self.threshold = metric, threshold
-        self.X, self.T, self.state = X, T, state
-        self.sw = sw if sw is not None else np.empty(0, dtype=net.dtype)
-        self.batch = min(trainer.batch_size, len(X))
-        self.work = np.empty(net.core.epoch_workspace_size(self.batch),
-                             dtype=net.dtype)
-
-    def __call__(self, hyper, order, progress=None):
-        done, loss_sum, wsum, correct, step, exc = self.net.core.train_epoch(
-            hyper, self.net.params, self.state, self.X, self.T, self.sw, order,
-            self.batch, self.loss, self.trainer.train_biases, self.metric,
-            self.threshold, self.work, progress)
-        if exc is not None:
-            raise exc
-        return done, loss_sum, wsum, correct, step
-
-
-class _PyEpoch:
-    """One epoch on the pure-Python backend, on lists converted once per fit
-    and parameters converted once per epoch."""
-
-    def __init__(self, net, trainer, X, T, sw, loss, metric, threshold, state):
-        self.net, self.trainer, self.loss = net, trainer, loss
-        self.metric, self.threshold = metric, threshold
-        self.X, self.T = X.tolist(), T.tolist()
-        self.sw = None if sw is None else sw.tolist()
-        self.state_buf = state
-        self.make_row = _pycore.row_factory(net.dtype.name)
-        self.batch = min(trainer.batch_size, len(X))
-
-    def __call__(self, hyper, order, progress=None):
-        net, n_params = self.net, self.net.n_params
-        slots = [self.state_buf[s * n_params:(s + 1) * n_params]
-                 for s in range(_pycore.state_slots(hyper))]
-        W, b = net._rows()
-        state = [net._rows(flat) for flat in slots]
-        result = _pycore.train_epoch(
-            net.activations, hyper, W, b, state, self.X, self.T, self.sw,
-            order.tolist(), self.batch, self.loss, self.trainer.train_biases,
-            self.metric, self.threshold, self.make_row, progress)
-        net._store_rows(W, b)
-        for flat, (sW, sb) in zip(slots, state):
-            net._store_rows(sW, sb, flat)
-        return result
