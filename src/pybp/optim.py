@@ -207,10 +207,6 @@ class Optimizer:
                 out[name] = getattr(self, name)
         return out
 
-    def hyper(self):
-        """The same as spec() (kept while pybp.io still calls it)."""
-        return self.spec()
-
     def _base_lr(self):
         base = getattr(self.schedule, "lr", None)
         if isinstance(base, numbers.Real):

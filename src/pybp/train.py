@@ -172,11 +172,6 @@ class Trainer:
                 "new Trainer for it)")
         return self._state
 
-    def _state_for(self, net, spec=None):
-        """optimizer_state(net); kept for pybp.io (spec is ignored: the
-        Trainer's own optimizer decides)."""
-        return self.optimizer_state(net)
-
     def reset(self):
         """Forget the optimizer state and the epoch/sample counters."""
         self._state = None

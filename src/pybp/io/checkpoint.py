@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 
+from pybp import _registry
 from pybp.errors import FormatError
 from pybp.io._files import show
 from pybp.io.model import (check_net, check_network_entries, json_field,
@@ -31,7 +32,7 @@ def save_checkpoint(trainer, net, file):
     if not isinstance(trainer, Trainer):
         raise TypeError(f"expected a pybp.Trainer; got {type(trainer).__name__}")
     tensors, metadata = network_tensors(net)
-    state = trainer._state_for(net, trainer.optimizer.hyper())
+    state = trainer.optimizer_state(net)
     slots = state.size // max(net.n_params, 1) if net.n_params else 0
     tensors[STATE_TENSOR] = state.reshape(slots, net.n_params)
     metadata["trainer"] = json.dumps(trainer._checkpoint_config())
@@ -109,9 +110,8 @@ def load_checkpoint(file):
     state = tensors.pop(STATE_TENSOR)
     net = network_from_tensors(tensors, metadata)
     trainer = _trainer_from_config(json_field(metadata, "trainer"))
-    from pybp import _pycore
     try:
-        slots = _pycore.state_slots(trainer.optimizer.hyper())
+        slots = _registry.state_slots(trainer.optimizer.spec())
     except (TypeError, ValueError, KeyError) as exc:
         raise FormatError(f"__metadata__ trainer optimizer: {exc}") from None
     expected = (slots, net.n_params)
@@ -125,5 +125,5 @@ def load_checkpoint(file):
     if not np.isfinite(state).all():
         raise FormatError("__metadata__ trainer: optimizer state contains "
                           "NaN or infinite values")
-    trainer._state_for(net, trainer.optimizer.hyper())[...] = state.reshape(-1)
+    trainer.optimizer_state(net)[...] = state.reshape(-1)
     return trainer, net

@@ -5,15 +5,16 @@ the layer's activation.  pybp writes ONNX; it does not read it.
 """
 import numpy as np
 
-from pybp import _validate
+from pybp import _registry, _validate
 from pybp.io._files import write_to
 from pybp.io.model import check_net
 
 _ONNX_OPS = {
     "sigmoid": ("Sigmoid", {}), "tanh": ("Tanh", {}), "relu": ("Relu", {}),
-    "leaky_relu": ("LeakyRelu", {"alpha": 0.01}),
+    "leaky_relu": ("LeakyRelu", {"alpha": _registry.LEAKY_SLOPE}),
     "identity": ("Identity", {}), "softmax": ("Softmax", {"axis": -1}),
 }
+assert set(_ONNX_OPS) == set(_registry.ACTIVATIONS), "an activation has no ONNX op"
 
 
 def export_onnx(net, file, *, opset=17):
