@@ -232,9 +232,14 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 
 /* Rows of the A block kept in L2 by one compute task (a multiple of
  * FAST_MR): about 192 KiB of packed A per k block. */
-#define FAST_MC_ROWS ((int64_t)(192 * 1024 / (PYBP_FAST_KC * sizeof(REAL))))
+#ifndef FAST_MC_KB
+#define FAST_MC_KB 192
+#endif
+#define FAST_MC_ROWS ((int64_t)(FAST_MC_KB * 1024 / (PYBP_FAST_KC * sizeof(REAL))))
 /* Columns of one compute task at most (the B block, in L2/L3). */
+#ifndef FAST_NC_COLS
 #define FAST_NC_COLS ((int64_t)1024)
+#endif
 
 /* Packs, then computes, with J's operands set; the workspace and the task
  * grid are decided here.  Preconditions: M, N, K > 0, ws has room for
@@ -260,19 +265,18 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
     pybp_pool_run(pack_tasks, SFX(fast_pack_task), J, workers);
 
     /* Task grid: row blocks of at most FAST_MC_ROWS rows and column blocks
-     * of at most FAST_NC_COLS, both balanced, then more column (or row)
-     * blocks until every worker has a task. */
+     * of at most FAST_NC_COLS, then, with several workers, more column (or
+     * row) blocks until there are three tasks per worker, so that the
+     * dynamic hand-out of the pool balances the load. */
     {
         int64_t mc_panels = FAST_MC_ROWS / FAST_MR, nc_panels = FAST_NC_COLS / FAST_NR;
         if (mc_panels < 1) mc_panels = 1;
         row_blocks = (J->mpanels + mc_panels - 1) / mc_panels;
         col_blocks = (J->npanels + nc_panels - 1) / nc_panels;
-        while (row_blocks * col_blocks < workers ||
-               (row_blocks * col_blocks) % workers != 0) {
+        while (workers > 1 && row_blocks * col_blocks < 3 * (int64_t)workers) {
             if (col_blocks < J->npanels) ++col_blocks;
             else if (row_blocks < J->mpanels) ++row_blocks;
             else break;
-            if (row_blocks * col_blocks >= 4 * (int64_t)workers) break;
         }
         rpb = (J->mpanels + row_blocks - 1) / row_blocks;
         cpb = (J->npanels + col_blocks - 1) / col_blocks;

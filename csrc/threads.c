@@ -60,20 +60,25 @@ typedef pthread_t pool_thread;
 #endif
 #endif
 
-/* Atomic loads and stores of a long, for the spin phase (the mutex orders
- * everything else).  MSVC: volatile accesses have acquire/release semantics
- * on x86-64 and ARM64 with its default /volatile:ms. */
+/* Atomic loads and stores of a long, and an atomic fetch-and-add of an
+ * int64_t (the task counter); the mutex orders everything else.  MSVC:
+ * volatile accesses have acquire/release semantics with its default
+ * /volatile:ms on x86-64 (and the Interlocked functions are full barriers). */
 #if defined(_MSC_VER) && !defined(__clang__)
 static long load_acquire(volatile long *p) { return *p; }
 static void store_release(volatile long *p, long v) { *p = v; }
+static int64_t fetch_add(volatile int64_t *p, int64_t v)
+{ return (int64_t)InterlockedExchangeAdd64((volatile LONG64 *)p, v); }
 #else
 static long load_acquire(volatile long *p)
 { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void store_release(volatile long *p, long v)
 { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static int64_t fetch_add(volatile int64_t *p, int64_t v)
+{ return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
 #endif
 
-#define PYBP_SPIN_ROUNDS 20000
+#define PYBP_SPIN_ROUNDS 4000
 
 typedef struct pool_state {
     pool_mutex lock;
@@ -88,7 +93,9 @@ typedef struct pool_state {
     void *ctx;
     int64_t n_tasks;
     int job_workers;              /* caller included                      */
-    volatile long running;        /* helpers still inside the job         */
+    volatile int64_t next_task;   /* the next task to claim               */
+    int open;                     /* helpers may still join the job       */
+    volatile long running;        /* helpers inside the job               */
     /* admission: 1 while a caller owns the pool */
     pool_mutex busy_lock;
     int busy;
@@ -109,6 +116,7 @@ static void init_sync(void)
     pool.stop = 0;
     pool.generation = 0;
     pool.running = 0;
+    pool.open = 0;
     pool.busy = 0;
 }
 
@@ -208,13 +216,17 @@ int pybp_pool_workers_for(double flops, int n_threads)
 
 /* ---- the workers -------------------------------------------------------- */
 
-/* Runs worker w's share of the current job. */
-static void run_share(pybp_task_fn fn, void *ctx, int64_t n_tasks,
-                      int n_workers, int w)
+/* Claims and runs tasks of the current job as worker w until none is left. */
+static void run_claimed(pybp_task_fn fn, void *ctx, int64_t n_tasks, int w)
 {
-    int64_t t = n_tasks * w / n_workers;
-    int64_t end = n_tasks * (w + 1) / n_workers;
-    for (; t < end; ++t) fn(ctx, t, w);
+    int64_t t;
+    while ((t = fetch_add(&pool.next_task, 1)) < n_tasks) fn(ctx, t, w);
+}
+
+static void run_inline(pybp_task_fn fn, void *ctx, int64_t n_tasks)
+{
+    int64_t t;
+    for (t = 0; t < n_tasks; ++t) fn(ctx, t, 0);
 }
 
 static void worker_loop(int w)
@@ -228,7 +240,7 @@ static void worker_loop(int w)
         pybp_task_fn fn;
         void *ctx;
         int64_t n_tasks;
-        int job_workers, spin;
+        int spin;
         for (spin = 0; spin < PYBP_SPIN_ROUNDS; ++spin) {
             if (load_acquire(&pool.generation) != seen) break;
             cpu_relax();
@@ -241,13 +253,18 @@ static void worker_loop(int w)
             return;
         }
         seen = pool.generation;
+        /* join only a job still open (its caller has not yet started
+         * waiting for the end) that wants this many workers */
+        if (!pool.open || w >= pool.job_workers) {
+            mutex_unlock(&pool.lock);
+            continue;
+        }
+        ++pool.running;
         fn = pool.fn;
         ctx = pool.ctx;
         n_tasks = pool.n_tasks;
-        job_workers = pool.job_workers;
         mutex_unlock(&pool.lock);
-        if (w >= job_workers) continue; /* not needed for this job */
-        run_share(fn, ctx, n_tasks, job_workers, w);
+        run_claimed(fn, ctx, n_tasks, w);
         mutex_lock(&pool.lock);
         if (--pool.running == 0) cond_signal(&pool.done);
         mutex_unlock(&pool.lock);
@@ -317,7 +334,7 @@ int pybp_pool_run(int64_t n_tasks, pybp_task_fn fn, void *ctx,
         if (!try_acquire()) want = 1; /* another caller has the pool */
     }
     if (want <= 1) {
-        run_share(fn, ctx, n_tasks, 1, 0);
+        run_inline(fn, ctx, n_tasks);
         return 1;
     }
     /* Start the helpers this job needs (helper w has index w, 1..want-1);
@@ -333,7 +350,7 @@ int pybp_pool_run(int64_t n_tasks, pybp_task_fn fn, void *ctx,
     if (want > pool.n_workers + 1) want = pool.n_workers + 1;
     if (want <= 1) {
         release();
-        run_share(fn, ctx, n_tasks, 1, 0);
+        run_inline(fn, ctx, n_tasks);
         return 1;
     }
     mutex_lock(&pool.lock);
@@ -341,13 +358,21 @@ int pybp_pool_run(int64_t n_tasks, pybp_task_fn fn, void *ctx,
     pool.ctx = ctx;
     pool.n_tasks = n_tasks;
     pool.job_workers = want;
-    pool.running = want - 1;
+    pool.next_task = 0;
+    pool.running = 0;
+    pool.open = 1;
     store_release(&pool.generation, pool.generation + 1);
     cond_broadcast(&pool.wake);
     mutex_unlock(&pool.lock);
 
-    run_share(fn, ctx, n_tasks, want, 0);
+    run_claimed(fn, ctx, n_tasks, 0);
 
+    /* Every task is claimed: close the job to late helpers, then wait for
+     * the ones still running a task.  (A helper the OS has not scheduled
+     * yet costs nothing: it will find the job closed.) */
+    mutex_lock(&pool.lock);
+    pool.open = 0;
+    mutex_unlock(&pool.lock);
     for (spin = 0; spin < PYBP_SPIN_ROUNDS; ++spin) {
         if (load_acquire(&pool.running) == 0) break;
         cpu_relax();

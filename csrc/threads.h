@@ -3,7 +3,8 @@
  * the calling thread taking part.  POSIX threads, or Win32 threads on
  * Windows; no OpenMP (docs/kernels.md says why).
  *
- * One pool per process.  A call that finds the pool busy (another thread of
+ * One pool per process (the tasks' work partition is the caller's; the pool
+ * only hands tasks out).  A call that finds the pool busy (another thread of
  * the process is inside pybp_pool_run) runs all its tasks inline on its own
  * thread, so concurrent callers never oversubscribe the cores.  Workers are
  * started on first need, spin briefly after each job and then sleep on a
@@ -35,12 +36,17 @@ typedef void (*pybp_task_fn)(void *ctx, int64_t task, int worker);
 /*
  * Runs fn(ctx, t, w) once for every t in [0, n_tasks), spread over at most
  * max_threads threads (the caller included; max_threads <= 0 means
- * pybp_get_num_threads()).  Static partition: worker w runs the contiguous
- * tasks [w*n_tasks/W, (w+1)*n_tasks/W) in increasing order, where W is the
- * returned worker count.  Returns when every task has finished.
+ * pybp_get_num_threads()).  The tasks are claimed in increasing order, one
+ * at a time, by whichever worker is free (the caller and up to W-1 helpers,
+ * W the returned count), so a helper the OS is slow to schedule delays
+ * nothing; which worker runs a task is therefore not fixed, and fn's
+ * results must not depend on it (the fast kernels' do not: a task always
+ * computes the same outputs in the same order).  Returns when every task
+ * has finished.
  * Preconditions: fn is not NULL, n_tasks >= 0; fn does not call
  * pybp_pool_run itself (if it does, that inner call runs inline).
- * Returns W, 1 <= W <= min(max_threads, n_tasks) (1 when n_tasks <= 1).
+ * Returns W, 1 <= W <= min(max_threads, n_tasks) (1 when n_tasks <= 1):
+ * workers that took part have indices below W.
  */
 int pybp_pool_run(int64_t n_tasks, pybp_task_fn fn, void *ctx,
                   int max_threads);

@@ -1,6 +1,6 @@
 /*
  * test_threads.c -- the thread pool (csrc/threads.h): every task runs once
- * under the static partition, thread counts, small work inline, concurrent
+ * (with valid worker indices), thread counts, small work inline, concurrent
  * callers (each gets a correct result; a busy pool runs the second inline),
  * and fork safety (a child forked after the pool started runs threaded work).
  * Exit status 0 when everything passes.
@@ -39,21 +39,18 @@ static void count_task(void *vctx, int64_t t, int worker)
 static void test_partition(int n_tasks, int threads)
 {
     count_ctx *c = calloc(1, sizeof *c);
-    int i, used, ok = 1, order_ok = 1;
+    int i, used, ok = 1, ids_ok = 1;
     c->hits = calloc((size_t)n_tasks + 1, sizeof(int));
     used = pybp_pool_run(n_tasks, count_task, c, threads);
     for (i = 0; i < n_tasks; ++i) ok &= c->hits[i] == 1;
-    /* static partition: worker w runs [w*n/W, (w+1)*n/W) */
     for (i = 0; i < n_tasks; ++i)
-        order_ok &= c->worker_of[i] == (int)(((int64_t)i * used + used - 1) / n_tasks) ||
-                    (c->worker_of[i] * (int64_t)n_tasks / used <= i &&
-                     i < (c->worker_of[i] + 1) * (int64_t)n_tasks / used);
+        ids_ok &= c->worker_of[i] >= 0 && c->worker_of[i] < used;
     CHECK(ok, "%d tasks on %d threads: a task ran %s", n_tasks, threads, "not exactly once");
-    CHECK(order_ok, "%d tasks on %d threads: not the static partition", n_tasks, threads);
+    CHECK(ids_ok, "%d tasks on %d threads: a worker index outside [0, %d)", n_tasks, threads, used);
     CHECK(used >= 1 && used <= (threads < n_tasks ? threads : (n_tasks > 0 ? n_tasks : 1)),
           "%d tasks on %d threads: %d workers", n_tasks, threads, used);
     CHECK(threads <= 1 || n_tasks <= 1 || used > 1,
-          "%d tasks on %d threads: ran on one thread (pool idle?)", n_tasks, threads);
+          "%d tasks on %d threads: %d workers offered", n_tasks, threads, used);
     free((void *)c->hits);
     free(c);
 }
