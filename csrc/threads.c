@@ -259,14 +259,15 @@ static void worker_loop(int w)
             mutex_unlock(&pool.lock);
             continue;
         }
-        ++pool.running;
+        store_release(&pool.running, pool.running + 1);
         fn = pool.fn;
         ctx = pool.ctx;
         n_tasks = pool.n_tasks;
         mutex_unlock(&pool.lock);
         run_claimed(fn, ctx, n_tasks, w);
         mutex_lock(&pool.lock);
-        if (--pool.running == 0) cond_signal(&pool.done);
+        store_release(&pool.running, pool.running - 1);
+        if (pool.running == 0) cond_signal(&pool.done);
         mutex_unlock(&pool.lock);
     }
 }
@@ -359,7 +360,7 @@ int pybp_pool_run(int64_t n_tasks, pybp_task_fn fn, void *ctx,
     pool.n_tasks = n_tasks;
     pool.job_workers = want;
     pool.next_task = 0;
-    pool.running = 0;
+    store_release(&pool.running, 0);
     pool.open = 1;
     store_release(&pool.generation, pool.generation + 1);
     cond_broadcast(&pool.wake);

@@ -2,7 +2,8 @@
  * test_fast.c -- the fast kernels (csrc/fast_kernels.h) against a naive
  * reference summed in long double, for every variant this CPU runs, both
  * precisions, every activation, edge sizes; bit-identical results for 1 to
- * 4 threads; the argument checks.  Exit status 0 when everything passes.
+ * 4 threads (the threaded runs in a workspace of NaN bytes, which shows any
+ * read of unwritten workspace); the argument checks.  Exit status 0 when everything passes.
  *
  * Tolerance: for an output whose exact value is y and whose terms have
  * absolute sum S (e.g. S = sum_i |x_i w_ij| + |b_j| in the forward product),
@@ -286,7 +287,14 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
     size_t sy = (size_t)(n * no), sd = (size_t)(n * ni), sg = (size_t)(no * ni);
     double *Y[2], *Dp[2], *G[2], *gb[2];
     float *fY[2], *fDp[2], *fG[2], *fgb[2];
+    /* threaded runs use a workspace full of NaN bytes: any read of a byte
+     * the kernel did not write would show in the result */
+    size_t need = pybp_fast_forward_workspace(n, ni, no, 8), w2;
+    unsigned char *ws;
     int t, s;
+    w2 = pybp_fast_delta_workspace(n, ni, no, 8); if (w2 > need) need = w2;
+    w2 = pybp_fast_gradient_workspace(n, ni, no, 8); if (w2 > need) need = w2;
+    ws = malloc(need);
     for (s = 0; s < 2; ++s) {
         Y[s] = malloc(sy * 8); Dp[s] = malloc(sd * 8); G[s] = calloc(sg, 8); gb[s] = calloc((size_t)no, 8);
         fY[s] = malloc(sy * 4); fDp[s] = malloc(sd * 4); fG[s] = calloc(sg, 4); fgb[s] = calloc((size_t)no, 4);
@@ -295,12 +303,14 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
         s = t == 1 ? 0 : 1;
         memset(G[s], 0, sg * 8); memset(gb[s], 0, (size_t)no * 8);
         memset(fG[s], 0, sg * 4); memset(fgb[s], 0, (size_t)no * 4);
-        v->fwd64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, NULL, 0, t);
-        v->del64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], NULL, 0, t);
-        v->grad64(n, ni, no, D, X, c, 0.5, G[s], gb[s], NULL, 0, t);
-        v->fwd32(n, ni, no, fX, fW, fb, PYBP_FAST_ACT_SIGMOID, fY[s], NULL, NULL, 0, t);
-        v->del32(n, ni, no, fD, fW, fP, PYBP_FAST_ACT_SIGMOID, fDp[s], NULL, 0, t);
-        v->grad32(n, ni, no, fD, fX, fc, 0.5, fG[s], fgb[s], NULL, 0, t);
+#define WS (t == 1 ? NULL : (memset(ws, 0xff, need), (void *)ws)), need, t
+        v->fwd64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, WS);
+        v->del64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], WS);
+        v->grad64(n, ni, no, D, X, c, 0.5, G[s], gb[s], WS);
+        v->fwd32(n, ni, no, fX, fW, fb, PYBP_FAST_ACT_SIGMOID, fY[s], NULL, WS);
+        v->del32(n, ni, no, fD, fW, fP, PYBP_FAST_ACT_SIGMOID, fDp[s], WS);
+        v->grad32(n, ni, no, fD, fX, fc, 0.5, fG[s], fgb[s], WS);
+#undef WS
         if (t > 1) {
             ++checks;
             if (memcmp(Y[0], Y[1], sy * 8) || memcmp(Dp[0], Dp[1], sd * 8) ||
@@ -315,6 +325,7 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
         free(Y[s]); free(Dp[s]); free(G[s]); free(gb[s]);
         free(fY[s]); free(fDp[s]); free(fG[s]); free(fgb[s]);
     }
+    free(ws);
     free(X); free(W); free(b); free(D); free(P); free(c);
     free(fX); free(fW); free(fb); free(fD); free(fP); free(fc);
 }
