@@ -231,7 +231,9 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 }
 
 /* Rows of the A block kept in L2 by one compute task (a multiple of
- * FAST_MR): about 192 KiB of packed A per k block. */
+ * FAST_MR): about 192 KiB of packed A per k block.  FAST_MC_KB and
+ * FAST_NC_COLS may be set at compile time for tuning experiments; the
+ * results' bits do not depend on them. */
 #ifndef FAST_MC_KB
 #define FAST_MC_KB 192
 #endif

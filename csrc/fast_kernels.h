@@ -13,7 +13,7 @@
  *
  * `act` takes the values of enum pybp_activation (pybp.h): SIGMOID 0, TANH
  * 1, RELU 2, LEAKY_RELU 3 (slope PYBP_FAST_LEAKY_SLOPE), IDENTITY 4,
- * SOFTMAX 5.  In the forward product SOFTMAX and IDENTITY both write z
+ * SOFTMAX 5 (any other value acts as IDENTITY).  In the forward product SOFTMAX and IDENTITY both write z
  * (the caller applies softmax per row).  In the delta product the
  * derivative is taken from the stored activations P = A(p): sigmoid
  * a(1-a), tanh 1-a^2, relu [a>0], leaky_relu 1 or the slope, identity 1.
@@ -118,7 +118,9 @@ PYBP_FAST_DECLARE(float, f32)
  * pybp_fast_runnable: 1 when compiled in and this CPU and OS can run it.
  * pybp_fast_select: NULL or "" picks the best runnable one; returns 0, or
  * -1 (selection unchanged) if the name is unknown or not runnable.  The
- * selection is process-wide; set it before kernels run in other threads.
+ * selection is process-wide; make it (pybp_fast_select(NULL) at module
+ * initialisation) before kernels run in several threads: the dispatched
+ * kernels otherwise make it on first use.
  */
 int pybp_fast_runnable(const char *name);
 int pybp_fast_select(const char *name);

@@ -23,6 +23,9 @@
 
 #ifdef _WIN32
 #define WIN32_LEAN_AND_MEAN
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601 /* Windows 7: processor groups, condition variables */
+#endif
 #include <windows.h>
 typedef CRITICAL_SECTION pool_mutex;
 typedef CONDITION_VARIABLE pool_cond;
