@@ -198,6 +198,21 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
     }
 }
 
+/* Asks for the output rows a tile will add to while the micro-kernel runs
+ * (they are in L3 or memory: the output does not fit in L2). */
+static void SFX(fast_prefetch_tile)(const REAL *c, int64_t ldc, int64_t mr)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int64_t r;
+    for (r = 0; r < mr; ++r) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + FAST_NR - 1, 1, 3);
+    }
+#else
+    (void)c; (void)ldc; (void)mr;
+#endif
+}
+
 /* Compute phase: task t is one block of row panels x column panels. */
 static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 {
@@ -222,6 +237,8 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
             for (ip = i0; ip < i1; ++ip) {
                 int64_t m0 = ip * FAST_MR;
                 int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
+                if (!first || J->op == FAST_OP_GRADIENT)
+                    SFX(fast_prefetch_tile)(J->C + m0 * J->N + n0, J->N, mr);
                 FAST_UKR(kc, Ablk + ip * kc * FAST_MR,
                          Bblk + jp * kc * FAST_NR, tile);
                 SFX(fast_epilogue)(J, tile, m0, n0, mr, nr, first, last);
