@@ -24,13 +24,15 @@
 
 /* ---- workspace ---------------------------------------------------------- */
 
-/* Packed A (M rows padded to the micro-tile, by K) and packed B (K by N
- * padded), each 64-byte aligned.  Micro-tiles have at most 16 rows and 32
- * columns (fast_instantiate.h), whence the padding bounds. */
+/* One k block (at most PYBP_FAST_KC deep) of packed A (M rows padded to
+ * the micro-tile) and of packed B (N columns padded), each 64-byte aligned.
+ * Micro-tiles have at most 16 rows and 32 columns (fast_instantiate.h),
+ * whence the padding bounds. */
 static size_t gemm_workspace(int64_t M, int64_t N, int64_t K, size_t elem)
 {
     double bytes;
     if (M <= 0 || N <= 0 || K <= 0) return 0;
+    if (K > PYBP_FAST_KC) K = PYBP_FAST_KC;
     bytes = ((double)(M + 15) * (double)K + (double)K * (double)(N + 31)) *
                 (double)elem + 128.0;
     if (bytes >= (double)SIZE_MAX) return SIZE_MAX; /* allocation will fail */

@@ -41,6 +41,7 @@ typedef struct SFX(fast_job) {
     int64_t b_rs, b_cs;
     REAL *Ap, *Bp;                  /* packed panels, in the workspace      */
     int64_t mpanels, npanels, nchunks;
+    int64_t chunk;                  /* the k block being packed / computed  */
     /* the output and its epilogue */
     REAL *C, *Z;                    /* row-major, leading dimension N       */
     const REAL *bias, *P;           /* forward bias; delta's activations    */
@@ -87,34 +88,35 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
     }
 }
 
-/* Packing phase: task t packs one A or B panel of one k block; the last
- * gb_blocks tasks sum the bias gradient of FAST_GB_BLOCK outputs each. */
+/* Packing phase of k block J->chunk: task t packs one A or B panel of it;
+ * tasks beyond the panels sum the bias gradient of FAST_GB_BLOCK outputs
+ * each (over every k, with the first block). */
 static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
 {
     const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
     int64_t per_chunk = J->mpanels + J->npanels;
     (void)worker;
-    if (t < J->nchunks * per_chunk) {
-        int64_t chunk = t / per_chunk, r = t % per_chunk;
-        int64_t pc = chunk * PYBP_FAST_KC;
+    if (t < per_chunk) {
+        int64_t r = t;
+        int64_t pc = J->chunk * PYBP_FAST_KC;
         int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
         if (r < J->mpanels) {
             int64_t m0 = r * FAST_MR;
             int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
-            SFX(fast_pack)(J->Ap + pc * J->mpanels * FAST_MR + r * kc * FAST_MR,
+            SFX(fast_pack)(J->Ap + r * kc * FAST_MR,
                            FAST_MR, J->A + m0 * J->a_rs + pc * J->a_cs,
                            J->a_cs, J->a_rs, kc, mr,
                            J->cvec ? J->cvec + pc : NULL);
         } else {
             int64_t q = r - J->mpanels, n0 = q * FAST_NR;
             int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
-            SFX(fast_pack)(J->Bp + pc * J->npanels * FAST_NR + q * kc * FAST_NR,
+            SFX(fast_pack)(J->Bp + q * kc * FAST_NR,
                            FAST_NR, J->B + pc * J->b_rs + n0 * J->b_cs,
                            J->b_rs, J->b_cs, kc, nr, NULL);
         }
     } else {
         /* bias gradient: outputs [j0, j1), k in increasing order */
-        int64_t blk = t - J->nchunks * per_chunk, j, k;
+        int64_t blk = t - per_chunk, j, k;
         int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
         int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
         REAL s[FAST_GB_BLOCK];
@@ -213,24 +215,24 @@ static void SFX(fast_prefetch_tile)(const REAL *c, int64_t ldc, int64_t mr)
 #endif
 }
 
-/* Compute phase: task t is one block of row panels x column panels. */
+/* Compute phase of k block J->chunk: task t is one block of row panels x
+ * column panels. */
 static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 {
     const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
     int64_t ib = t / J->col_blocks, jb = t % J->col_blocks;
     int64_t i0 = ib * J->rows_per_block, j0 = jb * J->cols_per_block;
     int64_t i1 = i0 + J->rows_per_block, j1 = j0 + J->cols_per_block;
-    int64_t chunk, ip, jp;
+    int64_t ip, jp;
     REAL tile[FAST_MR * FAST_NR];
     (void)worker;
     if (i1 > J->mpanels) i1 = J->mpanels;
     if (j1 > J->npanels) j1 = J->npanels;
-    for (chunk = 0; chunk < J->nchunks; ++chunk) {
-        int64_t pc = chunk * PYBP_FAST_KC;
+    {
+        int64_t pc = J->chunk * PYBP_FAST_KC;
         int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
-        const REAL *Ablk = J->Ap + pc * J->mpanels * FAST_MR;
-        const REAL *Bblk = J->Bp + pc * J->npanels * FAST_NR;
-        int first = chunk == 0, last = chunk == J->nchunks - 1;
+        const REAL *Ablk = J->Ap, *Bblk = J->Bp;
+        int first = J->chunk == 0, last = J->chunk == J->nchunks - 1;
         for (jp = j0; jp < j1; ++jp) {
             int64_t n0 = jp * FAST_NR;
             int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
@@ -260,28 +262,27 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 #define FAST_NC_COLS ((int64_t)1024)
 #endif
 
-/* Packs, then computes, with J's operands set; the workspace and the task
- * grid are decided here.  Preconditions: M, N, K > 0, ws has room for
- * fast_workspace_size. */
+/* For each k block in turn: packs it, then computes with it (so the packed
+ * block is still in cache when the micro-kernels read it).  The workspace
+ * and the task grid are decided here.  Preconditions: M, N, K > 0, ws has
+ * room for the product's workspace size (fast_dispatch.c). */
 static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
 {
     int workers;
-    int64_t row_blocks, col_blocks, rpb, cpb, pack_tasks;
+    int64_t row_blocks, col_blocks, rpb, cpb, kc_max;
     uintptr_t base = ((uintptr_t)ws + 63) & ~(uintptr_t)63;
     J->mpanels = (J->M + FAST_MR - 1) / FAST_MR;
     J->npanels = (J->N + FAST_NR - 1) / FAST_NR;
     J->nchunks = (J->K + PYBP_FAST_KC - 1) / PYBP_FAST_KC;
+    kc_max = J->K < PYBP_FAST_KC ? J->K : PYBP_FAST_KC;
     J->Ap = (REAL *)base;
-    base += (uintptr_t)(J->mpanels * FAST_MR * J->K) * sizeof(REAL);
+    base += (uintptr_t)(J->mpanels * FAST_MR * kc_max) * sizeof(REAL);
     base = (base + 63) & ~(uintptr_t)63;
     J->Bp = (REAL *)base;
     J->gb_blocks = J->gb ? (J->M + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK : 0;
 
     workers = pybp_pool_workers_for(2.0 * (double)J->M * (double)J->N *
                                     (double)J->K, n_threads);
-
-    pack_tasks = J->nchunks * (J->mpanels + J->npanels) + J->gb_blocks;
-    pybp_pool_run(pack_tasks, SFX(fast_pack_task), J, workers);
 
     /* Task grid: row blocks of at most FAST_MC_ROWS rows and column blocks
      * of at most FAST_NC_COLS, then, with several workers, more column (or
@@ -305,7 +306,11 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
     J->rows_per_block = rpb;
     J->cols_per_block = cpb;
     J->col_blocks = col_blocks;
-    pybp_pool_run(row_blocks * col_blocks, SFX(fast_compute_task), J, workers);
+    for (J->chunk = 0; J->chunk < J->nchunks; ++J->chunk) {
+        pybp_pool_run(J->mpanels + J->npanels + (J->chunk == 0 ? J->gb_blocks : 0),
+                      SFX(fast_pack_task), J, workers);
+        pybp_pool_run(row_blocks * col_blocks, SFX(fast_compute_task), J, workers);
+    }
 }
 
 /* Checks the workspace, allocating it when ws is NULL; runs; frees. */
