@@ -204,6 +204,7 @@ def chart(info, results, path):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter
     except ImportError:
         return False
     shown = [r for r in results if _reference(r) is not None and len(r["rows"]) > 1]
@@ -213,26 +214,34 @@ def chart(info, results, path):
     rows_n = (len(shown) + cols - 1) // cols
     fig, axes = plt.subplots(rows_n, cols, figsize=(15, 2.9 * rows_n),
                              squeeze=False)
-    colours = {}
-    palette = plt.get_cmap("tab10").colors
+    colours = {"pybp": "tab:red", "pybp[fast]": "tab:red",
+               "pybp[exact]": "darkred", "pybp-python": "tab:orange",
+               "numpy": "tab:green", "jax": "tab:purple", "torch": "tab:blue",
+               "sklearn": "tab:gray", "fann": "tab:brown",
+               "onnxruntime": "tab:olive"}
     for ax, res in zip(axes.flat, shown):
         rows = sorted(res["rows"], key=lambda r: speed_vs_pybp(res, r))
         names = [r["impl"] for r in rows]
         speeds = [speed_vs_pybp(res, r) for r in rows]
-        for n in names:
-            colours.setdefault(n.split("[")[0], palette[len(colours) % 10])
-        ax.barh(names, speeds, color=[colours[n.split("[")[0]] for n in names])
+        ax.barh(names, speeds, color=[colours.get(n, "tab:cyan") for n in names])
         ax.axvline(1.0, color="black", lw=0.8)
         ax.set_xscale("log")
-        ax.set_title(res["title"], fontsize=8)
+        ax.set_xlim(min(min(speeds) / 3, 0.1), max(max(speeds) * 6, 10.0))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(f"{res['title']} [{res['metric']}]", fontsize=8)
         ax.tick_params(labelsize=7)
         for y, (s, r) in enumerate(zip(speeds, rows)):
             ax.text(s, y, f" {_fmt(r['value'])}", va="center", fontsize=6)
     for ax in list(axes.flat)[len(shown):]:
         ax.axis("off")
+    loads = [r["foreign_load"] for r in results
+             if r.get("foreign_load") is not None]
+    load = (f"; foreign load {min(loads):.2f}-{max(loads):.2f} cores"
+            if loads else "")
     fig.suptitle("speed relative to pybp (log scale; > 1 is faster than pybp; "
                  "labels: the measured figure in the workload's unit)\n"
-                 + machine_line(info)[:160], fontsize=9)
+                 + f"{info['cpu']}, {info['usable_cores']} cores{load}; "
+                 + info.get("command", ""), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=110)
     plt.close(fig)

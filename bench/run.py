@@ -59,6 +59,9 @@ def _parse(argv):
     p.add_argument("--check", action="store_true",
                    help="only the correctness cross-check")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
+    p.add_argument("--render", metavar="RAW_JSON", default=None,
+                   help="only rewrite latest.md/latest.png from a raw run "
+                        "file of bench/results/raw/")
     args = p.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         p.error(f"--repeats must be >= 1; got {args.repeats}")
@@ -101,6 +104,12 @@ def main(argv=None):
     import report
     if args.threads is not None:
         _limit_threads(args.threads)
+    if args.render:
+        with open(args.render) as f:
+            raw = json.load(f)
+        _write_report(report, raw["machine"], raw["results"], args.out)
+        print(f"wrote {args.out}/latest.md and latest.png from {args.render}")
+        return 0
     if args.check:
         import check
         return check.run_all()
@@ -114,6 +123,10 @@ def main(argv=None):
         known = [w.key for w in chosen]
         unknown = [k for k in keys
                    if not any(w == k or w.startswith(k) for w in known)]
+        if unknown and all(k.startswith("fann") for k in unknown) \
+                and not wl.fann_available():
+            sys.exit(f"--only {args.only}: FANN's datasets are not at "
+                     f"{wl.FANN_DIR} (set PYBP_DATASETS); nothing to run")
         if unknown:
             sys.exit(f"--only: unknown workload(s) {unknown}; known: {known}")
         chosen = [w for w in chosen if any(w.key == k or w.key.startswith(k)
@@ -148,13 +161,16 @@ def main(argv=None):
     raw = os.path.join(args.out, "raw", f"run-{stamp}.json")
     with open(raw, "w") as f:
         json.dump({"machine": info, "results": results}, f, indent=1)
-    md = report.markdown(info, results)
-    with open(os.path.join(args.out, "latest.md"), "w") as f:
-        f.write(md)
-    report.chart(info, results, os.path.join(args.out, "latest.png"))
+    _write_report(report, info, results, args.out)
     print(f"\nwrote {args.out}/latest.md, latest.png and {raw} "
           f"({info['seconds']:.0f} s)")
     return 0
+
+
+def _write_report(report, info, results, out):
+    with open(os.path.join(out, "latest.md"), "w") as f:
+        f.write(report.markdown(info, results))
+    report.chart(info, results, os.path.join(out, "latest.png"))
 
 
 def _limit_threads(n):
