@@ -139,7 +139,7 @@ def markdown(info, results):
                      for k, v in info["simd"].items() if k in ("avx2", "fma", "avx512f"))
     lines = [
         "# pybp benchmarks: latest run", "",
-        f"Command: `{info.get('command', 'python bench/run.py')}` "
+        f"Command: `{info.get('command', 'python bench/run.py').strip()}` "
         f"({info.get('repeats')} interleaved rounds after a warm-up; medians; "
         f"{info.get('seconds', 0):.0f} s in all).", "",
         f"Machine: {info['cpu']}; {simd}; {info['usable_cores']} usable of "

@@ -153,8 +153,8 @@ def main(argv=None):
         results.append(measure_workload(w, names, kernels, args.threads,
                                         repeats, im, budget))
     info["seconds"] = round(time.time() - t_start, 1)
-    info["command"] = "python bench/run.py " + " ".join(
-        sys.argv[1:] if argv is None else argv)
+    info["command"] = " ".join(["python bench/run.py"] + list(
+        sys.argv[1:] if argv is None else argv))
     info["repeats"] = repeats
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
