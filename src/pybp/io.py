@@ -38,7 +38,7 @@ from pybp.errors import FormatError
 from pybp.network import Network
 
 __all__ = [
-    "save", "load", "to_bytes", "from_bytes", "to_dict", "from_dict",
+    "save", "load", "load_metadata", "to_bytes", "from_bytes", "to_dict", "from_dict",
     "write_safetensors", "read_safetensors",
     "load_fann", "save_fann", "load_fann_data", "save_fann_data",
     "export_onnx", "save_checkpoint", "load_checkpoint", "FormatError",
@@ -540,20 +540,41 @@ def _network_from_tensors(tensors, metadata, *, finite=True, backend="c"):
     return _build(sizes, acts, bias, dtype, weights, biases, backend)
 
 
-def save(net, file):
+_USER_KEY = "pybp.user"
+
+
+def save(net, file, *, metadata=None):
     """Save a network as a safetensors file (pybp format version 1).
 
     file: a path (str or os.PathLike), replaced atomically, or a binary file
     object.  Tensors ``layers.{l}.weight`` (n_out, n_in) and, with biases,
     ``layers.{l}.bias``; the architecture is in ``__metadata__``.  The dtype
-    is kept and the parameters are stored bit for bit.
+    is kept and the parameters are stored bit for bit.  metadata: an optional
+    dict of str -> JSON-able value, kept in the header (``load_metadata``).
     """
     _check_net(net)
     if not np.isfinite(net.params).all():
         raise ValueError("the network has NaN or infinite parameters; "
                          "refusing to save a file that cannot be loaded")
-    tensors, metadata = _network_tensors(net)
-    write_safetensors(file, tensors, metadata)
+    tensors, header = _network_tensors(net)
+    if metadata is not None:
+        if not isinstance(metadata, Mapping) or not all(
+                isinstance(k, str) for k in metadata):
+            raise TypeError("metadata must be a dict with str keys; got "
+                            f"{_show(metadata)}")
+        header[_USER_KEY] = json.dumps(dict(metadata), allow_nan=False)
+    write_safetensors(file, tensors, header)
+
+
+def load_metadata(file):
+    """The metadata dict given to ``save`` ({} when there was none)."""
+    _, metadata = read_safetensors(file)
+    if not metadata or _USER_KEY not in metadata:
+        return {}
+    value = _json_field(metadata, _USER_KEY)
+    if not isinstance(value, dict):
+        raise FormatError(f"__metadata__ {_USER_KEY!r} is not a JSON object")
+    return value
 
 
 def load(file):
