@@ -485,11 +485,13 @@ def _class_key(name: str) -> tuple[int, float, str]:
 def _make_optimizer(name: str, lr: float | None) -> pybp.optim.Optimizer:
     cls = pybp.optim.OPTIMIZERS[name]
     if lr is None:
-        return cls()
+        default: pybp.optim.Optimizer = cls()
+        return default
     if name == "rprop":
         raise UsageError("--lr does not apply to --optimizer rprop (it has "
                          "no learning rate)")
-    return cls(lr=lr)
+    chosen: pybp.optim.Optimizer = cls(lr=lr)
+    return chosen
 
 
 def _plot_check(path: str | None) -> None:
@@ -587,13 +589,16 @@ def cmd_train(args: argparse.Namespace) -> int:
                                   "std": prep.t_scale.tolist()}
     pybp.io.save(net, args.output, metadata={META_KEY: meta})
     if args.plot:
+        import matplotlib.pyplot as plt
+
         from pybp import plot
-        ax = plot.history(hist, title=f"pybp train {os.path.basename(args.data)}")
+        fig, ax = plt.subplots(figsize=(7.0, 4.0))
         try:
-            ax.figure.savefig(args.plot, dpi=100, bbox_inches="tight")
+            plot.history(hist, ax=ax,
+                         title=f"pybp train {os.path.basename(args.data)}")
+            fig.savefig(args.plot, dpi=100, bbox_inches="tight")
         finally:
-            import matplotlib.pyplot as plt
-            plt.close(ax.figure)
+            plt.close(fig)
     print(_summary(net, hist, seconds, args.output)
           + (f", plot {args.plot}" if args.plot else ""))
     return 0

@@ -63,8 +63,8 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
     plt = _pyplot()
-    _, new = plt.subplots(figsize=figsize)
-    return new  # type: ignore[no-any-return]
+    new: Axes = plt.subplots(figsize=figsize)[1]
+    return new
 
 
 def _positive(values: Sequence[float]) -> bool:
