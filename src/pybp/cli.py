@@ -740,7 +740,8 @@ def describe(net: pybp.Network, meta: dict[str, Any], fmt: str,
         tr = cm.get("training", {})
         if tr:
             lines.append("training      " + ", ".join(
-                f"{k} {v}" for k, v in tr.items() if v is not None))
+                f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in tr.items() if v is not None))
     others = {k: v for k, v in meta.items() if k != META_KEY}
     if others:
         lines.append("metadata      " + json.dumps(others, sort_keys=True))
