@@ -516,7 +516,8 @@ def test_demo_reproduces_the_worked_example(capsys):
                         if backend in l and "error" in l and "10,000" in l)
         assert "0.298371109 -> 0.291027774" in err_line
         assert "3.510e-05" in err_line and "0.0159 0.9841" in err_line
-    assert "faster than pure Python" in out
+    assert "144 weights and 22 biases" in out
+    assert "speed-up over pure Python" in out
 
 
 def test_no_arguments_is_the_demo_and_old_options_still_work(capsys):

@@ -350,8 +350,10 @@ def demo_credit(out: IO[str], n_train: int, epochs: int,
     X, T = credit_task(n_train + 2000, seed=0)
     Xtr, Ttr, Xte, Tte = X[:n_train], T[:n_train], X[n_train:], T[n_train:]
     start = pybp.Network([10, 4, 6, 8, 4], "sigmoid", seed=0)
+    n_w = sum(W.size for W in start.weights)
     print(f"\n2. A credit-scoring network, 10 inputs -> hidden layers of 4, 6 "
-          f"and 8 -> 4 classes\n   ({start.n_params} weights and biases), "
+          f"and 8 -> 4 classes\n   ({n_w} weights and "
+          f"{start.n_params - n_w} biases), "
           f"trained on {n_train} synthetic samples by per-sample\n"
           f"   (stochastic) backpropagation, learning rate 0.5, {epochs} "
           f"epoch(s):", file=out)
@@ -371,8 +373,8 @@ def demo_credit(out: IO[str], n_train: int, epochs: int,
         print(f"   [{label}] error {hist.loss[0]:.4f} -> {hist.loss[-1]:.4f}, "
               f"accuracy on 2000 unseen samples {acc:.1%}, {dt:.2f} s, "
               f"{rates[backend]:,.0f} samples/s", file=out)
-    print(f"   The C backend is {rates['c'] / rates['python']:.0f}x faster "
-          "than pure Python here.", file=out)
+    print(f"   C backend speed-up over pure Python: "
+          f"{rates['c'] / rates['python']:.0f}x", file=out)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
