@@ -569,3 +569,40 @@ def test_entry_points(tmp_path, entry, labelled_csv):
     r = sh("train", "d.csv", "--bogus")
     assert r.returncode == 2 and "--bogus" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("bad", [
+    "not an object",
+    {"task": "poetry"},
+    {"task": "regression", "features": ["a"], "targets": ["y"],
+     "scaling": {"mean": [0.0], "std": [1.0]}},              # 2 inputs
+    {"task": "regression", "features": ["a", "b"], "targets": ["y"],
+     "scaling": {"mean": [0.0, 0.0], "std": [1.0, 0.0]}},    # std 0
+    {"task": "classification", "features": ["a", "b"], "targets": ["y"],
+     "classes": ["x"], "scaling": {"mean": [0.0, 0.0], "std": [1.0, 1.0]}},
+])
+def test_malformed_cli_metadata(tmp_path, capsys, bad):
+    net = pybp.Network([2, 3, 1], "tanh", "identity", seed=0)
+    model = tmp_path / "odd.safetensors"
+    pybp.io.save(net, model, metadata={cli.META_KEY: bad})
+    data = write_csv(tmp_path / "x.csv", ["a", "b"], [[1, 2]])
+    for argv in (["info", model], ["predict", model, data]):
+        rc, out, err = run(capsys, *argv)
+        assert rc == 1 and out == ""
+        one_error_line(err, "odd.safetensors", "malformed")
+
+
+def test_unwritable_outputs(tmp_path, capsys, labelled_csv):
+    model = tmp_path / "m.safetensors"
+    assert run(capsys, "train", labelled_csv[0], "--target", "grade",
+               "--epochs", "1", "-q", "-o", model)[0] == 0
+    rc, _, err = run(capsys, "train", labelled_csv[0], "--target", "grade",
+                     "--epochs", "1", "-q", "-o",
+                     tmp_path / "no" / "such" / "m.safetensors")
+    assert rc == 1
+    one_error_line(err, "No such file")
+    rc, out, err = run(capsys, "predict", model, labelled_csv[0], "-o",
+                       tmp_path / "no" / "p.csv")
+    assert rc == 1 and out == ""
+    one_error_line(err, "No such file")
+    assert list((tmp_path).glob("**/*.tmp*")) == []

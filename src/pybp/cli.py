@@ -291,10 +291,69 @@ def load_model(path: str) -> tuple[pybp.Network, dict[str, Any], str]:
     return net, pybp.io.load_metadata(path), "pybp safetensors"
 
 
-def cli_meta(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The part of a model's metadata that `pybp train` wrote, if any."""
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _num_list(value: Any, n: int) -> bool:
+    return isinstance(value, list) and len(value) == n and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool)
+        and math.isfinite(v) for v in value)
+
+
+def cli_meta(meta: dict[str, Any], net: pybp.Network | None = None,
+             path: str = "") -> dict[str, Any] | None:
+    """The part of a model's metadata that `pybp train` wrote, if any;
+    checked against the network when it is given (CLIError if it does not
+    fit)."""
     value = meta.get(META_KEY)
-    return value if isinstance(value, dict) else None
+    if value is None:
+        return None
+    if net is None:
+        return value if isinstance(value, dict) else None
+
+    def bad(why: str) -> NoReturn:
+        raise CLIError(f"{path}: the {META_KEY!r} metadata is malformed: "
+                       f"{why}")
+
+    if not isinstance(value, dict):
+        bad("expected a JSON object")
+    task = value.get("task")
+    if task not in ("classification", "regression"):
+        bad(f"task is {task!r}")
+    feats: Any = value.get("features")
+    targets: Any = value.get("targets")
+    if not _str_list(feats) or len(feats) != net.sizes[0]:
+        bad(f"features must be {net.sizes[0]} column names")
+    if not _str_list(targets) or not targets:
+        bad("targets must be a list of column names")
+    sc = value.get("scaling")
+    if not isinstance(sc, dict) or not _num_list(sc.get("mean"), len(feats)) \
+            or not _num_list(sc.get("std"), len(feats)) \
+            or not all(v > 0 for v in sc["std"]):
+        bad("scaling needs a mean and a positive std per feature")
+    if task == "classification":
+        classes: Any = value.get("classes")
+        if not _str_list(classes) or len(classes) != net.sizes[-1] \
+                or len(classes) < 2 or len(targets) != 1:
+            bad("a classifier needs one target and a class name per output "
+                f"(two or more); the network has {net.sizes[-1]} output(s)")
+    else:
+        if len(targets) != net.sizes[-1]:
+            bad(f"targets must be {net.sizes[-1]} column names")
+        ts = value.get("target_scaling")
+        if ts is not None and (
+                not isinstance(ts, dict)
+                or not _num_list(ts.get("mean"), len(targets))
+                or not _num_list(ts.get("std"), len(targets))):
+            bad("target_scaling needs a mean and a std per target")
+    cols = value.get("feature_columns")
+    if cols is not None and not (
+            isinstance(cols, list) and len(cols) == len(feats)
+            and all(isinstance(c, int) and not isinstance(c, bool)
+                    and c >= 0 for c in cols)):
+        bad("feature_columns must be one non-negative index per feature")
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -693,7 +752,7 @@ def _write_csv(path: str | None, header: list[str],
 
 def cmd_predict(args: argparse.Namespace) -> int:
     net, meta, _ = load_model(args.model)
-    cmeta = cli_meta(meta)
+    cmeta = cli_meta(meta, net, args.model)
     if args.proba and (cmeta is None or cmeta.get("task") != "classification"):
         raise UsageError("--proba needs a classification model from "
                          "pybp train")
@@ -721,7 +780,7 @@ def describe(net: pybp.Network, meta: dict[str, Any], fmt: str,
              f"parameters    {net.n_params} ({n_w} weights, {n_b} biases)",
              f"dtype         {net.dtype}",
              f"activations   {', '.join(net.activations)}"]
-    cm = cli_meta(meta)
+    cm = cli_meta(meta, net, path)
     if cm is not None:
         lines.append(f"task          {cm.get('task')}")
         lines.append(f"targets       {', '.join(map(str, cm['targets']))}")
