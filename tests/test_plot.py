@@ -175,3 +175,20 @@ def test_import_does_not_load_matplotlib_or_the_trainer():
             names = [getattr(node, "module", None) or ""] + \
                 [a.name for a in node.names]
             assert not any(n.startswith("pybp") for n in names), names
+
+
+def test_many_curves_put_the_legend_beside_the_plot(tmp_path):
+    hs = [trained(seed=s)[1] for s in (0, 1, 2)]
+    ax = pybp.plot.history(hs, labels=["a", "b", "c"])
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(texts) == 12 and texts[-1] == "c: val_accuracy"
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent()
+    assert box.x0 > ax.get_window_extent().x1      # right of the axes
+    size, px = png_pixels(ax, tmp_path)
+    assert size > 5000 and px.std() > 0.05
+    # A few curves: the legend stays inside.
+    ax = pybp.plot.history(hs[0])
+    ax.figure.canvas.draw()
+    assert ax.get_legend().get_window_extent().x1 <= \
+        ax.get_window_extent().x1 + 1

@@ -98,6 +98,7 @@ def history(h: HistoryLike | Sequence[HistoryLike], ax: Axes | None = None,
                          f"{len(hists)} histories")
     names = (list(labels) if labels is not None else
              [f"run {i + 1}" for i in range(len(hists))] if many else [""])
+    new_figure = ax is None
     ax = _axes(ax, (7.0, 4.0))
     colours = [f"C{i % 10}" for i in range(len(hists))]
     everything: list[float] = []
@@ -138,7 +139,17 @@ def history(h: HistoryLike | Sequence[HistoryLike], ax: Axes | None = None,
     if acc_ax is not None:
         more, more_texts = acc_ax.get_legend_handles_labels()
         handles, texts = handles + more, texts + more_texts
-    ax.legend(handles, texts, loc="upper right", fontsize="small")
+    if len(texts) <= 6:
+        ax.legend(handles, texts, loc="upper right", fontsize="small")
+    else:
+        # Many runs: the legend goes beside the plot, clear of the curves.
+        ax.legend(handles, texts, loc="upper left", fontsize="small",
+                  bbox_to_anchor=(1.12 if acc_ax is not None else 1.02, 1.0),
+                  borderaxespad=0.0)
+        figure = ax.get_figure()
+        if figure is not None and new_figure:
+            figure.set_size_inches(10.0, 4.5)
+            figure.tight_layout()
     ax.grid(True, alpha=0.3)
     return ax
 
