@@ -146,8 +146,9 @@ def history(h: HistoryLike | Sequence[HistoryLike], ax: Axes | None = None,
         ax.legend(handles, texts, loc="upper left", fontsize="small",
                   bbox_to_anchor=(1.12 if acc_ax is not None else 1.02, 1.0),
                   borderaxespad=0.0)
+        from matplotlib.figure import Figure
         figure = ax.get_figure()
-        if figure is not None and new_figure:
+        if isinstance(figure, Figure) and new_figure:
             figure.set_size_inches(10.0, 4.5)
             figure.tight_layout()
     ax.grid(True, alpha=0.3)
