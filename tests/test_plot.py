@@ -192,3 +192,15 @@ def test_many_curves_put_the_legend_beside_the_plot(tmp_path):
     ax.figure.canvas.draw()
     assert ax.get_legend().get_window_extent().x1 <= \
         ax.get_window_extent().x1 + 1
+
+
+def test_history_plot_method_draws_the_same_curves(tmp_path):
+    _, h = trained()
+    fig, ax = plt.subplots()
+    got = h.plot(ax=ax, accuracy=False)
+    assert got is ax
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), h.loss)
+    np.testing.assert_allclose(lines[1].get_ydata(), h.val_loss)
+    size, px = png_pixels(ax, tmp_path)
+    assert size > 3000 and px.std() > 0.05

@@ -24,6 +24,7 @@ from typing import IO, Any, NoReturn
 import numpy as np
 
 import pybp
+from pybp import datasets
 from pybp.errors import FormatError
 
 __all__ = ["main", "CLIError", "UsageError"]
@@ -360,25 +361,16 @@ def cli_meta(meta: dict[str, Any], net: pybp.Network | None = None,
 # pybp demo
 # ---------------------------------------------------------------------------
 
-def _mazur_net(backend: str) -> pybp.Network:
-    net = pybp.Network([2, 2, 2], "sigmoid", backend=backend)
-    net.weights[0][...] = [[0.15, 0.20], [0.25, 0.30]]
-    net.weights[1][...] = [[0.40, 0.45], [0.50, 0.55]]
-    net.biases[0][...] = [0.35, 0.35]
-    net.biases[1][...] = [0.60, 0.60]
-    return net
-
-
 def demo_worked_example(out: IO[str]) -> None:
     """Mazur's step-by-step example, on both backends."""
-    X, T = [[0.05, 0.10]], [[0.01, 0.99]]
     sgd = pybp.optim.SGD(0.5)
     print("1. The worked example of Mazur's step-by-step backpropagation "
           "tutorial:\n   a 2-2-2 sigmoid network, input (0.05, 0.10), target "
           "(0.01, 0.99),\n   error 1/2 sum (t - o)^2, learning rate 0.5, "
           "biases held fixed.", file=out)
     for backend in ("c", "python"):
-        net = _mazur_net(backend)
+        example = datasets.mazur(backend=backend)
+        net, X, T = example.network, example.X, example.T
         e0 = net.loss(X, T)
         net.fit(X, T, optimizer=sgd, train_biases=False)
         e1 = net.loss(X, T)
@@ -395,18 +387,9 @@ def demo_worked_example(out: IO[str]) -> None:
               f"outputs {o[0]:.4f} {o[1]:.4f}", file=out)
 
 
-def credit_task(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random inputs labelled (one-hot, 4 classes) by a random teacher net:
-    a synthetic stand-in for a 10-feature, 4-class credit-scoring task."""
-    rng = np.random.default_rng(seed)
-    teacher = pybp.Network([10, 8, 4], "tanh", "identity", seed=seed + 1)
-    X = rng.uniform(-1, 1, (n, 10))
-    return X, np.eye(4)[teacher.classify(X)]
-
-
 def demo_credit(out: IO[str], n_train: int, epochs: int,
                 progress: bool) -> None:
-    X, T = credit_task(n_train + 2000, seed=0)
+    X, T = datasets.credit(n_train + 2000, seed=0)
     Xtr, Ttr, Xte, Tte = X[:n_train], T[:n_train], X[n_train:], T[n_train:]
     start = pybp.Network([10, 4, 6, 8, 4], "sigmoid", seed=0)
     n_w = sum(W.size for W in start.weights)
@@ -882,7 +865,7 @@ def _numpy_epoch(Ws: list[np.ndarray], bs: list[np.ndarray], X: np.ndarray,
 
 def cmd_bench(args: argparse.Namespace) -> int:
     n = args.samples
-    X, T = credit_task(n, seed=0)
+    X, T = datasets.credit(n, seed=0)
     start = pybp.Network([10, 4, 6, 8, 4], "sigmoid", seed=0)
     print(f"Credit network 10-4-6-8-4 ({start.n_params} parameters), one "
           f"epoch of per-sample SGD over {n} samples (best of "
