@@ -660,14 +660,15 @@ static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
     }
 }
 
-/*
- * Report progress about every few million multiply-adds: the callback then
- * costs nothing next to the work, yet comes every few milliseconds, often
- * enough for a prompt Ctrl-C even inside one huge batch.
- */
-#ifndef PYBP_PROGRESS_WORK
-#define PYBP_PROGRESS_WORK 4.0e6
-#endif
+/* sum_r sw[idx[r]] for r < n, in order. */
+static double SFX(gathered_weight)(const REAL *sw, const int64_t *idx,
+                                   int64_t n)
+{
+    double wsum = 0;
+    int64_t r;
+    for (r = 0; r < n; ++r) wsum += (double)sw[idx[r]];
+    return wsum;
+}
 
 int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                               REAL *params, REAL *state, const REAL *X,
@@ -682,40 +683,30 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
     const int64_t batch = task->batch;
     const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
     const int full_batch = pybp_optim_full_batch(opt);
-    /* Workspace carving; sizes match pybp_epoch_workspace_size.  A batch is
-     * gathered and processed one chunk of samples at a time, so only the
-     * first `chunk` rows of each block are used. */
+    /* A batch is gathered and processed one chunk of samples at a time.
+     * Workspace carving; sizes match pybp_epoch_workspace_size. */
+    const int64_t chunk = pybp_epoch_chunk(net, batch);
     REAL *acts = work;
-    REAL *deltas = acts + batch * units;
-    REAL *z_out = deltas + batch * units;
-    REAL *xb = z_out + batch * m;
-    REAL *tb = xb + batch * n_in;
-    REAL *swb = tb + batch * m;
-    REAL *grad = swb + batch;
-    /* Samples per chunk: about PYBP_PROGRESS_WORK multiply-adds per pass,
-     * a multiple of 4 (the kernels' sample blocking), at most a batch. */
-    int64_t chunk = (int64_t)(PYBP_PROGRESS_WORK / (double)np);
+    REAL *deltas = acts + chunk * units;
+    REAL *z_out = deltas + chunk * units;
+    REAL *xb = z_out + chunk * m;
+    REAL *tb = xb + chunk * n_in;
+    REAL *swb = tb + chunk * m;
+    REAL *grad = swb + chunk;
     double work_since = 0, epoch_weight = 0;
     int64_t start, p;
 
     if (batch < 1) return 0; /* precondition; guarded: it would never end */
-    chunk -= chunk % 4;
-    if (chunk < 4) chunk = 4;
-    if (chunk > batch) chunk = batch;
     if (full_batch)
         for (p = 0; p < np; ++p) grad[p] = 0;
     for (start = 0; start < n; start += batch) {
         const int64_t b = (n - start < batch) ? n - start : batch;
         const int64_t *idx = order + start;
-        double bl = 0, bc = 0, bw = 0; /* the batch's loss, correct, weight */
+        /* The batch's loss and correct sums, and its weight, found first:
+         * the gradient is scaled by 1/bw as each chunk is added in. */
+        double bl = 0, bc = 0;
+        const double bw = sw ? SFX(gathered_weight)(sw, idx, b) : (double)b;
         int64_t done, r;
-        /* The batch's weight first: the gradient is scaled by 1/bw as each
-         * chunk is added in. */
-        if (sw) {
-            for (r = 0; r < b; ++r) bw += (double)sw[idx[r]];
-        } else {
-            bw = (double)b;
-        }
         if (!full_batch)
             for (p = 0; p < np; ++p) grad[p] = 0;
         for (done = 0; done < b;) {
@@ -740,9 +731,16 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
             done += c;
             work_since += (double)c * (double)np;
             if (done < b && progress && work_since >= PYBP_PROGRESS_WORK) {
-                /* Inside a batch: stopping abandons it, nothing applied. */
+                /* Inside a batch: stopping abandons it, nothing applied;
+                 * the losses of the samples seen so far still count. */
                 work_since = 0;
-                if (progress(ctx, start + done)) return full_batch ? 0 : start;
+                if (progress(ctx, start + done)) {
+                    stats->loss_sum += bl;
+                    stats->weight_sum +=
+                        sw ? SFX(gathered_weight)(sw, idx, done) : (double)done;
+                    stats->correct_sum += bc;
+                    return full_batch ? 0 : start;
+                }
             }
         }
         stats->loss_sum += bl;

@@ -158,8 +158,18 @@ int pybp_optim_state_slots(const pybp_optim *opt);
 /* Nonzero for optimizers that take one step per epoch on the gradient of
  * the whole training set (Rprop, Quickprop). */
 int pybp_optim_full_batch(const pybp_optim *opt);
+/*
+ * Multiply-adds (samples x pybp_n_params) the epoch driver does between two
+ * calls of its progress function: the calls then cost nothing next to the
+ * work, yet come every few milliseconds.
+ */
+#define PYBP_PROGRESS_WORK 4.0e6
+/* Samples the epoch driver processes at once (batch >= 1): about
+ * PYBP_PROGRESS_WORK / n_params, a multiple of 4, at most batch. */
+int64_t pybp_epoch_chunk(const pybp_net *net, int64_t batch);
 /* Values (of the kernel's precision) needed by pybp_train_epoch_* and by
- * pybp_evaluate_* for a given batch size; batch >= 1. */
+ * pybp_evaluate_* for a given batch size; batch >= 1.  The epoch's workspace
+ * holds one chunk of samples, not a whole batch. */
 int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch);
 int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch);
 
@@ -199,10 +209,11 @@ int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch);
  * NULL, in batches of task->batch (the last may be smaller).  Per batch:
  * gather, forward, loss, backward, gradient, and an optimizer step -- or,
  * for a full-batch optimizer, one step at the end on the gradient of the
- * whole epoch.  A long batch is processed in chunks of samples, with the
- * same sums in the same order as in one piece.  Each applied batch's loss,
+ * whole epoch.  A batch is processed in chunks of pybp_epoch_chunk samples,
+ * with the same sums in the same order as in one piece.  Each batch's loss,
  * computed before its update, is added into *stats.  Stops early when
- * progress (may be NULL) returns nonzero, abandoning the batch in progress,
+ * progress (may be NULL) returns nonzero, abandoning the batch in progress
+ * (no update; the losses of the samples it had processed are still added),
  * or when a batch's loss is not finite (that batch is not applied, its loss
  * is still added into *stats).  Returns the number of samples whose batches
  * were applied (for a full-batch optimizer: n if the step was taken, else 0).
