@@ -21,6 +21,13 @@ python3 -m venv "$tmp/venv"
 source "$tmp/venv/bin/activate"
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "setuptools>=77" "Cython>=3.1" wheel
+# Build from a copy of the working tree (tracked and untracked, not ignored
+# files), so that no object or extension left in ./build by an ordinary
+# build is reused, and none of this build's is left behind.
+mkdir "$tmp/src"
+{ git ls-files -z; git ls-files -z --others --exclude-standard; } |
+    xargs -0 cp --parents -t "$tmp/src"
+cd "$tmp/src"
 echo "== build with $sanitize"
 # LDFLAGS links libubsan (and libasan) into the extension; the preload below
 # puts ASan first in the process, as it requires.
@@ -30,8 +37,8 @@ CC=gcc PYBP_CFLAGS="$sanitize" LDFLAGS="-fsanitize=address,undefined" \
 echo "== the whole test suite under ASan/UBSan (limit ${limit}s)"
 log="$tmp/pytest.log"
 status=0
-# The package is under src/, so the tests import the installed (sanitized)
-# build, never the source tree.
+# The package is under src/, so the tests (run in the copy) import the
+# installed, sanitized build, never the source tree.
 LD_PRELOAD="$libasan" \
 ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
