@@ -16,17 +16,9 @@ libasan="$(gcc -print-file-name=libasan.so)"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-python3 -m venv "$tmp/venv"
-# shellcheck disable=SC1091
-source "$tmp/venv/bin/activate"
-python -m pip install --quiet --upgrade pip
-python -m pip install --quiet "setuptools>=77" "Cython>=3.1" wheel
-# Build from a copy of the working tree (tracked and untracked, not ignored
-# files), so that no object or extension left in ./build by an ordinary
-# build is reused, and none of this build's is left behind.
-mkdir "$tmp/src"
-{ git ls-files -z; git ls-files -z --others --exclude-standard; } |
-    xargs -0 cp --parents -t "$tmp/src"
+source .ci/build_venv.sh
+fresh_venv "$tmp/venv"
+copy_tree "$tmp/src"
 cd "$tmp/src"
 echo "== build with $sanitize"
 # LDFLAGS links libubsan (and libasan) into the extension; the preload below

@@ -22,13 +22,11 @@ if [ -n "${PYBP_VALGRIND_VENV:-}" ]; then
 else
     tmp="$(mktemp -d)"
     trap 'rm -rf "$tmp"' EXIT
-    python3 -m venv "$tmp/venv"
-    # shellcheck disable=SC1091
-    source "$tmp/venv/bin/activate"
-    python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet "setuptools>=77" "Cython>=3.1" wheel
-    PYBP_CFLAGS="-g" python -m pip install --quiet --no-build-isolation \
-        --no-cache-dir ".[test]"
+    source .ci/build_venv.sh
+    fresh_venv "$tmp/venv"
+    copy_tree "$tmp/src"
+    (cd "$tmp/src" && PYBP_CFLAGS="-g" python -m pip install --quiet \
+        --no-build-isolation --no-cache-dir ".[test]")
 fi
 
 selection="test_worked_example or check_gradients_float32 or \
