@@ -3,10 +3,10 @@
 # into a fresh virtual environment and run the whole test suite with the ASan
 # runtime preloaded.  Any sanitizer report fails the job (UBSan halts on the
 # first one; ASan halts by default); so does the suite failing, or running
-# past PYBP_SANITIZE_TIMEOUT seconds (default 480).  See docs/hardening.md.
+# past PYBP_SANITIZE_TIMEOUT seconds (default 600).  See docs/hardening.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-limit="${PYBP_SANITIZE_TIMEOUT:-480}"
+limit="${PYBP_SANITIZE_TIMEOUT:-600}"
 sanitize="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 # The runtimes must match the compiler that builds the extension: gcc's.

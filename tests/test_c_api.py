@@ -192,11 +192,11 @@ def test_max_seconds_inside_one_full_batch(dtype):
     before = net.params.copy()
     trainer = pybp.Trainer(optimizer=optim.SGD(0.01), batch_size=len(X),
                            shuffle=False, max_seconds=0.05)
-    t0 = time.perf_counter()
     h = trainer.fit(net, X, T, epochs=1)
-    elapsed = time.perf_counter() - t0
     assert h.stopped == "max_seconds"
-    assert elapsed < 0.05 + 0.3
+    # The epoch's own time (the C call, after fit's checks and copies): the
+    # deadline plus the latency of noticing it.
+    assert h.seconds[-1] < 0.05 + 0.3
     assert trainer.samples_seen == 0
     np.testing.assert_array_equal(net.params, before)
 
