@@ -23,7 +23,7 @@ def test_importing_pybp_imports_no_engine():
 
 @pytest.mark.parametrize("blocked, extra, call", [
     ("dask", "dask", lambda: pdist.predict(pybp.Network([2, 1]), None)),
-    ("dask.dataframe", "dask", lambda: pdist.predict(
+    ("dask.array", "dask", lambda: pdist.predict(
         pybp.Network([2, 1]), None)),
     ("distributed", "dask", lambda: pdist.ThreadBudget()),
     ("ray", "ray", lambda: pdist.tune_report()),
@@ -131,7 +131,7 @@ def test_gil_is_released_during_predict():
     import threading
     import time
     net = pybp.Network([256, 256, 256, 10], "relu", "softmax", seed=0)
-    X = np.random.default_rng(0).normal(size=(4000, 256))
+    X = np.random.default_rng(0).normal(size=(16000, 256))
     net.predict(X[:10])
     start = time.perf_counter()
     net.predict(X)
@@ -147,15 +147,15 @@ def test_gil_is_released_during_predict():
     t.start()
     time.sleep(0.02)
     begin = time.perf_counter()
-    for _ in range(3):
+    for _ in range(2):
         net.predict(X)
     end = time.perf_counter()
     stop.set()
     t.join()
     during = [x for x in ticks if begin <= x <= end]
     # Held GIL: no tick for a whole predict (>= `alone`).  Released: ticks
-    # every few ms.
-    assert alone > 0.02, "the predict is too short to tell"
+    # every few ms (more on a loaded machine, but far less than `alone`).
+    assert alone > 0.05, "the predict is too short to tell"
     gaps = np.diff([begin] + during + [end])
     assert gaps.max() < alone / 2, (gaps.max(), alone)
 

@@ -23,6 +23,7 @@ The recipes, with measured figures, are in docs/scaling.md.
 """
 import importlib
 import os
+import sys
 
 import numpy as np
 
@@ -328,9 +329,9 @@ def predict(model, X, *, method="predict", columns=None, client=None,
     if not callable(getattr(model, method, None)):
         raise TypeError(f"model must have a {method}() method; got "
                         f"{type(model).__name__}")
-    dd = _require("dask.dataframe")
     da = _require("dask.array")
-    if isinstance(X, dd.DataFrame):
+    dd = _dask_dataframe_if_loaded()
+    if dd is not None and isinstance(X, dd.DataFrame):
         return _predict_frame(model, X, method, columns, client, broadcast)
     if isinstance(X, da.Array):
         if columns is not None:
@@ -339,6 +340,14 @@ def predict(model, X, *, method="predict", columns=None, client=None,
         return _predict_array(model, X, method, client, broadcast)
     raise TypeError("X must be a dask.dataframe.DataFrame or a 2-D "
                     f"dask.array.Array; got {type(X).__name__}")
+
+
+def _dask_dataframe_if_loaded():
+    """dask.dataframe when already imported (a Dask DataFrame cannot exist
+    otherwise), else None: array users do not pay for importing pandas."""
+    if sys.modules.get("dask.dataframe") is None:
+        return None
+    return _require("dask.dataframe")
 
 
 def _predict_frame(model, X, method, columns, client, broadcast):
@@ -393,13 +402,13 @@ def _predict_array(model, X, method, client, broadcast):
 
 def _blocks(data):
     """The row blocks of a Dask Array or DataFrame, as delayed objects."""
-    dd = _require("dask.dataframe")
     da = _require("dask.array")
+    dd = _dask_dataframe_if_loaded()
     if isinstance(data, da.Array):
         if data.ndim == 2 and len(data.chunks[1]) > 1:
             data = data.rechunk({1: -1})
         return list(data.to_delayed().ravel()), data.chunks[0]
-    if isinstance(data, (dd.DataFrame, dd.Series)):
+    if dd is not None and isinstance(data, (dd.DataFrame, dd.Series)):
         return list(data.to_delayed()), None
     raise TypeError("X and T must be Dask Arrays or DataFrames; got "
                     f"{type(data).__name__}")
