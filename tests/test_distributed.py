@@ -13,7 +13,9 @@ import pybp.distributed as pdist
 
 
 def test_importing_pybp_imports_no_engine():
-    code = ("import sys, pybp, pybp.distributed; "
+    # Nor does asking for the thread budget outside an engine.
+    code = ("import sys, pybp, pybp.distributed as d; d.thread_share(); "
+            "d.set_thread_budget(1); "
             "print(sorted(m for m in ('dask', 'distributed', 'ray', "
             "'dask_ml', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,

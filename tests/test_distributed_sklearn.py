@@ -17,6 +17,9 @@ pybp_sklearn = pytest.importorskip("pybp.sklearn")
 
 import pybp.distributed as pdist  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
+
 MLPClassifier = pybp_sklearn.MLPClassifier
 MLPRegressor = pybp_sklearn.MLPRegressor
 CLASSES = np.array(["high", "low", "mid"])
@@ -79,8 +82,11 @@ def test_predict_helper_on_an_estimator(client, dtype):
     got = proba.compute()
     assert list(got.dtypes) == [clf.predict_proba(frame[:1]).dtype] * 3
     np.testing.assert_array_equal(got.to_numpy(), clf.predict_proba(frame))
-    labels = pdist.predict(clf, dframe).compute()
-    assert labels.dtype == clf.predict(frame[:1]).dtype
+    lazy = pdist.predict(clf, dframe)
+    labels = lazy.compute()
+    # String labels become pandas' own string dtype in a Series, in the
+    # meta as in every partition.
+    assert labels.dtype == lazy.dtype == pd.Series(clf.predict(frame)).dtype
     np.testing.assert_array_equal(labels.to_numpy(), clf.predict(frame))
     reg = MLPRegressor(hidden_layer_sizes=(6,), max_iter=20, random_state=0,
                        dtype=dtype).fit(X, X[:, 0])
@@ -141,9 +147,13 @@ def test_grid_search_on_dask_equals_local(client):
     X, y = _data(n=300)
     grid = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(4,), (8,)]}
     local = model_selection.GridSearchCV(_clf(), grid, cv=3).fit(X, y)
-    with joblib.parallel_backend("dask"):
+    with distributed.get_task_stream(client) as stream, \
+            joblib.parallel_backend("dask"):
         remote = model_selection.GridSearchCV(_clf(), grid, cv=3,
                                               n_jobs=-1).fit(X, y)
+    # The 4 candidates x 3 folds ran as tasks on the workers.
+    workers = {t["worker"] for t in stream.data}
+    assert stream.data and workers <= set(client.scheduler_info()["workers"])
     assert _cv_table(remote) == _cv_table(local)
     assert remote.best_params_ == local.best_params_
     np.testing.assert_array_equal(remote.predict(X), local.predict(X))

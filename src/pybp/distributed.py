@@ -83,25 +83,22 @@ def _engine_concurrency():
 
     Dask worker: its thread count shares the process's cores.  Ray task or
     actor: it owns the CPUs it was assigned (Ray sets no affinity, so those
-    are the cores it may use).
+    are the cores it may use).  An engine that is not imported is not
+    running us, so nothing is imported here.
     """
-    try:
-        from distributed import get_worker
-        worker = get_worker()
-    except (ImportError, ValueError):
-        worker = None
-    if worker is not None:
-        return worker.state.nthreads, None
-    try:
-        import ray
-        if ray.is_initialized():
-            ctx = ray.get_runtime_context()
-            if ctx.worker.mode == ray.WORKER_MODE:
-                cpus = ctx.get_assigned_resources().get("CPU")
-                if cpus:
-                    return 1, max(1, int(cpus))
-    except ImportError:
-        pass
+    distributed = sys.modules.get("distributed")
+    if distributed is not None:
+        try:
+            return distributed.get_worker().state.nthreads, None
+        except ValueError:          # not inside a worker
+            pass
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ctx = ray.get_runtime_context()
+        if ctx.worker.mode == ray.WORKER_MODE:
+            cpus = ctx.get_assigned_resources().get("CPU")
+            if cpus:
+                return 1, max(1, int(cpus))
     return None, None
 
 
