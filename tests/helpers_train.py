@@ -1,16 +1,25 @@
 """Shared helpers for the training tests (optimizers, trainer, stopping).
 
-Each test module loads this file by its path with importlib (pytest runs
-in importlib mode, where test modules cannot import their neighbours);
-nothing here touches sys.path or imports the source tree.  Everything in this module
-is written from the textbook formulas with numpy, independently of pybp's
-code: the optimizer references are what the tests compare pybp against.
+Test modules import it by name (conftest.py puts tests/ on sys.path);
+nothing here imports the source tree.  The optimizer references are
+written from the textbook formulas with numpy, independently of pybp's
+code: they are what the tests compare pybp against.  The problems below
+are small pybp networks with data they can learn in a few epochs.
 """
 import math
 
 import numpy as np
 
+import pybp
+from pybp import optim
+
 BACKENDS = ("c", "python")
+
+# Each loss with an output activation it is meant for (and softmax with mse).
+OUTPUT_LOSS = [("sigmoid", "half_sse"), ("tanh", "sse"), ("identity", "mse"),
+               ("softmax", "mse"), ("softmax", "cross_entropy"),
+               ("sigmoid", "binary_cross_entropy")]
+OUTPUT_LOSS_IDS = [f"{a}-{l}" for a, l in OUTPUT_LOSS]
 
 
 # ---- data -------------------------------------------------------------------
@@ -39,6 +48,37 @@ def small_regression(n, rng, n_in=3, n_out=2):
     W = rng.normal(0.0, 1.0, (n_in, n_out))
     T = 0.5 + 0.4 * np.tanh(X @ W)
     return X, T
+
+
+# One of each optimizer (and SGD's variants), with settings that train the
+# small problems below in a few epochs.
+OPTIMIZERS = {
+    "sgd": lambda: optim.SGD(0.2),
+    "momentum": lambda: optim.SGD(0.1, momentum=0.9, weight_decay=0.01),
+    "nesterov": lambda: optim.SGD(0.1, momentum=0.9, nesterov=True),
+    "adam": lambda: optim.Adam(0.02, weight_decay=0.01),
+    "rmsprop": lambda: optim.RMSprop(0.01),
+    "adagrad": lambda: optim.Adagrad(0.1),
+    "rprop": lambda: optim.Rprop(weight_decay=0.01),
+    "quickprop": lambda: optim.Quickprop(),
+}
+
+
+def regression_problem(n=24, seed=0, backend="c", sizes=(3, 5, 2), dtype="float64"):
+    rng = np.random.default_rng(seed)
+    X, T = small_regression(n, rng, n_in=sizes[0], n_out=sizes[-1])
+    net = pybp.Network(list(sizes), "tanh", "sigmoid", seed=seed,
+                       backend=backend, dtype=dtype)
+    randomize_biases(net, rng, 0.2)
+    return net, X, T
+
+
+def classification_problem(n=30, seed=0, backend="c"):
+    rng = np.random.default_rng(seed)
+    X, T, labels = teacher_data(n, rng, n_in=4, n_out=3, hidden=5)
+    net = pybp.Network([4, 6, 3], "tanh", "softmax", seed=seed,
+                       backend=backend)
+    return net, X, T, labels
 
 
 # ---- parameter layout --------------------------------------------------------

@@ -357,16 +357,25 @@ def test_ragged_refused(X, backend):
     ([0.0] * 6, ValueError, r"sample_weight.*all zero"),
     ([1.0, np.nan, 1.0, 1.0, 1.0, 1.0], ValueError,
      r"sample_weight.*NaN or infinite"),
+    ([1.0, np.inf, 1.0, 1.0, 1.0, 1.0], ValueError,
+     r"sample_weight.*NaN or infinite"),
+    ([1.0] * 7, ValueError, r"sample_weight.*\(6,\).*\(7,\)"),
+    ([[1.0]] * 6, ValueError, r"sample_weight.*\(6,\).*\(6, 1\)"),
     (["a"] * 6, TypeError, r"sample_weight.*real numbers"),
 ])
 def test_bad_sample_weight(sw, exc, pattern, backend):
+    """Refused the same way by every entry point that takes weights, before
+    anything changes."""
     net = small_net(backend)
     X, T = good_data()
     before = net.params.copy()
-    with pytest.raises(exc, match=pattern):
-        net.fit(X, T, sample_weight=sw)
-    with pytest.raises(exc, match=pattern):
-        net.loss(X, T, sample_weight=sw)
+    for call in (lambda: net.fit(X, T, sample_weight=sw),
+                 lambda: pybp.Trainer().partial_fit(net, X, T, sample_weight=sw),
+                 lambda: net.loss(X, T, sample_weight=sw),
+                 lambda: net.evaluate(X, T, sample_weight=sw),
+                 lambda: net.gradients(X, T, sample_weight=sw)):
+        with pytest.raises(exc, match=pattern):
+            call()
     np.testing.assert_array_equal(net.params, before)
 
 
@@ -437,17 +446,6 @@ def test_unknown_fit_option_is_an_error():
     X, T = good_data()
     with pytest.raises(TypeError, match="batchsize"):
         net.fit(X, T, batchsize=4)
-
-
-def test_trainer_refuses_another_network():
-    X, T = good_data()
-    trainer = pybp.Trainer(optimizer=SGD(0.1, momentum=0.5))
-    trainer.fit(small_net(), X, T)
-    other = pybp.Network([N_IN, 7, N_OUT], seed=0)
-    before = other.params.copy()
-    with pytest.raises(ValueError, match=r"(?s)\b26\b.*\b44\b"):
-        trainer.fit(other, X, T)
-    np.testing.assert_array_equal(other.params, before)
 
 
 # ---- accepted input: same answers as the C-contiguous float64 array ----------

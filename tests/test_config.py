@@ -1,4 +1,4 @@
-"""Build configuration, run-time SIMD dispatch, and the command-line demo."""
+"""pybp._config: the build configuration and run-time SIMD dispatch."""
 import io
 import os
 import subprocess
@@ -81,51 +81,3 @@ def test_simd_environment_variable_forces_a_path():
     assert "PYBP_SIMD='nonsense' ignored" in out.stderr
 
 
-def test_python_m_pybp_runs_the_seed_examples():
-    out = subprocess.run(
-        [sys.executable, "-m", "pybp", "--samples", "400", "--epochs", "1"],
-        capture_output=True, text=True, check=True, timeout=120)
-    text = out.stdout
-    # Seed 002's weights after one step and the error after 1 step, printed
-    # by both backends.
-    assert text.count("0.358916480 0.408666186 0.511301270 0.561370121") == 2
-    assert text.count("0.298371109 -> 0.291027774") == 2
-    assert "144 weights" in text
-    assert "speed-up over pure Python" in text
-
-
-def test_c_and_python_agree_on_constants_and_state_layout():
-    from pybp import _pycore
-    assert _core.LEAKY_SLOPE == _pycore.LEAKY_SLOPE
-    for name in pybp.optim.OPTIMIZERS:
-        spec = pybp.optim.get(name).spec()
-        assert _core.state_slots(spec) == _pycore.state_slots(spec), name
-    momentum = pybp.optim.SGD(0.1, momentum=0.5).spec()
-    assert _core.state_slots(momentum) == _pycore.state_slots(momentum) == 1
-
-
-def test_threads_train_separate_networks_concurrently():
-    """The C loops run with the GIL released: two threads, two networks,
-    the same results as one after the other."""
-    import threading
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(2000, 16))
-    T = np.eye(3)[rng.integers(0, 3, 2000)]
-
-    def train(seed, out):
-        net = pybp.Network([16, 32, 3], "relu", "softmax", seed=seed)
-        net.fit(X, T, loss="cross_entropy", optimizer="adam", epochs=3,
-                batch_size=4, seed=seed)
-        out[seed] = net.params.copy()
-
-    sequential, concurrent = {}, {}
-    for seed in (1, 2):
-        train(seed, sequential)
-    threads = [threading.Thread(target=train, args=(s, concurrent))
-               for s in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for seed in (1, 2):
-        assert np.array_equal(sequential[seed], concurrent[seed])

@@ -525,7 +525,7 @@ def test_check_gradients_float32(backend, make_targets):
 @pytest.mark.parametrize("targets", ["one-hot", "soft"])
 def test_cross_entropy_targets(targets, backend):
     """-sum t log softmax(z) has gradient o * sum(t) - t = o - t for
-    probability rows t (other rows are refused: tests/test_network_checks)."""
+    probability rows t (other rows are refused: tests/test_network.py)."""
     net = make_net([4, 5, 3], "tanh", "softmax", backend=backend, seed=4)
     rng = np.random.default_rng(4)
     X = rng.normal(size=(6, 4))

@@ -395,26 +395,24 @@ def test_refuses_shortcut_and_sparse(fann, tmp_path):
         pybp.io.load_fann(tmp_path / "sp.net")
 
 
-def test_refuses_stepwise_default_and_other_functions(fann, tmp_path):
-    ann = fann.create([2, 3, 1])  # FANN's default: FANN_SIGMOID_STEPWISE
-    fann.save(ann, tmp_path / "d.net")
-    with pytest.raises(FormatError, match="FANN_SIGMOID_STEPWISE"):
-        pybp.io.load_fann(tmp_path / "d.net")
-    fann.c_set_activation_function_hidden(ann, FANN_SIGMOID)
-    fann.c_set_activation_function_output(ann, FANN_GAUSSIAN)
-    fann.save(ann, tmp_path / "g.net")
-    with pytest.raises(FormatError, match="FANN_GAUSSIAN "):
-        pybp.io.load_fann(tmp_path / "g.net")
-
-
-def test_refuses_mixed_functions_in_a_layer(fann, tmp_path):
+@pytest.mark.parametrize("functions, match", [
+    (None, "FANN_SIGMOID_STEPWISE"),     # FANN's default, left as it is
+    ((FANN_SIGMOID, FANN_GAUSSIAN, None), "FANN_GAUSSIAN "),
+    ((FANN_SIGMOID, FANN_LINEAR, FANN_SIGMOID_SYMMETRIC), "mixes"),
+], ids=["stepwise-default", "gaussian", "mixed-in-a-layer"])
+def test_refuses_functions_pybp_does_not_compute(fann, tmp_path, functions,
+                                                 match):
+    """functions: (hidden, output, one hidden neuron's) FANN functions."""
     ann = fann.create([2, 3, 1])
-    fann.c_set_activation_function_hidden(ann, FANN_SIGMOID)
-    fann.c_set_activation_function_output(ann, FANN_LINEAR)
-    fann.c_set_activation_function(ann, FANN_SIGMOID_SYMMETRIC, 1, 1)
-    fann.save(ann, tmp_path / "m.net")
-    with pytest.raises(FormatError, match="mixes"):
-        pybp.io.load_fann(tmp_path / "m.net")
+    if functions is not None:
+        hidden, output, one_neuron = functions
+        fann.c_set_activation_function_hidden(ann, hidden)
+        fann.c_set_activation_function_output(ann, output)
+        if one_neuron is not None:    # layer 1, neuron 1 only
+            fann.c_set_activation_function(ann, one_neuron, 1, 1)
+    fann.save(ann, tmp_path / "f.net")
+    with pytest.raises(FormatError, match=match):
+        pybp.io.load_fann(tmp_path / "f.net")
 
 
 def test_refuses_fixed_point(fann, tmp_path):
@@ -754,21 +752,25 @@ def test_time_grows_linearly_with_the_hostile_token(tmp_path):
     assert times[0] < 0.05
 
 
+def _net_file_with_connection_rate(tmp_path, text):
+    """A good .net file whose connection_rate value is replaced by text."""
+    path = tmp_path / "r.net"
+    path.write_text(_good_fann_text().replace("connection_rate=1.000000",
+                                              f"connection_rate={text}"))
+    return path
+
+
 @pytest.mark.parametrize("value", ["1e999", "-1e999", "inf", "nan", "Infinity",
                                    "1_0", "0x10", "1.0.0", "", "+"])
 def test_connection_rate_must_be_a_finite_number(tmp_path, value):
-    path = tmp_path / "r.net"
-    path.write_text(_good_fann_text().replace("connection_rate=1.000000",
-                                              f"connection_rate={value}"))
+    path = _net_file_with_connection_rate(tmp_path, value)
     with pytest.raises(FormatError, match="connection_rate"):
         pybp.io.load_fann(path)
 
 
 @pytest.mark.parametrize("token", ["1" * 65, "1." + "0" * 63])
 def test_number_tokens_longer_than_64_characters_are_refused(tmp_path, token):
-    path = tmp_path / "r.net"
-    path.write_text(_good_fann_text().replace("connection_rate=1.000000",
-                                              f"connection_rate={token}"))
+    path = _net_file_with_connection_rate(tmp_path, token)
     with pytest.raises(FormatError, match="at most 64"):
         pybp.io.load_fann(path)
     (tmp_path / "d.data").write_text(f"1 1 1\n{token}\n1\n")

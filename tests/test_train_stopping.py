@@ -1,5 +1,5 @@
-"""Every way a fit stops (History.stopped), restore_best, and validation
-hold-outs."""
+"""pybp.train, how a fit stops: every History.stopped reason,
+restore_best, and validation hold-outs."""
 import math
 import os
 import signal
@@ -51,8 +51,9 @@ def test_max_epochs(backend):
     assert h.epochs == 5
 
 
-def test_zero_epochs_changes_nothing():
-    net, X, T = _regression()
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_zero_epochs_changes_nothing(backend):
+    net, X, T = _regression(backend=backend)
     before = net.params.copy()
     h = net.fit(X, T, epochs=0)
     assert h.epochs == 0 and h.loss == [] and h.stopped == "max_epochs"
