@@ -100,7 +100,7 @@ def state_slots(spec: Mapping[str, Any]) -> int:
 DTYPES: tuple[str, ...] = ("float64", "float32")
 BACKENDS: tuple[str, ...] = ("c", "python")
 INITS: tuple[str, ...] = ("default", "he", "xavier", "uniform")
-STOP_REASONS: tuple[str, ...] = ("max_epochs", "target_loss", "no_improvement", "max_seconds",
+STOP_REASONS = ("max_epochs", "target_loss", "no_improvement", "max_seconds",
                 "callback", "interrupted", "diverged")
 
 # ---- the flat parameter layout (csrc/layout.c) -----------------------------

@@ -127,7 +127,7 @@ def xor(*, dtype: DTypeLike = "float64") -> Dataset:
                                "layer cannot learn.")
 
 
-CREDIT_CLASSES: tuple[str, ...] = ("excellent creditworthiness, high spending limit",
+CREDIT_CLASSES = ("excellent creditworthiness, high spending limit",
                   "average creditworthiness, moderate spending limit",
                   "low creditworthiness, low spending limit",
                   "high default risk")
@@ -162,7 +162,8 @@ def credit(n: int = 5000, seed: int = 0, *,
 
 
 def teacher(n: int = 1000, sizes: Sequence[int] = (5, 8, 1), seed: int = 0,
-            *, activation: str = "sigmoid", output_activation: str = "identity",
+            *, activation: str = "sigmoid",
+            output_activation: str = "identity",
             dtype: DTypeLike = "float64") -> Dataset:
     """Seed 004's teacher-student regression.
 

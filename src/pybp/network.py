@@ -6,7 +6,7 @@ below import pybp.io when called).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -194,25 +194,32 @@ class Network:
 
     # ---- attributes ----------------------------------------------------
 
-    sizes: ReadOnly[tuple[int, ...]] = property(lambda self: self._sizes, doc="Layer widths, input first.")
-    activations: ReadOnly[tuple[str, ...]] = property(lambda self: self._activations,
-                           doc="One activation name per weight layer.")
+    sizes: ReadOnly[tuple[int, ...]] = property(
+        lambda self: self._sizes, doc="Layer widths, input first.")
+    activations: ReadOnly[tuple[str, ...]] = property(
+        lambda self: self._activations,
+        doc="One activation name per weight layer.")
     output_activation: ReadOnly[str] = property(
-        lambda self: self._activations[-1], doc="The output layer's activation.")
-    bias: ReadOnly[bool] = property(lambda self: self._bias, doc="Whether layers have biases.")
+        lambda self: self._activations[-1],
+        doc="The output layer's activation.")
+    bias: ReadOnly[bool] = property(
+        lambda self: self._bias, doc="Whether layers have biases.")
     dtype: ReadOnly[np.dtype[np.floating[Any]]] = property(
-        lambda self: self._dtype, doc="The parameters' dtype (float64 or float32).")
-    n_params: ReadOnly[int] = property(lambda self: self._params.size,
-                        doc="Number of weights and biases.")
-    weights: ReadOnly[_ViewList] = property(lambda self: self._weights,
-                       doc="Per-layer weight views, shape (n_out, n_in); "
-                           "weights[l][j, i] is w_ij.")
-    biases: ReadOnly[_ViewList] = property(lambda self: self._biases,
-                      doc="Per-layer bias views (empty without biases).")
-    n_inputs: ReadOnly[int] = property(lambda self: self._sizes[0],
-                                       doc="Width of the input layer.")
-    n_outputs: ReadOnly[int] = property(lambda self: self._sizes[-1],
-                                        doc="Width of the output layer.")
+        lambda self: self._dtype,
+        doc="The parameters' dtype (float64 or float32).")
+    n_params: ReadOnly[int] = property(
+        lambda self: self._params.size, doc="Number of weights and biases.")
+    weights: ReadOnly[_ViewList] = property(
+        lambda self: self._weights,
+        doc="Per-layer weight views, shape (n_out, n_in); "
+            "weights[l][j, i] is w_ij.")
+    biases: ReadOnly[_ViewList] = property(
+        lambda self: self._biases,
+        doc="Per-layer bias views (empty without biases).")
+    n_inputs: ReadOnly[int] = property(
+        lambda self: self._sizes[0], doc="Width of the input layer.")
+    n_outputs: ReadOnly[int] = property(
+        lambda self: self._sizes[-1], doc="Width of the output layer.")
 
     @property
     def params(self) -> FloatArray:
@@ -401,7 +408,7 @@ class Network:
         return io.to_dict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, JSON]) -> Network:
+    def from_dict(cls, d: Mapping[str, JSON]) -> Network:
         """The network described by a dict from to_dict (validated)."""
         from pybp import io
         return io.from_dict(d)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from pybp import _registry, _validate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # A learning rate: a number > 0, or a schedule of them.
 LearningRate = Union[float, "Schedule"]
@@ -164,6 +166,7 @@ class ReduceOnPlateau(Schedule):
         return self.current
 
     def observe(self, loss: float) -> None:
+        """Count an epoch without improvement, and reduce after patience."""
         if loss < self._best - self.min_delta:
             self._best = loss
             self._wait = 0
@@ -215,7 +218,9 @@ class Optimizer:
 
     def _set_lr(self, lr: LearningRate) -> None:
         self.schedule = as_schedule(lr)
-        self.lr = lr if isinstance(lr, Schedule) else self.schedule.lr  # type: ignore[attr-defined]  # a Constant
+        # (self.schedule is a Constant when lr is not a Schedule.)
+        self.lr = lr if isinstance(lr, Schedule) else \
+            self.schedule.lr  # type: ignore[attr-defined]
 
     def _weight_decay(self, value: float) -> None:
         self.weight_decay = _validate.real("weight_decay", value, minimum=0.0)
@@ -246,7 +251,8 @@ class Optimizer:
         base = getattr(self.schedule, "lr", None)
         if isinstance(base, numbers.Real):
             return float(base)
-        return checked_rate(self.schedule, 0, 0)  # type: ignore[arg-type]  # not None here
+        # (Only called when there is a schedule.)
+        return checked_rate(self.schedule, 0, 0)  # type: ignore[arg-type]
 
     def _args(self) -> dict[str, Any]:
         """The constructor arguments besides lr."""
@@ -406,20 +412,22 @@ class Quickprop(Optimizer):
 
 
 # name -> constructor (each takes its own keywords)
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
-              "adagrad": Adagrad, "rprop": Rprop, "quickprop": Quickprop}
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad,
+    "rprop": Rprop, "quickprop": Quickprop}
 
 
-SCHEDULES: dict[str, Callable[..., Schedule]] = {"Constant": Constant, "StepDecay": StepDecay,
-             "ExponentialDecay": ExponentialDecay,
-             "InverseScaling": InverseScaling,
-             "ReduceOnPlateau": ReduceOnPlateau}
+SCHEDULES: dict[str, Callable[..., Schedule]] = {
+    "Constant": Constant, "StepDecay": StepDecay,
+    "ExponentialDecay": ExponentialDecay, "InverseScaling": InverseScaling,
+    "ReduceOnPlateau": ReduceOnPlateau}
 
 
 def to_config(optimizer: Optimizer) -> dict[str, Any]:
     """A JSON-able description of an optimizer (with its schedule and the
     schedule's state), from which from_config rebuilds an equal one."""
-    config: dict[str, Any] = {"kind": optimizer.kind, "args": optimizer._args()}
+    config: dict[str, Any] = {"kind": optimizer.kind,
+                              "args": optimizer._args()}
     if optimizer.schedule is not None:
         sched = optimizer.schedule
         config["schedule"] = {"class": type(sched).__name__,

@@ -25,7 +25,7 @@ from pybp._progress import ProgressBar
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from pybp._typing import Callback, FloatArray, Seed, Target
+    from pybp._typing import Callback, FloatArray, Seed, Source, Target
     from pybp.network import Network
 
 STOP_REASONS: tuple[str, ...] = _registry.STOP_REASONS
@@ -238,7 +238,7 @@ class Trainer:
 
     # ---- checkpoints -----------------------------------------------------
 
-    _OPTIONS: tuple[str, ...] = ("loss", "batch_size", "shuffle", "train_biases", "target_loss",
+    _OPTIONS = ("loss", "batch_size", "shuffle", "train_biases", "target_loss",
                 "patience", "min_delta", "max_seconds", "restore_best",
                 "verbose")
 
@@ -250,7 +250,7 @@ class Trainer:
         io.save_checkpoint(self, net, path)
 
     @classmethod
-    def load(cls, path: Target) -> tuple[Trainer, Network]:
+    def load(cls, path: Source) -> tuple[Trainer, Network]:
         """(trainer, net) from a file written by Trainer.save."""
         from pybp import io
         return io.load_checkpoint(path)

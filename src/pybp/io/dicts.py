@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pybp._typing import JSON, FloatArray
     from pybp.network import Network
 
-DICT_KEYS: tuple[str, ...] = ("format", "format_version", "sizes", "activations", "bias",
+DICT_KEYS = ("format", "format_version", "sizes", "activations", "bias",
              "dtype", "weights", "biases")
 
 

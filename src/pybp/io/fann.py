@@ -268,8 +268,10 @@ def load_fann(file: TextSource) -> Network:
         weights.append(np.ascontiguousarray(rows[:, :-1]))
         biases.append(np.ascontiguousarray(rows[:, -1]))
     try:
-        sizes = _validate.sizes(sizes)  # type: ignore[assignment]  # a tuple
-        acts = _validate.activations(acts, None, len(sizes) - 1)  # type: ignore[assignment]
+        # (The lists become the validated tuples.)
+        sizes = _validate.sizes(sizes)  # type: ignore[assignment]
+        acts = _validate.activations(  # type: ignore[assignment]
+            acts, None, len(sizes) - 1)
     except (TypeError, ValueError) as exc:
         raise FormatError(f"FANN file: {exc}") from None
     return build(sizes, acts, True, "float64", weights, biases)

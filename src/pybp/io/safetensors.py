@@ -44,7 +44,7 @@ ST_DTYPES: dict[str, np.dtype[Any]] = {
     "I8": np.dtype("i1"), "U64": np.dtype("<u8"), "U32": np.dtype("<u4"),
     "U16": np.dtype("<u2"), "U8": np.dtype("u1"), "BOOL": np.dtype("?"),
 }
-ST_CODES: dict[tuple[str, int], str] = {(dt.kind, dt.itemsize): code for code, dt in ST_DTYPES.items()}
+ST_CODES = {(dt.kind, dt.itemsize): code for code, dt in ST_DTYPES.items()}
 
 
 # ---------------------------------------------------------------------------
