@@ -14,7 +14,7 @@ from pybp import io
 from pybp.errors import FormatError
 from pybp.io import load
 
-__version__ = "0.1.0"
+__version__: str = "0.1.0"
 
 __all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
            "load", "FormatError", "io", "optim", "config", "show_config",

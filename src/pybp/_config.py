@@ -1,13 +1,16 @@
 """Build and run-time configuration: version, compiler, flags, SIMD path."""
+from __future__ import annotations
+
 import os
 import platform
 import sys
 import warnings
+from typing import IO, Any
 
 import numpy as np
 
 
-def _select_from_environment():
+def _select_from_environment() -> None:
     """PYBP_SIMD=<name> forces a SIMD path (e.g. generic); default: best."""
     from pybp import _core
     wanted = os.environ.get("PYBP_SIMD", "").strip().lower() or None
@@ -19,7 +22,7 @@ def _select_from_environment():
         _core.simd_select(None)
 
 
-def config():
+def config() -> dict[str, Any]:
     """The configuration as a dict (see show_config)."""
     from pybp import __version__, _core
     info = _core.build_info()
@@ -39,7 +42,7 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: IO[str] | None = None) -> None:
     """Print pybp's version, the compiler and flags it was built with, and
     the SIMD path in use (PYBP_SIMD=generic forces the baseline)."""
     file = file if file is not None else sys.stdout

@@ -9,6 +9,10 @@ pybp._core checks at import that every code equals the C enum value.
 
 This module imports nothing from pybp, so that any module may import it.
 """
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 # ---- activations, losses, metrics: name -> C code (enums in csrc/pybp.h) ----
 
@@ -69,7 +73,7 @@ OPTIMIZER_FIELDS = {
 FULL_BATCH = frozenset({"rprop", "quickprop"})
 
 
-def state_slot_names(spec):
+def state_slot_names(spec: Mapping[str, Any]) -> tuple[str, ...]:
     """The names of an optimizer's per-parameter state buffers, in the order
     the C kernels keep them (slot s at state + s * n_params); their count is
     pybp_optim_state_slots.  spec: a dict with at least "kind" (and
@@ -86,23 +90,24 @@ def state_slot_names(spec):
     }[kind]
 
 
-def state_slots(spec):
+def state_slots(spec: Mapping[str, Any]) -> int:
     """The number of n_params-sized optimizer state slots."""
     return len(state_slot_names(spec))
 
 
 # ---- other choices ---------------------------------------------------------
 
-DTYPES = ("float64", "float32")
-BACKENDS = ("c", "python")
-INITS = ("default", "he", "xavier", "uniform")
+DTYPES: tuple[str, ...] = ("float64", "float32")
+BACKENDS: tuple[str, ...] = ("c", "python")
+INITS: tuple[str, ...] = ("default", "he", "xavier", "uniform")
 STOP_REASONS = ("max_epochs", "target_loss", "no_improvement", "max_seconds",
                 "callback", "interrupted", "diverged")
 
 # ---- the flat parameter layout (csrc/layout.c) -----------------------------
 
 
-def layout(sizes, bias):
+def layout(sizes: Sequence[int],
+           bias: bool) -> tuple[list[tuple[int, int]], int]:
     """([(weight offset, bias offset or -1) per layer], n_params).
 
     Layer l's weights w_ij (row j for output unit j, column i for input i)
@@ -117,7 +122,7 @@ def layout(sizes, bias):
     return out, off
 
 
-def n_params(sizes, bias):
+def n_params(sizes: Sequence[int], bias: bool) -> int:
     """The number of weights and biases of this architecture."""
     return sum(n_out * (n_in + (1 if bias else 0))
                for n_in, n_out in zip(sizes[:-1], sizes[1:]))

@@ -4,13 +4,22 @@ Every check raises ValueError or TypeError with a message that names the
 argument, what was expected and what was given.  Arrays are converted here,
 once, to C-contiguous arrays of the network's dtype (copied only if needed).
 """
+from __future__ import annotations
+
 import numbers
 import operator
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pybp import _registry
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from pybp._typing import FloatArray, Seed
 
 # NumPy 1.x warns (and makes an object array) where 2.x raises ValueError for
 # ragged nested lists; pybp refuses them the same way on both.
@@ -28,12 +37,13 @@ INITS = _registry.INITS
 MAX_PARAMS = 2**62
 
 
-def _show(value, limit=60):
+def _show(value: object, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def choice(name, value, options, aliases=None):
+def choice(name: str, value: object, options: Sequence[str],
+           aliases: dict[str, str] | None = None) -> str:
     """A string from `options` (or an alias of one)."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string, one of {', '.join(options)}; "
@@ -47,7 +57,8 @@ def choice(name, value, options, aliases=None):
     return key
 
 
-def integer(name, value, minimum=None, allow_none=False):
+def integer(name: str, value: object, minimum: int | None = None,
+            allow_none: bool = False) -> Any:  # int, or None if allowed
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
@@ -59,8 +70,10 @@ def integer(name, value, minimum=None, allow_none=False):
     return value
 
 
-def real(name, value, minimum=None, maximum=None, allow_none=False,
-         min_inclusive=True, max_inclusive=True):
+def real(name: str, value: object, minimum: float | None = None,
+         maximum: float | None = None, allow_none: bool = False,
+         min_inclusive: bool = True,
+         max_inclusive: bool = True) -> Any:  # float, or None if allowed
     """A finite real number within the given bounds, as a Python float."""
     if value is None and allow_none:
         return None
@@ -81,21 +94,21 @@ def real(name, value, minimum=None, maximum=None, allow_none=False,
     return value
 
 
-def flag(name, value):
+def flag(name: str, value: object) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got "
                         f"{type(value).__name__} {_show(value)}")
     return bool(value)
 
 
-def seed(value):
+def seed(value: Seed) -> int | np.random.Generator | None:
     """None, a non-negative integer, or a numpy Generator."""
     if value is None or isinstance(value, np.random.Generator):
         return value
     return integer("seed", value, minimum=0)
 
 
-def sizes(value):
+def sizes(value: object) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError("sizes must be a sequence of layer widths, input "
                         f"first, e.g. [2, 3, 1]; got {type(value).__name__} "
@@ -112,7 +125,8 @@ def sizes(value):
     return out
 
 
-def activations(activation, output_activation, n_layers):
+def activations(activation: object, output_activation: object,
+                n_layers: int) -> tuple[str, ...]:
     """One activation name per weight layer."""
     if isinstance(activation, str):
         hidden = choice("activation", activation, ACTIVATIONS,
@@ -145,7 +159,7 @@ def activations(activation, output_activation, n_layers):
     return tuple(names)
 
 
-def loss_for(loss, output_activation):
+def loss_for(loss: object, output_activation: str) -> str:
     loss = choice("loss", loss, LOSSES)
     if loss == "cross_entropy" and output_activation != "softmax":
         raise ValueError("loss 'cross_entropy' needs a softmax output layer; "
@@ -160,7 +174,7 @@ def loss_for(loss, output_activation):
     return loss
 
 
-def array(name, value, dtype):
+def array(name: str, value: object, dtype: DTypeLike) -> FloatArray:
     """value as a C-contiguous, aligned array of dtype: numeric, finite.
     Masked arrays are refused (their mask would be silently dropped)."""
     if isinstance(value, np.ma.MaskedArray):
@@ -197,7 +211,7 @@ def array(name, value, dtype):
     return a
 
 
-def _count_nonfinite(a, block=1 << 20):
+def _count_nonfinite(a: np.ndarray[Any, Any], block: int = 1 << 20) -> int:
     """Non-finite values in a, counted a block at a time, so that a huge
     (e.g. memory-mapped) array needs no full-size temporary."""
     if a.dtype.kind in "biu":
@@ -208,7 +222,7 @@ def _count_nonfinite(a, block=1 << 20):
                    for i in range(0, flat.size, block)))
 
 
-def asarray(value):
+def asarray(value: object) -> np.ndarray[Any, Any]:
     """np.asarray that raises ValueError for ragged nested sequences on every
     NumPy version."""
     with warnings.catch_warnings():
@@ -220,7 +234,8 @@ def asarray(value):
                              "(ragged)") from None
 
 
-def samples(X, T, n_in, n_out, dtype, allow_empty=False):
+def samples(X: object, T: object, n_in: int, n_out: int, dtype: DTypeLike,
+            allow_empty: bool = False) -> tuple[FloatArray, FloatArray, bool]:
     """X as (n, n_in) and T as (n, n_out); a 1-D X is one sample.
 
     Returns (X, T, single) with single True for a 1-D X.  T may be 1-D for a
@@ -251,7 +266,8 @@ def samples(X, T, n_in, n_out, dtype, allow_empty=False):
     return X, T, single
 
 
-def inputs(X, n_in, dtype, allow_empty=True):
+def inputs(X: object, n_in: int, dtype: DTypeLike,
+           allow_empty: bool = True) -> tuple[FloatArray, bool]:
     X = array("X", X, dtype)
     single = X.ndim == 1
     if single:
@@ -267,7 +283,8 @@ def inputs(X, n_in, dtype, allow_empty=True):
     return X, single
 
 
-def sample_weight(value, n, dtype):
+def sample_weight(value: object, n: int,
+                  dtype: DTypeLike) -> FloatArray | None:
     if value is None:
         return None
     sw = array("sample_weight", value, dtype)
@@ -281,7 +298,7 @@ def sample_weight(value, n, dtype):
     return sw
 
 
-def targets_for_loss(T, loss, name="T"):
+def targets_for_loss(T: FloatArray, loss: str, name: str = "T") -> None:
     """ValueError unless T suits the loss: binary_cross_entropy needs
     targets in [0, 1]; cross_entropy rows that are probability
     distributions (no negative entry, summing to 1 within 1e-6 plus the
@@ -308,7 +325,8 @@ def targets_for_loss(T, loss, name="T"):
                              f"sums to {sums[row]:.6g}")
 
 
-def parameters(params, weights, biases):
+def parameters(params: FloatArray, weights: Sequence[FloatArray],
+               biases: Sequence[FloatArray]) -> None:
     """ValueError naming the first layer whose weights or biases are not
     all finite (values can be set element by element, past the checks on
     assignment).  A large flat buffer's sum is the cheap test (NaN and inf

@@ -1,8 +1,20 @@
 """Gradient checking: backpropagation against central finite differences."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def check_gradients(net, X, T, loss="half_sse", sample_weight=None, eps=None):
+    from pybp.network import Network
+
+
+def check_gradients(net: Network, X: ArrayLike, T: ArrayLike,
+                    loss: str = "half_sse",
+                    sample_weight: ArrayLike | None = None,
+                    eps: float | None = None) -> float:
     """Largest relative difference between backprop and finite differences.
 
     Returns max |a - b| / max(|a|, |b|, 1e-7) over all weights and biases,

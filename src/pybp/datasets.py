@@ -14,12 +14,18 @@ a ``seed``).  Each returns a :class:`Dataset`:
 
 A Dataset unpacks as ``X, T = dataset``.
 """
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 import numpy as np
 
 from pybp.network import Network
+
+if TYPE_CHECKING:
+    from pybp._typing import DTypeLike, FloatArray, IntArray
 
 __all__ = ["Dataset", "mazur", "xor", "credit", "teacher"]
 
@@ -41,20 +47,20 @@ class Dataset:
     ``X, T = dataset`` unpacks the inputs and targets.
     """
 
-    X: np.ndarray
-    T: np.ndarray
-    y: Optional[np.ndarray] = None
+    X: FloatArray
+    T: FloatArray
+    y: Optional[IntArray] = None
     network: Optional[Network] = None
     target_names: Tuple[str, ...] = ()
     description: str = ""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[FloatArray]:
         return iter((self.X, self.T))
 
-    def __len__(self):
+    def __len__(self) -> int:
         return 2
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = [f"X{self.X.shape}", f"T{self.T.shape}"]
         if self.y is not None:
             parts.append(f"y{self.y.shape}")
@@ -63,7 +69,7 @@ class Dataset:
         return "Dataset(" + ", ".join(parts) + ")"
 
 
-def _seed(seed):
+def _seed(seed: object) -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(
             seed, (int, np.integer)):
         raise TypeError(f"seed must be an int; got {type(seed).__name__}")
@@ -72,7 +78,7 @@ def _seed(seed):
     return int(seed)
 
 
-def _count(name, n, minimum=1):
+def _count(name: str, n: object, minimum: int = 1) -> int:
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"{name} must be an int; got {type(n).__name__}")
     if n < minimum:
@@ -91,7 +97,7 @@ after one step w5..w8 are 0.35891648 0.408666186 0.511301270 0.561370121
 and the error is 0.29102777."""
 
 
-def mazur(*, dtype="float64", backend="c"):
+def mazur(*, dtype: DTypeLike = "float64", backend: str = "c") -> Dataset:
     """The worked example of Mazur's tutorial (seed 002).
 
     Returns a Dataset whose ``network`` is a fresh 2-2-2 sigmoid Network
@@ -111,7 +117,7 @@ def mazur(*, dtype="float64", backend="c"):
                    description=MAZUR_DESCRIPTION)
 
 
-def xor(*, dtype="float64"):
+def xor(*, dtype: DTypeLike = "float64") -> Dataset:
     """The four XOR patterns: X (4, 2) of 0/1, T (4, 1) of 0/1, y (4,)."""
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
     y = np.array([0, 1, 1, 0])
@@ -135,7 +141,8 @@ identity output).  No real applicants are involved.  The seed's network to
 train on it is 10-4-6-8-4 (144 weights)."""
 
 
-def credit(n=5000, seed=0, *, dtype="float64"):
+def credit(n: int = 5000, seed: int = 0, *,
+           dtype: DTypeLike = "float64") -> Dataset:
     """Seed 000's credit-scoring task (synthetic): 10 features, 4 classes.
 
     X: (n, 10) uniform in [-1, 1]; y: (n,) the class 0..3 given by a random
@@ -154,8 +161,10 @@ def credit(n=5000, seed=0, *, dtype="float64"):
                    description=CREDIT_DESCRIPTION)
 
 
-def teacher(n=1000, sizes=(5, 8, 1), seed=0, *, activation="sigmoid",
-            output_activation="identity", dtype="float64"):
+def teacher(n: int = 1000, sizes: Sequence[int] = (5, 8, 1), seed: int = 0,
+            *, activation: str = "sigmoid",
+            output_activation: str = "identity",
+            dtype: DTypeLike = "float64") -> Dataset:
     """Seed 004's teacher-student regression.
 
     A random network of ``sizes`` (the teacher, ``network``, weights drawn

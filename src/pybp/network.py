@@ -4,20 +4,33 @@ Imports: network -> train -> (_backend, optim, _validate, _registry); pybp.io
 imports network, never the reverse at import time (the save/load methods
 below import pybp.io when called).
 """
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from pybp import _backend, _core, _registry, _validate
 from pybp.train import Trainer, classification_metric
 
+if TYPE_CHECKING:
+    from pybp._core import Core
+    from pybp._typing import (JSON, Callback, DTypeLike, Evaluation,
+                              FloatArray, IntArray, ReadOnly, Seed, Target)
+    from pybp.optim import Optimizer
+    from pybp.train import History
 
-class _ViewList(list):
+
+class _ViewList(list["FloatArray"]):
     """The per-layer views of a network's buffer.
 
     Item assignment copies into the view (net.weights[0] = W works and keeps
     the buffer shared); the list itself cannot grow or shrink.
     """
 
-    def __setitem__(self, index, value):
+    def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
             raise TypeError("assign one layer at a time, e.g. "
                             "net.weights[0] = W")
@@ -28,7 +41,7 @@ class _ViewList(list):
                              f"array of shape {value.shape}")
         view[...] = value
 
-    def _fixed(self, *args, **kwargs):
+    def _fixed(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("the list of layers has a fixed length")
 
     append = extend = insert = pop = remove = clear = __delitem__ = _fixed
@@ -46,14 +59,22 @@ class Gradients:
 
     __slots__ = ("params", "weights", "biases", "deltas", "loss")
 
-    def __init__(self, params, weights, biases, deltas, loss):
+    params: FloatArray
+    weights: list[FloatArray]
+    biases: list[FloatArray]
+    deltas: list[FloatArray]
+    loss: float
+
+    def __init__(self, params: FloatArray, weights: list[FloatArray],
+                 biases: list[FloatArray], deltas: list[FloatArray],
+                 loss: float) -> None:
         self.params = params
         self.weights = weights
         self.biases = biases
         self.deltas = deltas
         self.loss = loss
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Gradients(loss={self.loss!r}, "
                 f"layers={len(self.weights)}, n_params={self.params.size})")
 
@@ -85,16 +106,21 @@ class Network:
         Python (the baseline to compare against; same numbers in float64).
     """
 
-    def __init__(self, sizes, activation="sigmoid", output_activation=None, *,
-                 bias=True, init="default", seed=None, dtype="float64",
-                 backend="c"):
+    def __init__(self, sizes: Sequence[int],
+                 activation: str | Sequence[str] = "sigmoid",
+                 output_activation: str | None = None, *,
+                 bias: bool = True, init: str = "default", seed: Seed = None,
+                 dtype: DTypeLike = "float64", backend: str = "c") -> None:
         init = _validate.choice("init", init, _validate.INITS)
         seed = _validate.seed(seed)
         self._setup(sizes, activation, output_activation, bias, dtype, backend)
         self._init_weights(init, np.random.default_rng(seed))
 
-    def _setup(self, sizes, activation, output_activation, bias, dtype,
-               backend):
+    _core: Core | None
+
+    def _setup(self, sizes: Sequence[int], activation: str | Sequence[str],
+               output_activation: str | None, bias: bool, dtype: DTypeLike,
+               backend: str) -> None:
         """Validate the architecture and allocate zeroed parameters."""
         self._sizes = _validate.sizes(sizes)
         self._activations = _validate.activations(
@@ -109,7 +135,8 @@ class Network:
         self._core = None
 
     @classmethod
-    def _empty(cls, sizes, activations, bias, dtype, backend="c"):
+    def _empty(cls, sizes: Sequence[int], activations: Sequence[str],
+               bias: bool, dtype: DTypeLike, backend: str = "c") -> Network:
         """A network with all parameters zero and no random draws, for
         loaders that fill in the parameters themselves."""
         net = cls.__new__(cls)
@@ -117,8 +144,9 @@ class Network:
         return net
 
     @classmethod
-    def from_params(cls, sizes, activations, params, *, bias=True,
-                    backend="c"):
+    def from_params(cls, sizes: Sequence[int],
+                    activations: str | Sequence[str], params: ArrayLike, *,
+                    bias: bool = True, backend: str = "c") -> Network:
         """A network with the given flat parameters (layout: see params),
         no random draws.  activations: a name or one name per weight layer
         (as Network's ``activation``).  The dtype is params' own when it is
@@ -133,7 +161,8 @@ class Network:
 
     # ---- construction helpers ------------------------------------------
 
-    def _views(self, flat):
+    def _views(self, flat: FloatArray
+               ) -> tuple[_ViewList, _ViewList]:
         """Per-layer weight and bias views into a buffer of this layout."""
         weights, biases = _backend.layer_views(flat, self._sizes, self._bias)
         views = _ViewList(), _ViewList()
@@ -142,7 +171,7 @@ class Network:
                 list.append(target, view)
         return views
 
-    def _init_weights(self, init, rng):
+    def _init_weights(self, init: str, rng: np.random.Generator) -> None:
         for W, act in zip(self._weights, self._activations):
             n_out, n_in = W.shape
             scheme = init
@@ -157,7 +186,7 @@ class Network:
                 W[...] = rng.uniform(-0.1, 0.1, (n_out, n_in))
 
     @property
-    def core(self):
+    def core(self) -> Core:
         """The compiled kernels' view of this architecture (built lazily)."""
         if self._core is None:
             self._core = _core.Core(self._sizes, self._activations, self._bias)
@@ -165,30 +194,41 @@ class Network:
 
     # ---- attributes ----------------------------------------------------
 
-    sizes = property(lambda self: self._sizes, doc="Layer widths, input first.")
-    activations = property(lambda self: self._activations,
-                           doc="One activation name per weight layer.")
-    output_activation = property(lambda self: self._activations[-1])
-    bias = property(lambda self: self._bias, doc="Whether layers have biases.")
-    dtype = property(lambda self: self._dtype)
-    n_params = property(lambda self: self._params.size,
-                        doc="Number of weights and biases.")
-    weights = property(lambda self: self._weights,
-                       doc="Per-layer weight views, shape (n_out, n_in); "
-                           "weights[l][j, i] is w_ij.")
-    biases = property(lambda self: self._biases,
-                      doc="Per-layer bias views (empty without biases).")
-    n_inputs = property(lambda self: self._sizes[0])
-    n_outputs = property(lambda self: self._sizes[-1])
+    sizes: ReadOnly[tuple[int, ...]] = property(
+        lambda self: self._sizes, doc="Layer widths, input first.")
+    activations: ReadOnly[tuple[str, ...]] = property(
+        lambda self: self._activations,
+        doc="One activation name per weight layer.")
+    output_activation: ReadOnly[str] = property(
+        lambda self: self._activations[-1],
+        doc="The output layer's activation.")
+    bias: ReadOnly[bool] = property(
+        lambda self: self._bias, doc="Whether layers have biases.")
+    dtype: ReadOnly[np.dtype[np.floating[Any]]] = property(
+        lambda self: self._dtype,
+        doc="The parameters' dtype (float64 or float32).")
+    n_params: ReadOnly[int] = property(
+        lambda self: self._params.size, doc="Number of weights and biases.")
+    weights: ReadOnly[_ViewList] = property(
+        lambda self: self._weights,
+        doc="Per-layer weight views, shape (n_out, n_in); "
+            "weights[l][j, i] is w_ij.")
+    biases: ReadOnly[_ViewList] = property(
+        lambda self: self._biases,
+        doc="Per-layer bias views (empty without biases).")
+    n_inputs: ReadOnly[int] = property(
+        lambda self: self._sizes[0], doc="Width of the input layer.")
+    n_outputs: ReadOnly[int] = property(
+        lambda self: self._sizes[-1], doc="Width of the output layer.")
 
     @property
-    def params(self):
+    def params(self) -> FloatArray:
         """All weights and biases in one flat buffer (layer by layer, each
         layer's weights row-major then its biases); writable."""
         return self._params
 
     @params.setter
-    def params(self, value):
+    def params(self, value: ArrayLike) -> None:
         value = _validate.array("params", value, self._dtype)
         if value.shape != self._params.shape:
             raise ValueError(f"params must have shape {self._params.shape}; "
@@ -196,19 +236,20 @@ class Network:
         self._params[...] = value
 
     @property
-    def backend(self):
+    def backend(self) -> str:
+        """The backend that runs this network: "c" or "python"."""
         return self._backend
 
     @backend.setter
-    def backend(self, value):
+    def backend(self, value: str) -> None:
         self._backend = _validate.choice("backend", value, _validate.BACKENDS)
         self._runner = _backend.get(self._backend)
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         """ValueError if an element assignment made a parameter NaN/inf."""
         _validate.parameters(self._params, self._weights, self._biases)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         acts = self._activations
         if len(set(acts[:-1])) <= 1:
             act = f"activation={acts[0]!r}, output_activation={acts[-1]!r}"
@@ -217,7 +258,7 @@ class Network:
         return (f"Network({list(self._sizes)!r}, {act}, bias={self._bias}, "
                 f"dtype={self._dtype.name!r}, backend={self._backend!r})")
 
-    def copy(self, *, backend=None):
+    def copy(self, *, backend: str | None = None) -> Network:
         """An independent copy (optionally on another backend)."""
         other = object.__new__(Network)
         other.__dict__.update(self.__dict__)
@@ -231,7 +272,7 @@ class Network:
 
     # ---- inference -----------------------------------------------------
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> FloatArray:
         """The network's outputs, shape (n_samples, n_outputs); a 1-D X is
         one sample and gives a 1-D result.  ValueError if a parameter is
         NaN or infinite (predict, evaluate, gradients and fit all check)."""
@@ -242,7 +283,7 @@ class Network:
 
     __call__ = predict
 
-    def classify(self, X):
+    def classify(self, X: ArrayLike) -> IntArray | int:
         """The predicted class per sample (an int for a 1-D X).
 
         Several outputs: the index of the largest.  One output: 1 where it
@@ -260,12 +301,14 @@ class Network:
 
     # ---- loss and gradients --------------------------------------------
 
-    def loss(self, X, T, loss="half_sse", sample_weight=None):
+    def loss(self, X: ArrayLike, T: ArrayLike, loss: str = "half_sse",
+             sample_weight: ArrayLike | None = None) -> float:
         """Per-sample error summed over outputs, averaged over samples
         (weighted by sample_weight when given)."""
         return self.evaluate(X, T, loss=loss, sample_weight=sample_weight)["loss"]
 
-    def evaluate(self, X, T, loss="half_sse", sample_weight=None):
+    def evaluate(self, X: ArrayLike, T: ArrayLike, loss: str = "half_sse",
+                 sample_weight: ArrayLike | None = None) -> Evaluation:
         """{"loss": mean loss, "accuracy": fraction right or None}.
 
         Accuracy is reported for classification targets: one-hot rows
@@ -280,7 +323,9 @@ class Network:
         return {"loss": float(loss_sum / wsum),
                 "accuracy": float(correct / wsum) if metric else None}
 
-    def _data(self, X, T, sample_weight, loss, allow_empty):
+    def _data(self, X: ArrayLike, T: ArrayLike,
+              sample_weight: ArrayLike | None, loss: str, allow_empty: bool
+              ) -> tuple[FloatArray, FloatArray, FloatArray | None, str]:
         """Validated (X, T, sample weights, loss name); parameters checked."""
         loss = _validate.loss_for(loss, self.output_activation)
         X, T, _ = _validate.samples(X, T, self.n_inputs, self.n_outputs,
@@ -290,7 +335,8 @@ class Network:
         self._check_params()
         return X, T, sw, loss
 
-    def gradients(self, X, T, loss="half_sse", sample_weight=None):
+    def gradients(self, X: ArrayLike, T: ArrayLike, loss: str = "half_sse",
+                  sample_weight: ArrayLike | None = None) -> Gradients:
         """Backpropagated gradients of loss(X, T) (see Gradients)."""
         X, T, sw, loss = self._data(X, T, sample_weight, loss, allow_empty=False)
         loss_sum, wsum, grad, deltas = self._runner.batch_gradient(
@@ -301,11 +347,17 @@ class Network:
 
     # ---- training ------------------------------------------------------
 
-    def fit(self, X, T, *, loss="half_sse", optimizer="sgd", epochs=1,
-            batch_size=1, shuffle=True, seed=None, train_biases=True,
-            validation_data=None, validation_split=0.0, target_loss=None,
-            patience=None, min_delta=0.0, max_seconds=None, restore_best=True,
-            callbacks=None, verbose=False, sample_weight=None):
+    def fit(self, X: ArrayLike, T: ArrayLike, *, loss: str = "half_sse",
+            optimizer: str | Optimizer = "sgd", epochs: int = 1,
+            batch_size: int = 1, shuffle: bool = True, seed: Seed = None,
+            train_biases: bool = True,
+            validation_data: tuple[ArrayLike, ...] | None = None,
+            validation_split: float = 0.0, target_loss: float | None = None,
+            patience: int | None = None, min_delta: float = 0.0,
+            max_seconds: float | None = None, restore_best: bool = True,
+            callbacks: Callback | Sequence[Callback] | None = None,
+            verbose: bool = False,
+            sample_weight: ArrayLike | None = None) -> History:
         """Train by backpropagation; returns a History.
 
         loss: a loss name.  optimizer: a name or a pybp.optim optimizer.
@@ -342,31 +394,32 @@ class Network:
 
     # ---- serialization (pybp.io) ---------------------------------------
 
-    def save(self, path, *, metadata=None):
+    def save(self, path: Target, *,
+             metadata: dict[str, JSON] | None = None) -> None:
         """Save to a safetensors file, atomically (see pybp.io.save);
         metadata: a dict of str -> JSON-able values, read back by
         pybp.io.load_metadata."""
         from pybp import io
         io.save(self, path, metadata=metadata)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, JSON]:
         """A JSON-able dict of the architecture and parameters."""
         from pybp import io
         return io.to_dict(self)
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: Mapping[str, JSON]) -> Network:
         """The network described by a dict from to_dict (validated)."""
         from pybp import io
         return io.from_dict(d)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # pickle, copy.copy and copy.deepcopy go through the saved bytes.
         from pybp import io
         return io._reduce(self)
 
 
-def _dtype_name(dtype):
+def _dtype_name(dtype: DTypeLike) -> Any:
     """'float64'/'float32' from a name, numpy dtype or type; else as given."""
     if isinstance(dtype, str):
         return dtype

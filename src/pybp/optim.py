@@ -11,10 +11,19 @@ weight (the gradient of ``weight_decay / 2 * sum w^2``), never of a bias.
 ``StepDecay``, ``ExponentialDecay``, ``InverseScaling`` or ``ReduceOnPlateau``.
 The learning rate is set once per epoch and recorded in ``History.lr``.
 """
+from __future__ import annotations
+
 import math
 import numbers
+from typing import TYPE_CHECKING, Any, Union
 
 from pybp import _registry, _validate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# A learning rate: a number > 0, or a schedule of them.
+LearningRate = Union[float, "Schedule"]
 
 # ---- learning-rate schedules ----------------------------------------------
 
@@ -28,65 +37,77 @@ class Schedule:
     it).
     """
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
+        """The learning rate for this epoch."""
         raise NotImplementedError
 
-    def observe(self, loss):
+    def observe(self, loss: float) -> None:
+        """Told the monitored loss after every epoch (a no-op here)."""
         pass
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._args().items())
         return f"{type(self).__name__}({args})"
 
 
-def _lr(value):
+def _lr(value: object) -> float:
     return _validate.real("lr", value, minimum=0.0, min_inclusive=False)
 
 
 class Constant(Schedule):
     """The same learning rate every epoch."""
 
-    def __init__(self, lr):
+    lr: float
+
+    def __init__(self, lr: float) -> None:
         self.lr = _lr(lr)
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
         return self.lr
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {"lr": self.lr}
 
 
 class StepDecay(Schedule):
     """lr * gamma ** (epoch // step_size): divided every step_size epochs."""
 
-    def __init__(self, lr, step_size=10, gamma=0.1):
+    lr: float
+    step_size: int
+    gamma: float
+
+    def __init__(self, lr: float, step_size: int = 10,
+                 gamma: float = 0.1) -> None:
         self.lr = _lr(lr)
         self.step_size = _validate.integer("step_size", step_size, minimum=1)
         self.gamma = _validate.real("gamma", gamma, minimum=0.0, maximum=1.0,
                                     min_inclusive=False)
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
         return self.lr * self.gamma ** (epoch // self.step_size)
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {"lr": self.lr, "step_size": self.step_size, "gamma": self.gamma}
 
 
 class ExponentialDecay(Schedule):
     """lr * gamma ** epoch."""
 
-    def __init__(self, lr, gamma=0.95):
+    lr: float
+    gamma: float
+
+    def __init__(self, lr: float, gamma: float = 0.95) -> None:
         self.lr = _lr(lr)
         self.gamma = _validate.real("gamma", gamma, minimum=0.0, maximum=1.0,
                                     min_inclusive=False)
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
         return self.lr * self.gamma ** epoch
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {"lr": self.lr, "gamma": self.gamma}
 
 
@@ -94,14 +115,17 @@ class InverseScaling(Schedule):
     """lr / (samples_seen + 1) ** power_t, as scikit-learn's "invscaling"
     (updated at each epoch's start from the samples seen so far)."""
 
-    def __init__(self, lr, power_t=0.5):
+    lr: float
+    power_t: float
+
+    def __init__(self, lr: float, power_t: float = 0.5) -> None:
         self.lr = _lr(lr)
         self.power_t = _validate.real("power_t", power_t, minimum=0.0)
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
         return self.lr / (samples_seen + 1) ** self.power_t
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {"lr": self.lr, "power_t": self.power_t}
 
 
@@ -112,8 +136,17 @@ class ReduceOnPlateau(Schedule):
     (counted as fit's own ``patience``, and as Keras counts); never below
     ``min_lr``.  The count starts again after each reduction."""
 
-    def __init__(self, lr, factor=0.1, patience=10, min_delta=1e-4,
-                 min_lr=0.0):
+    lr: float
+    factor: float
+    patience: int
+    min_delta: float
+    min_lr: float
+    current: float
+    _best: float
+    _wait: int
+
+    def __init__(self, lr: float, factor: float = 0.1, patience: int = 10,
+                 min_delta: float = 1e-4, min_lr: float = 0.0) -> None:
         self.lr = _lr(lr)
         self.factor = _validate.real("factor", factor, minimum=0.0,
                                      maximum=1.0, min_inclusive=False,
@@ -123,15 +156,17 @@ class ReduceOnPlateau(Schedule):
         self.min_lr = _validate.real("min_lr", min_lr, minimum=0.0)
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
+        """Back to the initial learning rate, with no loss seen."""
         self.current = self.lr
         self._best = math.inf
         self._wait = 0
 
-    def __call__(self, epoch, samples_seen):
+    def __call__(self, epoch: int, samples_seen: int) -> float:
         return self.current
 
-    def observe(self, loss):
+    def observe(self, loss: float) -> None:
+        """Count an epoch without improvement, and reduce after patience."""
         if loss < self._best - self.min_delta:
             self._best = loss
             self._wait = 0
@@ -141,18 +176,19 @@ class ReduceOnPlateau(Schedule):
                 self.current = max(self.current * self.factor, self.min_lr)
                 self._wait = 0
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         return {"lr": self.lr, "factor": self.factor, "patience": self.patience,
                 "min_delta": self.min_delta, "min_lr": self.min_lr}
 
 
-def as_schedule(lr):
+def as_schedule(lr: LearningRate) -> Schedule:
+    """lr itself if it is a Schedule, else Constant(lr)."""
     if isinstance(lr, Schedule):
         return lr
     return Constant(lr)
 
 
-def checked_rate(schedule, epoch, samples_seen):
+def checked_rate(schedule: Schedule, epoch: int, samples_seen: int) -> float:
     """schedule(epoch, samples_seen), which must be a finite real > 0;
     ValueError naming the schedule and the epoch otherwise."""
     rate = schedule(epoch, samples_seen)
@@ -175,22 +211,26 @@ class Optimizer:
     in the registry's FULL_BATCH take one step per epoch on the gradient of
     the whole training set."""
 
-    kind = None
-    schedule = None
+    kind: str
+    schedule: Schedule | None = None
+    lr: LearningRate
+    weight_decay: float
 
-    def _set_lr(self, lr):
+    def _set_lr(self, lr: LearningRate) -> None:
         self.schedule = as_schedule(lr)
-        self.lr = lr if isinstance(lr, Schedule) else self.schedule.lr
+        # (self.schedule is a Constant when lr is not a Schedule.)
+        self.lr = lr if isinstance(lr, Schedule) else \
+            self.schedule.lr  # type: ignore[attr-defined]
 
-    def _weight_decay(self, value):
+    def _weight_decay(self, value: float) -> None:
         self.weight_decay = _validate.real("weight_decay", value, minimum=0.0)
 
     @property
-    def full_batch(self):
+    def full_batch(self) -> bool:
         """Whether one step is taken per epoch on the whole set's gradient."""
         return self.kind in _registry.FULL_BATCH
 
-    def spec(self, lr=None):
+    def spec(self, lr: float | None = None) -> dict[str, Any]:
         """{"kind": kind, field: value, ...} with exactly the registry's
         OPTIMIZER_FIELDS[kind]: what the kernels take for one epoch.
 
@@ -199,7 +239,7 @@ class Optimizer:
         a custom schedule without one, its checked rate for epoch 0).
         Ignored by optimizers without a learning rate (Rprop).
         """
-        out = {"kind": self.kind}
+        out: dict[str, Any] = {"kind": self.kind}
         for name in _registry.OPTIMIZER_FIELDS[self.kind]:
             if name == "lr":
                 out["lr"] = self._base_lr() if lr is None else float(lr)
@@ -207,18 +247,19 @@ class Optimizer:
                 out[name] = getattr(self, name)
         return out
 
-    def _base_lr(self):
+    def _base_lr(self) -> float:
         base = getattr(self.schedule, "lr", None)
         if isinstance(base, numbers.Real):
             return float(base)
-        return checked_rate(self.schedule, 0, 0)
+        # (Only called when there is a schedule.)
+        return checked_rate(self.schedule, 0, 0)  # type: ignore[arg-type]
 
-    def _args(self):
+    def _args(self) -> dict[str, Any]:
         """The constructor arguments besides lr."""
         return {k: v for k, v in self.spec(1.0).items()
                 if k not in ("kind", "lr")}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         args = self._args()
         if self.schedule is not None:
             args = {"lr": self.lr, **args}
@@ -226,12 +267,12 @@ class Optimizer:
             f"{k}={v!r}" for k, v in args.items()) + ")"
 
 
-def _fraction(name, value):
+def _fraction(name: str, value: float) -> float:
     return _validate.real(name, value, minimum=0.0, maximum=1.0,
                           max_inclusive=False)
 
 
-def _positive(name, value):
+def _positive(name: str, value: float) -> float:
     return _validate.real(name, value, minimum=0.0, min_inclusive=False)
 
 
@@ -244,8 +285,11 @@ class SGD(Optimizer):
     """
 
     kind = "sgd"
+    momentum: float
+    nesterov: bool
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: LearningRate = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0) -> None:
         self._set_lr(lr)
         self.momentum = _fraction("momentum", momentum)
         self.nesterov = _validate.flag("nesterov", nesterov)
@@ -262,9 +306,13 @@ class Adam(Optimizer):
     v_hat = v / (1 - b2^t)."""
 
     kind = "adam"
+    beta1: float
+    beta2: float
+    eps: float
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
-                 weight_decay=0.0):
+    def __init__(self, lr: LearningRate = 0.001, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         self._set_lr(lr)
         self.beta1 = _fraction("beta1", beta1)
         self.beta2 = _fraction("beta2", beta2)
@@ -277,8 +325,11 @@ class RMSprop(Optimizer):
     """RMSprop (Hinton): v <- rho v + (1-rho) g^2;  w <- w - lr g / (sqrt(v) + eps)."""
 
     kind = "rmsprop"
+    rho: float
+    eps: float
 
-    def __init__(self, lr=0.001, rho=0.9, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: LearningRate = 0.001, rho: float = 0.9,
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         self._set_lr(lr)
         self.rho = _fraction("rho", rho)
         self.eps = _positive("eps", eps)
@@ -290,8 +341,10 @@ class Adagrad(Optimizer):
     """Adagrad (Duchi et al. 2011): G <- G + g^2;  w <- w - lr g / (sqrt(G) + eps)."""
 
     kind = "adagrad"
+    eps: float
 
-    def __init__(self, lr=0.01, eps=1e-10, weight_decay=0.0):
+    def __init__(self, lr: LearningRate = 0.01, eps: float = 1e-10,
+                 weight_decay: float = 0.0) -> None:
         self._set_lr(lr)
         self.eps = _positive("eps", eps)
         self._weight_decay(weight_decay)
@@ -310,9 +363,15 @@ class Rprop(Optimizer):
     """
 
     kind = "rprop"
+    eta_plus: float
+    eta_minus: float
+    delta0: float
+    delta_min: float
+    delta_max: float
 
-    def __init__(self, eta_plus=1.2, eta_minus=0.5, delta0=0.1, delta_min=0.0,
-                 delta_max=50.0, weight_decay=0.0):
+    def __init__(self, eta_plus: float = 1.2, eta_minus: float = 0.5,
+                 delta0: float = 0.1, delta_min: float = 0.0,
+                 delta_max: float = 50.0, weight_decay: float = 0.0) -> None:
         self.eta_plus = _validate.real("eta_plus", eta_plus, minimum=1.0,
                                        min_inclusive=False)
         self.eta_minus = _validate.real("eta_minus", eta_minus, minimum=0.0,
@@ -342,28 +401,33 @@ class Quickprop(Optimizer):
     """
 
     kind = "quickprop"
+    mu: float
 
-    def __init__(self, lr=0.7, mu=1.75, weight_decay=1e-4):
+    def __init__(self, lr: LearningRate = 0.7, mu: float = 1.75,
+                 weight_decay: float = 1e-4) -> None:
         self._set_lr(lr)
         self.mu = _positive("mu", mu)
         self._weight_decay(weight_decay)
 
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop,
-              "adagrad": Adagrad, "rprop": Rprop, "quickprop": Quickprop}
+# name -> constructor (each takes its own keywords)
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad,
+    "rprop": Rprop, "quickprop": Quickprop}
 
 
-SCHEDULES = {"Constant": Constant, "StepDecay": StepDecay,
-             "ExponentialDecay": ExponentialDecay,
-             "InverseScaling": InverseScaling,
-             "ReduceOnPlateau": ReduceOnPlateau}
+SCHEDULES: dict[str, Callable[..., Schedule]] = {
+    "Constant": Constant, "StepDecay": StepDecay,
+    "ExponentialDecay": ExponentialDecay, "InverseScaling": InverseScaling,
+    "ReduceOnPlateau": ReduceOnPlateau}
 
 
-def to_config(optimizer):
+def to_config(optimizer: Optimizer) -> dict[str, Any]:
     """A JSON-able description of an optimizer (with its schedule and the
     schedule's state), from which from_config rebuilds an equal one."""
-    config = {"kind": optimizer.kind, "args": optimizer._args()}
+    config: dict[str, Any] = {"kind": optimizer.kind,
+                              "args": optimizer._args()}
     if optimizer.schedule is not None:
         sched = optimizer.schedule
         config["schedule"] = {"class": type(sched).__name__,
@@ -375,7 +439,7 @@ def to_config(optimizer):
     return config
 
 
-def from_config(config):
+def from_config(config: Any) -> Optimizer:
     """The optimizer to_config described; ValueError/TypeError if the
     description is not one."""
     if not isinstance(config, dict) or config.get("kind") not in OPTIMIZERS \
@@ -397,7 +461,7 @@ def from_config(config):
     return OPTIMIZERS[config["kind"]](**args)
 
 
-def get(optimizer):
+def get(optimizer: str | Optimizer) -> Optimizer:
     """An Optimizer from a name (with its defaults) or an Optimizer."""
     if isinstance(optimizer, Optimizer):
         return optimizer

@@ -10,9 +10,13 @@ parameter onto scikit-learn's MLP.
     >>> clf = MLPClassifier(hidden_layer_sizes=(32,), random_state=0)
     >>> clf.fit(X, y).predict(X)                         # doctest: +SKIP
 """
+from __future__ import annotations
+
 import math
 import numbers
 import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +43,12 @@ except ImportError:                                         # pragma: no cover
 from pybp import optim
 from pybp.network import Network
 from pybp.train import Trainer
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from typing_extensions import Self
+
+    from pybp._typing import FloatArray
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -125,15 +135,23 @@ class _BaseMLP(BaseEstimator):
     loop and its stopping rule (scikit-learn's), and the fitted attributes.
     Subclasses say how targets become network outputs."""
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001,
-                 power_t=0.5, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, dtype="float64",
-                 loss=None, output_activation=None, callback=None):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam",
+                 alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None,
+                 tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True,
+                 early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, dtype: str = "float64",
+                 loss: str | None = None,
+                 output_activation: str | None = None,
+                 callback: Callable[..., object] | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -290,7 +308,8 @@ class _BaseMLP(BaseEstimator):
 
     # ---- fitting -----------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> Self:
         """Train on X, y for up to max_iter epochs (scikit-learn's stopping
         rule); returns self.  With warm_start=True a fitted estimator goes on
         from its current weights (with a fresh optimizer state, as
@@ -477,7 +496,7 @@ class _BaseMLP(BaseEstimator):
     # ---- fitted attributes -------------------------------------------------
 
     @property
-    def coefs_(self):
+    def coefs_(self) -> list[FloatArray]:
         """Weight matrices in scikit-learn's orientation, (n_in, n_out):
         read-only views into network_.params (they follow further
         training; copy them to keep a snapshot)."""
@@ -485,7 +504,7 @@ class _BaseMLP(BaseEstimator):
         return [_read_only(W.T) for W in self.network_.weights]
 
     @property
-    def intercepts_(self):
+    def intercepts_(self) -> list[FloatArray]:
         """Bias vectors, read-only views into network_.params."""
         check_is_fitted(self, "network_")
         return [_read_only(b) for b in self.network_.biases]
@@ -550,16 +569,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _y_numeric = False
     _is_classifier = True
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=0.0001, batch_size="auto",
-                 learning_rate="constant", learning_rate_init=0.001,
-                 power_t=0.5, max_iter=200, shuffle=True, random_state=None,
-                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False,
-                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, class_weight=None,
-                 dtype="float64", loss=None, output_activation=None,
-                 callback=None):
+    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
+                 activation: str = "relu", *, solver: str = "adam",
+                 alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5,
+                 max_iter: int = 200, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None,
+                 tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True,
+                 early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: int = 10, 
+                 class_weight: Mapping[Any, float] | str | None = None,
+                 dtype: str = "float64",
+                 loss: str | None = None,
+                 output_activation: str | None = None,
+                 callback: Callable[..., object] | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -575,7 +603,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             output_activation=output_activation, callback=callback)
         self.class_weight = class_weight
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """One epoch over X, y, keeping the weights and the optimizer state
         of earlier calls.  ``classes`` (all the labels there will be) is
         needed on the first call, as in scikit-learn.  The same blocks in the
@@ -731,16 +761,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _predict_dense(self, X):
         return self._labels_from_outputs(self.network_.predict(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray[Any, Any]:
         """The predicted labels (an indicator matrix for multilabel)."""
         return self._labels_from_outputs(self._outputs(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> FloatArray:
         """Class probabilities, shape (n_samples, n_classes) (for
         multilabel, each label's probability)."""
         return self._proba_from_outputs(self._outputs(X))
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> FloatArray:
         """log(predict_proba(X))."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -766,7 +796,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     _is_classifier = False
     _multilabel = False
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> Self:
         """One epoch over X, y, keeping the weights and the optimizer state
         of earlier calls; deterministic for a given random_state."""
         return self._partial_fit(X, y, sample_weight)
@@ -817,7 +848,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(y, pred[:, 0] if y.ndim == 1 else pred,
                         sample_weight=sw)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> FloatArray:
         """Predicted targets: shape (n_samples,) for one output, else
         (n_samples, n_outputs)."""
         out = self._outputs(X)

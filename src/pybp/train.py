@@ -6,17 +6,29 @@ runs callbacks and draws the next sample order.  Inside an epoch the backend
 calls back every millisecond or so (after a whole batch), which is where
 Ctrl-C, max_seconds and the progress bar are noticed.
 """
+from __future__ import annotations
+
 import math
 import signal
 import threading
 import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from pybp import _backend, _registry, _validate, optim, plot
 from pybp._progress import ProgressBar
 
-STOP_REASONS = _registry.STOP_REASONS
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from pybp._typing import Callback, FloatArray, Seed, Source, Target
+    from pybp.network import Network
+
+STOP_REASONS: tuple[str, ...] = _registry.STOP_REASONS
 
 
 class History:
@@ -32,7 +44,14 @@ class History:
     interrupted, diverged.
     """
 
-    def __init__(self):
+    loss: list[float]
+    val_loss: list[float]
+    lr: list[float | None]
+    seconds: list[float]
+    metrics: dict[str, list[float]]
+    stopped: str | None
+
+    def __init__(self) -> None:
         self.loss = []
         self.val_loss = []
         self.lr = []
@@ -41,31 +60,35 @@ class History:
         self.stopped = None
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
+        """The number of epochs recorded."""
         return len(self.loss)
 
     @property
-    def accuracy(self):
+    def accuracy(self) -> list[float]:
+        """metrics["accuracy"], or [] for regression targets."""
         return self.metrics.get("accuracy", [])
 
     @property
-    def val_accuracy(self):
+    def val_accuracy(self) -> list[float]:
+        """metrics["val_accuracy"], or [] without validation data or for
+        regression targets."""
         return self.metrics.get("val_accuracy", [])
 
-    def plot(self, ax=None, **kwargs):
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Draw loss and val_loss (and accuracy where present); returns the
         matplotlib Axes.  Keywords as pybp.plot.history; needs matplotlib
         (``pip install "pybp[plot]"``)."""
         return plot.history(self, ax=ax, **kwargs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         last = f", loss {self.loss[-1]:.6g}" if self.loss else ""
         if self.val_loss:
             last += f", val_loss {self.val_loss[-1]:.6g}"
         return f"History({self.epochs} epochs{last}, stopped={self.stopped!r})"
 
 
-def classification_metric(T):
+def classification_metric(T: FloatArray) -> tuple[str | None, float]:
     """(metric, threshold) the kernels use to count right predictions.
 
     One-hot rows: argmax.  Targets all in {0, 1}: each output thresholded at
@@ -91,22 +114,25 @@ class _Interrupts:
     KeyboardInterrupt as usual.
     """
 
-    def __init__(self):
+    flag: bool
+    _previous: Callable[[int, FrameType | None], Any] | int | None
+
+    def __init__(self) -> None:
         self.flag = False
         self._previous = None
 
-    def _handler(self, signum, frame):
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         if self.flag:
             raise KeyboardInterrupt
         self.flag = True
 
-    def __enter__(self):
+    def __enter__(self) -> _Interrupts:
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
             self._previous = signal.signal(signal.SIGINT, self._handler)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
@@ -124,10 +150,33 @@ class Trainer:
     the optimizer state.  Options are those of Network.fit.
     """
 
-    def __init__(self, *, loss="half_sse", optimizer="sgd", batch_size=1,
-                 shuffle=True, seed=None, train_biases=True, target_loss=None,
-                 patience=None, min_delta=0.0, max_seconds=None,
-                 restore_best=True, callbacks=None, verbose=False):
+    loss: str
+    optimizer: optim.Optimizer
+    batch_size: int
+    shuffle: bool
+    train_biases: bool
+    target_loss: float | None
+    patience: int | None
+    min_delta: float
+    max_seconds: float | None
+    restore_best: bool
+    callbacks: list[Callback]
+    verbose: bool
+    epochs_done: int
+    samples_seen: int
+    _rng: np.random.Generator
+    _state: FloatArray | None
+    _state_shape: tuple[int, np.dtype[Any]]
+    _step: int
+
+    def __init__(self, *, loss: str = "half_sse",
+                 optimizer: str | optim.Optimizer = "sgd",
+                 batch_size: int = 1, shuffle: bool = True, seed: Seed = None,
+                 train_biases: bool = True, target_loss: float | None = None,
+                 patience: int | None = None, min_delta: float = 0.0,
+                 max_seconds: float | None = None, restore_best: bool = True,
+                 callbacks: Callback | Sequence[Callback] | None = None,
+                 verbose: bool = False) -> None:
         self.loss = _validate.choice("loss", loss, _validate.LOSSES)
         self.optimizer = optim.get(optimizer)
         self.batch_size = _validate.integer("batch_size", batch_size, minimum=1)
@@ -161,7 +210,7 @@ class Trainer:
 
     # ---- optimizer state -------------------------------------------------
 
-    def optimizer_state(self, net):
+    def optimizer_state(self, net: Network) -> FloatArray:
         """The optimizer's state for net: one flat buffer holding the slots
         pybp._registry.state_slot_names names, n_params values each (zeroed
         on first use).  ValueError if it belongs to another network."""
@@ -178,7 +227,7 @@ class Trainer:
                 "new Trainer for it)")
         return self._state
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the optimizer state and the epoch/sample counters."""
         self._state = None
         self._step = 0
@@ -193,7 +242,7 @@ class Trainer:
                 "patience", "min_delta", "max_seconds", "restore_best",
                 "verbose")
 
-    def save(self, path, net):
+    def save(self, path: Target, net: Network) -> None:
         """Save net and this Trainer's state (optimizer state, counters,
         random stream, options; not callbacks) so that
         ``Trainer.load(path)`` resumes training exactly."""
@@ -201,12 +250,12 @@ class Trainer:
         io.save_checkpoint(self, net, path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: Source) -> tuple[Trainer, Network]:
         """(trainer, net) from a file written by Trainer.save."""
         from pybp import io
         return io.load_checkpoint(path)
 
-    def _checkpoint_config(self):
+    def _checkpoint_config(self) -> dict[str, Any]:
         return {
             "options": {k: getattr(self, k) for k in self._OPTIONS},
             "optimizer": optim.to_config(self.optimizer),
@@ -217,7 +266,7 @@ class Trainer:
         }
 
     @classmethod
-    def _from_checkpoint_config(cls, config):
+    def _from_checkpoint_config(cls, config: Any) -> Trainer:
         if not isinstance(config, dict) or \
                 not isinstance(config.get("options"), dict):
             raise ValueError(f"not a trainer description: {config!r:.80}")
@@ -238,8 +287,11 @@ class Trainer:
 
     # ---- fitting ---------------------------------------------------------
 
-    def fit(self, net, X, T, *, epochs=1, validation_data=None,
-            validation_split=0.0, sample_weight=None):
+    def fit(self, net: Network, X: ArrayLike, T: ArrayLike, *,
+            epochs: int = 1,
+            validation_data: tuple[ArrayLike, ...] | None = None,
+            validation_split: float = 0.0,
+            sample_weight: ArrayLike | None = None) -> History:
         """Train net on X, T for up to `epochs` epochs; returns a History."""
         loss = _validate.loss_for(self.loss, net.output_activation)
         epochs = _validate.integer("epochs", epochs, minimum=0)
@@ -248,7 +300,8 @@ class Trainer:
                                           validation_split, loss)
         return self._run(net, X, T, sw, val, loss, epochs)
 
-    def partial_fit(self, net, X, T, *, sample_weight=None):
+    def partial_fit(self, net: Network, X: ArrayLike, T: ArrayLike, *,
+                    sample_weight: ArrayLike | None = None) -> History:
         """One epoch over this chunk of data, keeping the optimizer state.
 
         Fitting chunk after chunk with shuffle=False equals one fit over the

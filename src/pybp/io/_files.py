@@ -3,6 +3,8 @@ temporary files, bounded reads and number tokens.
 
 Shared by every format module of pybp.io; it knows nothing about formats.
 """
+from __future__ import annotations
+
 import math
 import os
 import re
@@ -11,6 +13,8 @@ import socket
 import stat
 import time
 import zlib
+from collections.abc import Callable
+from typing import IO, Any
 
 from pybp.errors import FormatError
 
@@ -20,7 +24,7 @@ CHUNK = 1 << 20
 # The longest number token any reader accepts.  FANN writes 27 characters
 # ("%.20e"), Python's repr at most 24; anything longer is refused before it
 # is converted, so no conversion can cost more than constant time.
-MAX_NUMBER_CHARS = 64
+MAX_NUMBER_CHARS: int = 64
 # Temporary files of an atomic save are named
 #     .<target name, first 64 chars>.pybp-tmp.<host>.<pid>.<random>
 # A save first removes such files left beside its target by a writer that
@@ -28,7 +32,7 @@ MAX_NUMBER_CHARS = 64
 # longer runs, and any not modified for STALE_TMP_SECONDS (a writer on
 # another host, or on Windows, where a process cannot be probed safely).
 TMP_TAG = ".pybp-tmp."
-STALE_TMP_SECONDS = 3600.0
+STALE_TMP_SECONDS: float = 3600.0
 
 # Number tokens: unambiguous patterns (each character can be matched in
 # one way only), so a match never backtracks more than a constant.
@@ -37,19 +41,21 @@ FLOAT_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
                       r"(?:[eE][+-]?[0-9]+)?")
 
 
-def show(value, limit=60):
+def show(value: object, limit: int = 60) -> str:
     """repr(value), cut to `limit` characters (for messages)."""
     text = repr(value) if not isinstance(value, str) or len(value) < 4 * limit \
         else repr(value[:4 * limit])
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def is_stream(target, method):
+def is_stream(target: object, method: str) -> bool:
+    """Whether target is a file object (not a path) with this method."""
     return not isinstance(target, (str, bytes, os.PathLike)) and hasattr(
         target, method)
 
 
-def as_path(target, what):
+def as_path(target: Any, what: str) -> str:
+    """target as a str path; TypeError naming `what` if it is none."""
     try:
         return os.fsdecode(os.fspath(target))
     except TypeError:
@@ -58,14 +64,14 @@ def as_path(target, what):
                         f"{show(target)}") from None
 
 
-def parse_int(text, what):
+def parse_int(text: str, what: str) -> int:
     """An integer token (at most 18 digits, optional sign) or FormatError."""
     if len(text) > MAX_NUMBER_CHARS or not INT_RE.fullmatch(text):
         raise FormatError(f"{what} must be an integer; got {show(text)}")
     return int(text)
 
 
-def parse_float(text, what):
+def parse_float(text: str, what: str) -> float:
     """A finite decimal number token (at most MAX_NUMBER_CHARS characters;
     no inf, nan or underscores) or FormatError."""
     if len(text) > MAX_NUMBER_CHARS:
@@ -89,7 +95,7 @@ def parse_float(text, what):
 # Writing: atomic replacement of a path, or in place on a stream
 # ---------------------------------------------------------------------------
 
-def umask():
+def umask() -> int:
     """The process umask, read without changing it (Linux); else 0o022."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
@@ -189,7 +195,7 @@ def _create_temporary(path):
     raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
-def atomic_write(path, write):
+def atomic_write(path: str, write: Callable[[IO[bytes]], Any]) -> None:
     """Call write(f) on a temporary file beside `path`, then move it over
     `path` in one step (os.replace).  On any error the temporary file is
     removed and `path` is left as it was.  Stale temporary files of earlier,
@@ -220,7 +226,8 @@ def atomic_write(path, write):
     _fsync_dir(directory)
 
 
-def write_to(target, write, what="file"):
+def write_to(target: Any, write: Callable[[IO[bytes]], Any],
+             what: str = "file") -> None:
     """Write through write(f) to a path (atomically) or a binary stream."""
     if is_stream(target, "write"):
         write(target)
@@ -232,7 +239,8 @@ def write_to(target, write, what="file"):
 # Reading
 # ---------------------------------------------------------------------------
 
-def read_exact(f, n, what, exact=True):
+def read_exact(f: IO[bytes], n: int, what: str,
+               exact: bool = True) -> bytearray:
     """n bytes from f, read in pieces; FormatError if fewer are there (or,
     with exact=False, what there is)."""
     buf = bytearray()
@@ -247,7 +255,7 @@ def read_exact(f, n, what, exact=True):
     return buf
 
 
-def read_text(file, what):
+def read_text(file: Any, what: str) -> str:
     """The whole of a text file (path or stream) as a str; it must be ASCII
     (the FANN formats are), else FormatError."""
     if is_stream(file, "read"):

@@ -6,7 +6,10 @@ key ``trainer``: JSON with the options, the optimizer and its schedule, the
 counters and the shuffling random stream (PCG64).  Everything the file
 claims is checked before it is used; anything malformed is a FormatError.
 """
+from __future__ import annotations
+
 import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,10 +21,15 @@ from pybp.io.model import (check_net, check_network_entries, json_field,
 from pybp.io.safetensors import is_int, read_safetensors_full, \
     write_safetensors
 
-STATE_TENSOR = "trainer.optimizer_state"
+if TYPE_CHECKING:
+    from pybp._typing import Source, Target
+    from pybp.network import Network
+    from pybp.train import Trainer
+
+STATE_TENSOR: str = "trainer.optimizer_state"
 
 
-def save_checkpoint(trainer, net, file):
+def save_checkpoint(trainer: Trainer, net: Network, file: Target) -> None:
     """Save net and trainer so that training resumes exactly: the network's
     tensors, the optimizer state as tensor ``trainer.optimizer_state``
     (slots x n_params), and in ``__metadata__`` key ``trainer`` the options,
@@ -39,7 +47,7 @@ def save_checkpoint(trainer, net, file):
     write_safetensors(file, tensors, metadata)
 
 
-def _check_rng_state(rng):
+def _check_rng_state(rng: Any) -> None:
     """The PCG64 state dict numpy's setter takes, checked so that the setter
     cannot fail (it raises OverflowError for out-of-range integers)."""
     if not isinstance(rng, dict) or set(rng) != {
@@ -69,7 +77,7 @@ def _check_rng_state(rng):
                           f"{show(rng['uinteger'])}")
 
 
-def _trainer_from_config(config):
+def _trainer_from_config(config: Any) -> Trainer:
     from pybp.train import Trainer
     if not isinstance(config, dict):
         raise FormatError("__metadata__ trainer must be a JSON object; got "
@@ -93,7 +101,7 @@ def _trainer_from_config(config):
         raise FormatError(f"__metadata__ trainer: {exc}") from None
 
 
-def load_checkpoint(file):
+def load_checkpoint(file: Source) -> tuple[Trainer, Network]:
     """(trainer, net) from a file written by save_checkpoint.  Anything
     malformed raises FormatError."""
     def check(entries, metadata):

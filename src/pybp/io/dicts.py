@@ -2,7 +2,10 @@
 
 Pickle and copy go through the model file's bytes instead (model._reduce).
 """
+from __future__ import annotations
+
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,11 +14,15 @@ from pybp.errors import FormatError
 from pybp.io._files import show
 from pybp.io.model import FORMAT, FORMAT_VERSION, build, check_net
 
+if TYPE_CHECKING:
+    from pybp._typing import JSON, FloatArray
+    from pybp.network import Network
+
 DICT_KEYS = ("format", "format_version", "sizes", "activations", "bias",
              "dtype", "weights", "biases")
 
 
-def to_dict(net):
+def to_dict(net: Network) -> dict[str, JSON]:
     """A JSON-able dict: format, format_version, sizes, activations, bias,
     dtype, weights (nested lists, (n_out, n_in) per layer) and biases.
     ``json.dumps``/``json.loads`` and ``from_dict`` give the exact network
@@ -33,7 +40,8 @@ def to_dict(net):
     }
 
 
-def _dict_array(name, value, shape, dtype):
+def _dict_array(name: str, value: object, shape: tuple[int, ...],
+                dtype: str) -> FloatArray:
     if isinstance(value, (str, bytes)) or not isinstance(
             value, (list, tuple, np.ndarray)):
         raise FormatError(f"{name} must be a (nested) list of numbers; got "
@@ -57,7 +65,7 @@ def _dict_array(name, value, shape, dtype):
     return a
 
 
-def from_dict(d, backend="c"):
+def from_dict(d: Mapping[str, JSON], backend: str = "c") -> Network:
     """The network described by a dict from ``to_dict`` (validated)."""
     if not isinstance(d, Mapping):
         raise TypeError("from_dict needs a dict as made by Network.to_dict; "

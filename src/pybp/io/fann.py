@@ -6,8 +6,11 @@ tokens with str.split (no regular expression spans more than one token),
 and every number token is checked for length (at most MAX_NUMBER_CHARS) and
 form with an unambiguous pattern before it is converted.
 """
+from __future__ import annotations
+
 import io as _io
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,7 +20,13 @@ from pybp.io._files import (MAX_NUMBER_CHARS, is_stream, parse_float,
                             parse_int, read_text, show, write_to)
 from pybp.io.model import build, check_net
 
-FANN_ACTIVATIONS = (
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from pybp._typing import FloatArray, Target, TextSource
+    from pybp.network import Network
+
+FANN_ACTIVATIONS: tuple[str, ...] = (
     "FANN_LINEAR", "FANN_THRESHOLD", "FANN_THRESHOLD_SYMMETRIC",
     "FANN_SIGMOID", "FANN_SIGMOID_STEPWISE", "FANN_SIGMOID_SYMMETRIC",
     "FANN_SIGMOID_SYMMETRIC_STEPWISE", "FANN_GAUSSIAN",
@@ -134,7 +143,7 @@ def _parse_fann(text):
     return fields
 
 
-def load_fann(file):
+def load_fann(file: TextSource) -> Network:
     """Load a standard fully connected FANN network from a ``.net`` file.
 
     Reads FANN 2.1/2.2 floating-point files (first line ``FANN_FLO_2.1``)
@@ -259,8 +268,10 @@ def load_fann(file):
         weights.append(np.ascontiguousarray(rows[:, :-1]))
         biases.append(np.ascontiguousarray(rows[:, -1]))
     try:
-        sizes = _validate.sizes(sizes)
-        acts = _validate.activations(acts, None, len(sizes) - 1)
+        # (The lists become the validated tuples.)
+        sizes = _validate.sizes(sizes)  # type: ignore[assignment]
+        acts = _validate.activations(  # type: ignore[assignment]
+            acts, None, len(sizes) - 1)
     except (TypeError, ValueError) as exc:
         raise FormatError(f"FANN file: {exc}") from None
     return build(sizes, acts, True, "float64", weights, biases)
@@ -308,7 +319,7 @@ def _fann_text(net):
     return "\n".join(lines) + "\n"
 
 
-def save_fann(net, file):
+def save_fann(net: Network, file: Target) -> None:
     """Save a network as a FANN 2.2 ``.net`` file (``FANN_FLO_2.1``).
 
     sigmoid layers become FANN_SIGMOID with steepness 0.5, tanh layers
@@ -353,7 +364,7 @@ def _data_diagnosis(text, n, n_in, n_out):
     return ""
 
 
-def load_fann_data(file):
+def load_fann_data(file: TextSource) -> tuple[FloatArray, FloatArray]:
     """Read a FANN training-data file: (X, T) as float64 arrays.
 
     The format: a first line ``num_samples num_inputs num_outputs``, then for
@@ -404,7 +415,7 @@ def load_fann_data(file):
             np.ascontiguousarray(flat[:, n_in:]))
 
 
-def save_fann_data(file, X, T):
+def save_fann_data(file: Target, X: ArrayLike, T: ArrayLike) -> None:
     """Write (X, T) as a FANN training-data file (path replaced atomically).
 
     X: (n, n_inputs); T: (n, n_outputs), or 1-D for one output.  Values are

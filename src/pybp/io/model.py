@@ -6,9 +6,13 @@ format_version, sizes, activations, bias), and the caller's own metadata
 under keys ``user.<name>`` (JSON values).  Also the bytes behind pickle and
 copy (``_reduce``/``_from_bytes``).
 """
+from __future__ import annotations
+
 import io as _io
 import json
 import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,20 +23,26 @@ from pybp.io.safetensors import (ST_CODES, read_header, read_safetensors_full,
                                  strict_json, write_safetensors)
 from pybp.network import Network
 
-FORMAT = "pybp"
-FORMAT_VERSION = "1"
+if TYPE_CHECKING:
+    from pybp._typing import JSON, FloatArray, Source, Target
+    from pybp.io.safetensors import Entry
+
+FORMAT: str = "pybp"
+FORMAT_VERSION: str = "1"
 # The prefix of the caller's metadata keys in __metadata__; pybp's own keys
 # never start with it.
 USER_PREFIX = "user."
 NET_DTYPES = {"F64": "float64", "F32": "float32"}
 
 
-def check_net(net):
+def check_net(net: object) -> None:
+    """TypeError unless net is a pybp.Network."""
     if not isinstance(net, Network):
         raise TypeError(f"expected a pybp.Network; got {type(net).__name__}")
 
 
-def network_tensors(net):
+def network_tensors(net: Network
+                    ) -> tuple[dict[str, FloatArray], dict[str, str]]:
     """(tensors, metadata) describing a network; the file's content."""
     tensors = {}
     for l, W in enumerate(net.weights):
@@ -87,7 +97,8 @@ def _check_json_value(value, where, depth=0):
                     f"dict{hint}")
 
 
-def encode_user_metadata(metadata):
+def encode_user_metadata(metadata: Mapping[str, JSON] | None
+                         ) -> dict[str, str]:
     """The __metadata__ entries for the caller's dict of str -> JSON."""
     if metadata is None:
         return {}
@@ -104,7 +115,8 @@ def encode_user_metadata(metadata):
     return out
 
 
-def decode_user_metadata(metadata):
+def decode_user_metadata(metadata: Mapping[str, str] | None
+                         ) -> dict[str, JSON]:
     """The caller's dict back from a file's __metadata__ ({} when none)."""
     out = {}
     for key, text in (metadata or {}).items():
@@ -118,13 +130,15 @@ def decode_user_metadata(metadata):
 # The architecture in __metadata__
 # ---------------------------------------------------------------------------
 
-def json_field(metadata, key):
+def json_field(metadata: Any, key: str) -> JSON:
+    """metadata[key] parsed as strict JSON; FormatError if absent or bad."""
     if key not in metadata:
         raise FormatError(f"__metadata__ has no {key!r}")
     return strict_json(metadata[key], f"__metadata__ {key!r}")
 
 
-def architecture(metadata):
+def architecture(metadata: Mapping[str, str] | None
+                 ) -> tuple[tuple[int, ...], tuple[str, ...], bool]:
     """(sizes, activations, bias) from a file's metadata, validated."""
     if metadata is None:
         raise FormatError("file has no __metadata__; not a pybp model (use "
@@ -195,7 +209,9 @@ def check_network_entries(entries, metadata):
     return sizes, acts, bias, NET_DTYPES[codes.pop()]
 
 
-def build(sizes, acts, bias, dtype, weights, biases, backend="c"):
+def build(sizes: Sequence[int], acts: Sequence[str], bias: bool, dtype: str,
+          weights: Sequence[Any], biases: Sequence[Any],
+          backend: str = "c") -> Network:
     """A Network with exactly these parameters (no random draws)."""
     net = Network._empty(sizes, acts, bias, dtype, backend)
     for view, W in zip(net.weights, weights):
@@ -205,7 +221,9 @@ def build(sizes, acts, bias, dtype, weights, biases, backend="c"):
     return net
 
 
-def network_from_tensors(tensors, metadata, *, finite=True, backend="c"):
+def network_from_tensors(tensors: Mapping[str, np.ndarray[Any, Any]],
+                         metadata: Mapping[str, str] | None, *,
+                         finite: bool = True, backend: str = "c") -> Network:
     """A Network from (tensors, metadata) as read_safetensors returns them.
 
     `tensors` must hold exactly the network's tensors (drop others, e.g.
@@ -228,7 +246,8 @@ def network_from_tensors(tensors, metadata, *, finite=True, backend="c"):
 # Public: save, load, bytes, metadata
 # ---------------------------------------------------------------------------
 
-def save(net, file, *, metadata=None):
+def save(net: Network, file: Target, *,
+         metadata: Mapping[str, JSON] | None = None) -> None:
     """Save a network as a safetensors file (pybp format version 1).
 
     file: a path (str or os.PathLike), replaced atomically, or a binary file
@@ -250,7 +269,7 @@ def save(net, file, *, metadata=None):
     write_safetensors(file, tensors, meta)
 
 
-def load(file):
+def load(file: Source) -> Network:
     """Load a network saved by ``save`` (``net.save``).
 
     file: a path or a binary file object.  Raises FormatError (a ValueError)
@@ -259,7 +278,7 @@ def load(file):
     return load_network(file)
 
 
-def load_metadata(file):
+def load_metadata(file: Source) -> dict[str, JSON]:
     """The metadata dict given to ``save`` ({} when none), from a pybp model
     file or checkpoint.  The header is validated as by ``load``; the tensor
     data is not read.  Raises FormatError for anything malformed."""
@@ -269,7 +288,9 @@ def load_metadata(file):
     return decode_user_metadata(metadata)
 
 
-def load_network(file, finite=True, backend="c"):
+def load_network(file: Source, finite: bool = True,
+                 backend: str = "c") -> Network:
+    """load, with the choice to keep non-finite parameters and a backend."""
     # The architecture and the tensor shapes are checked against each other
     # before the tensor data is read.
     tensors, metadata, _ = read_safetensors_full(file, check_network_entries)
@@ -277,7 +298,7 @@ def load_network(file, finite=True, backend="c"):
                                 backend=backend)
 
 
-def to_bytes(net):
+def to_bytes(net: Network) -> bytes:
     """The bytes ``save`` would write (non-finite parameters included)."""
     check_net(net)
     tensors, metadata = network_tensors(net)
@@ -286,14 +307,16 @@ def to_bytes(net):
     return buf.getvalue()
 
 
-def from_bytes(data, backend="c"):
+def from_bytes(data: bytes | bytearray | memoryview,
+               backend: str = "c") -> Network:
     """A network from the bytes of a pybp safetensors file."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes; got {type(data).__name__}")
     return load_network(data, backend=backend)
 
 
-def _from_bytes(data, backend="c"):
+def _from_bytes(data: bytes | bytearray | memoryview,
+                backend: str = "c") -> Network:
     """Unpickling: like from_bytes, but keeps non-finite parameters (a
     pickle or deepcopy reproduces the object as it was)."""
     return load_network(bytes(data), finite=False, backend=backend)
@@ -303,6 +326,6 @@ def _from_bytes(data, backend="c"):
 _from_bytes.__module__ = "pybp.io"
 
 
-def _reduce(net):
+def _reduce(net: Network) -> tuple[Any, ...]:
     """Network.__reduce__: pickle and copy go through the safetensors bytes."""
     return (_from_bytes, (to_bytes(net), net.backend))

@@ -3,13 +3,21 @@
 One Gemm per layer, transB=1 with the (n_out, n_in) weights as stored, then
 the layer's activation.  pybp writes ONNX; it does not read it.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from pybp import _registry, _validate
 from pybp.io._files import write_to
 from pybp.io.model import check_net
 
-_ONNX_OPS = {
+if TYPE_CHECKING:
+    from pybp._typing import Target
+    from pybp.network import Network
+
+_ONNX_OPS: dict[str, tuple[str, dict[str, Any]]] = {
     "sigmoid": ("Sigmoid", {}), "tanh": ("Tanh", {}), "relu": ("Relu", {}),
     "leaky_relu": ("LeakyRelu", {"alpha": _registry.LEAKY_SLOPE}),
     "identity": ("Identity", {}), "softmax": ("Softmax", {"axis": -1}),
@@ -17,7 +25,7 @@ _ONNX_OPS = {
 assert set(_ONNX_OPS) == set(_registry.ACTIVATIONS), "an activation has no ONNX op"
 
 
-def export_onnx(net, file, *, opset=17):
+def export_onnx(net: Network, file: Target, *, opset: int = 17) -> Any:
     """Export a network as an ONNX model.
 
     One Gemm per layer (transB=1 with the (n_out, n_in) weights, plus the

@@ -8,12 +8,15 @@ string ``__metadata__``, read with every size it claims checked first.
 Parsing is linear in the file size: JSON numbers longer than
 MAX_NUMBER_CHARS are refused before they are converted.
 """
+from __future__ import annotations
+
 import io as _io
 import json
 import math
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,13 +24,21 @@ from pybp.errors import FormatError
 from pybp.io._files import (MAX_NUMBER_CHARS, as_path, is_stream,
                             read_exact, show, write_to)
 
+if TYPE_CHECKING:
+    from pybp._typing import Source, Target
+
+# A header entry: (name, dtype code, shape, data begin, data end).
+Entry = tuple[str, str, tuple[int, ...], int, int]
+# The check read_safetensors_full runs on the header: check(entries, metadata).
+HeaderCheck = Callable[[list[Entry], "dict[str, str] | None"], object]
+
 # The largest JSON header we accept (the safetensors library's own cap).
-MAX_HEADER_BYTES = 100 * 1024 * 1024
+MAX_HEADER_BYTES: int = 100 * 1024 * 1024
 # Most dimensions a tensor may have.
-MAX_NDIM = 32
+MAX_NDIM: int = 32
 
 # safetensors dtype strings and the little-endian numpy types they name.
-ST_DTYPES = {
+ST_DTYPES: dict[str, np.dtype[Any]] = {
     "F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "F16": np.dtype("<f2"),
     "I64": np.dtype("<i8"), "I32": np.dtype("<i4"), "I16": np.dtype("<i2"),
     "I8": np.dtype("i1"), "U64": np.dtype("<u8"), "U32": np.dtype("<u4"),
@@ -75,7 +86,8 @@ def encode_tensors(tensors, metadata):
     return struct.pack("<Q", len(raw)) + raw, arrays
 
 
-def write_safetensors(file, tensors, metadata=None):
+def write_safetensors(file: Target, tensors: Mapping[str, Any],
+                      metadata: Mapping[str, str] | None = None) -> None:
     """Write a dict of named arrays as a safetensors file.
 
     file: a path (str or os.PathLike; replaced atomically) or a binary file
@@ -124,7 +136,7 @@ _parse_json_int = _bounded_number(int)
 _parse_json_float = _bounded_number(float)
 
 
-def strict_json(text, what):
+def strict_json(text: str, what: str) -> Any:
     """json.loads with no NaN/Infinity, no duplicate keys, numbers of at
     most MAX_NUMBER_CHARS characters and bounded nesting; every problem is
     a FormatError naming `what`."""
@@ -139,7 +151,7 @@ def strict_json(text, what):
         raise FormatError(f"{what} is not valid JSON: {exc}") from None
 
 
-def is_int(value):
+def is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -257,7 +269,9 @@ def _not_safetensors(head, name):
     return None
 
 
-def read_safetensors_full(source, check=None):
+def read_safetensors_full(source: Source, check: HeaderCheck | None = None
+                          ) -> tuple[dict[str, np.ndarray[Any, Any]],
+                                     dict[str, str] | None, list[Entry]]:
     """Parse a safetensors file from a path, bytes or a binary stream.
 
     check(entries, metadata), if given, runs after the header is validated
@@ -266,7 +280,8 @@ def read_safetensors_full(source, check=None):
     return _read(source, check, header_only=False)
 
 
-def read_header(source, check=None):
+def read_header(source: Source, check: HeaderCheck | None = None
+                ) -> tuple[list[Entry], dict[str, str] | None]:
     """(entries, metadata) of a safetensors file, validated as by
     read_safetensors_full but without reading the tensor data."""
     return _read(source, check, header_only=True)
@@ -332,7 +347,8 @@ def _read_stream(f, size, check, name, header_only):
     return tensors, metadata, entries
 
 
-def read_safetensors(file):
+def read_safetensors(file: Source) -> tuple[dict[str, np.ndarray[Any, Any]],
+                                            dict[str, str] | None]:
     """Read a safetensors file: (tensors, metadata).
 
     file: a path, a binary file object, or bytes.  tensors maps each name to

@@ -9,7 +9,11 @@ whose state dict has the keys ``"0.weight"``, ``"0.bias"``, ``"2.weight"``,
 has no parameters).  pybp's W has shape (n_out, n_in), which is exactly
 ``Linear.weight``; the bias is ``Linear.bias``.
 """
+from __future__ import annotations
+
 import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,10 +21,15 @@ from pybp import _validate
 from pybp.io._files import show
 from pybp.io.model import build, check_net
 
+if TYPE_CHECKING:
+    from pybp._typing import DTypeLike
+    from pybp.network import Network
+
 _KEY_RE = re.compile(r"([0-9]{1,9})\.(weight|bias)")
 
 
-def to_torch_state_dict(net, *, as_tensors=False):
+def to_torch_state_dict(net: Network, *,
+                        as_tensors: bool = False) -> dict[str, Any]:
     """The state dict of the equivalent ``torch.nn.Sequential``.
 
     Keys ``"{2l}.weight"`` (n_out, n_in) and, with biases, ``"{2l}.bias"``
@@ -47,7 +56,7 @@ def to_torch_state_dict(net, *, as_tensors=False):
     return out
 
 
-def _as_numpy(key, value):
+def _as_numpy(key: str, value: object) -> np.ndarray[Any, Any]:
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if not isinstance(value, np.ndarray):
@@ -59,9 +68,11 @@ def _as_numpy(key, value):
     return value
 
 
-def from_torch_state_dict(state_dict, activations, output_activation=None, *,
-                          dtype=None,
-                          backend="c"):
+def from_torch_state_dict(state_dict: Mapping[Any, Any],
+                          activations: str | Sequence[str],
+                          output_activation: str | None = None, *,
+                          dtype: DTypeLike | None = None,
+                          backend: str = "c") -> Network:
     """A pybp Network from the state dict of a ``torch.nn.Sequential`` of
     Linear layers and activations (keys ``"0.weight"``, ``"0.bias"``,
     ``"2.weight"``, ...; any indices, in increasing order).
@@ -78,7 +89,7 @@ def from_torch_state_dict(state_dict, activations, output_activation=None, *,
     if not hasattr(state_dict, "items"):
         raise TypeError("state_dict must be a dict (module.state_dict()); got "
                         f"{type(state_dict).__name__}")
-    layers = {}
+    layers: dict[int, dict[str, np.ndarray[Any, Any]]] = {}
     for key, value in state_dict.items():
         m = _KEY_RE.fullmatch(key) if isinstance(key, str) else None
         if m is None:
@@ -90,7 +101,8 @@ def from_torch_state_dict(state_dict, activations, output_activation=None, *,
     if not layers:
         raise ValueError("state_dict has no Linear layers")
     order = sorted(layers)
-    weights, biases = [], []
+    weights: list[np.ndarray[Any, Any]] = []
+    biases: list[Any] = []  # arrays, or None for a Linear without bias
     for i in order:
         if "weight" not in layers[i]:
             raise ValueError(f"state_dict has {i}.bias but no {i}.weight")

@@ -1,0 +1,82 @@
+"""Type stub for the compiled module pybp._core (built from _core.pyx).
+
+The kernels take float64 or float32 buffers (one fused Cython type: all
+float arrays of one call share a dtype), C-contiguous; ``X``, ``T``, ``out``
+and ``z`` are 2-D, the others 1-D.  Keep this file in step with _core.pyx.
+"""
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+_Floats = NDArray[np.floating[Any]]
+_Progress = Callable[[int], object] | None
+
+ACTIVATIONS: dict[str, int]
+LOSSES: dict[str, int]
+OPTIMIZERS: dict[str, int]
+METRICS: dict[str | None, int]
+LEAKY_SLOPE: float
+
+def c_constants() -> dict[str, Any]:
+    """The C header's codes and constants as this build compiled them."""
+
+def simd_paths() -> list[str]:
+    """Instruction-set variants this build and CPU can run, best last."""
+
+def simd_active() -> str:
+    """The instruction-set variant in use."""
+
+def simd_select(name: str | None = None) -> str:
+    """Use the named variant (None: the best); returns the active one."""
+
+def build_info() -> dict[str, str]:
+    """Compiler and flags this module was built with."""
+
+def state_slots(spec: dict[str, Any]) -> int:
+    """pybp_optim_state_slots for an optimizer spec."""
+
+def full_batch(spec: dict[str, Any]) -> bool:
+    """pybp_optim_full_batch for an optimizer spec."""
+
+class Core:
+    """One network architecture as the C kernels see it."""
+
+    @property
+    def n_params(self) -> int: ...
+    @property
+    def n_units(self) -> int: ...
+    @property
+    def n_in(self) -> int: ...
+    @property
+    def n_out(self) -> int: ...
+    def __init__(self, sizes: tuple[int, ...] | list[int],
+                 activations: tuple[str, ...] | list[str],
+                 bias: bool) -> None: ...
+    def epoch_workspace_size(self, batch: int) -> int:
+        """Workspace values one epoch with this batch size needs."""
+    def forward(self, params: _Floats, X: _Floats, out: _Floats,
+                work: _Floats) -> None:
+        """out = network(X), in chunks of len(work) // n_units samples."""
+    def batch_gradient(self, params: _Floats, X: _Floats, T: _Floats,
+                       sw: _Floats, loss: str, acts: _Floats,
+                       deltas: _Floats, z: _Floats,
+                       grad: _Floats) -> tuple[float, float]:
+        """Gradient of the mean loss into grad; (loss sum, weight sum)."""
+    def evaluate(self, params: _Floats, X: _Floats, T: _Floats,
+                 sw: _Floats, loss: str, metric: str | None,
+                 threshold: float,
+                 work: _Floats) -> tuple[float, float, float]:
+        """(loss sum, weight sum, correct sum) over X."""
+    def evaluate_workspace_size(self, batch: int) -> int:
+        """Workspace values evaluate needs per chunk of `batch` samples."""
+    def train_epoch(self, spec: dict[str, Any], step: int, params: _Floats,
+                    state: _Floats, X: _Floats, T: _Floats, sw: _Floats,
+                    order: NDArray[np.int64], batch: int, loss: str,
+                    train_biases: bool, metric: str | None,
+                    threshold: float, work: _Floats,
+                    progress: _Progress = None,
+                    ) -> tuple[int, float, float, float, int,
+                               BaseException | None]:
+        """One epoch over X[order] in batches, all in C."""
