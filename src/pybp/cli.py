@@ -371,6 +371,7 @@ def demo_worked_example(out: IO[str]) -> None:
     for backend in ("c", "python"):
         example = datasets.mazur(backend=backend)
         net, X, T = example.network, example.X, example.T
+        assert net is not None          # mazur() always carries its network
         e0 = net.loss(X, T)
         net.fit(X, T, optimizer=sgd, train_biases=False)
         e1 = net.loss(X, T)

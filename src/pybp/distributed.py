@@ -21,14 +21,19 @@ install (``pip install "pybp[dask]"``, ``pip install "pybp[ray]"``).
 
 The recipes, with measured figures, are in docs/scaling.md.
 """
+from __future__ import annotations
+
 import importlib
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 import pybp
 from pybp.network import Network
+from pybp.train import History, Trainer
 
 __all__ = ["predict", "fit_blocks", "tune_report", "thread_share",
            "set_thread_budget", "ThreadBudget", "register_thread_budget",
@@ -102,7 +107,8 @@ def _engine_concurrency():
     return None, None
 
 
-def thread_share(concurrent=None, cores=None):
+def thread_share(concurrent: int | None = None,
+                 cores: int | None = None) -> int:
     """The threads one pybp call should use so that `concurrent` calls at
     once fill `cores` and no more: max(1, cores // concurrent).
 
@@ -142,7 +148,7 @@ def _env_threads():
     return n if n >= 1 else None
 
 
-def set_thread_budget(n=None):
+def set_thread_budget(n: int | None = None) -> int:
     """Limit pybp to `n` threads per call in this process (default:
     thread_share()); returns n.
 
@@ -167,7 +173,7 @@ def _worker_plugin_base():
     return _require("distributed.diagnostics.plugin").WorkerPlugin
 
 
-def ThreadBudget(threads=None):
+def ThreadBudget(threads: int | None = None) -> Any:
     """A Dask WorkerPlugin that sets pybp's thread budget on every worker,
     present and future (a restarted worker gets it again): `threads` per
     call, default cores // the worker's thread count (thread_share()).
@@ -180,7 +186,7 @@ def ThreadBudget(threads=None):
     return _thread_budget_class()(threads)
 
 
-_THREAD_BUDGET_CLASS = []
+_THREAD_BUDGET_CLASS: list[type] = []
 
 
 def _thread_budget_class():
@@ -215,7 +221,8 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def register_thread_budget(client, threads=None):
+def register_thread_budget(client: Any,
+                           threads: int | None = None) -> dict[str, int]:
     """Register ThreadBudget(threads) on `client`'s workers; returns, per
     worker address, the budget each now has."""
     client.register_plugin(ThreadBudget(threads))
@@ -295,8 +302,9 @@ def _ship(model, client, broadcast):
     return dask.delayed(model, pure=False)
 
 
-def predict(model, X, *, method="predict", columns=None, client=None,
-            broadcast=None):
+def predict(model: Any, X: Any, *, method: str = "predict",
+            columns: Sequence[str] | None = None, client: Any = None,
+            broadcast: bool | None = None) -> Any:
     """Lazy predictions of `model` over the Dask collection `X`, one task
     per partition or row block.
 
@@ -411,8 +419,9 @@ def _blocks(data):
                     f"{type(data).__name__}")
 
 
-def fit_blocks(trainer, net, X, T, *, epochs=1, sample_weight=None,
-               client=None):
+def fit_blocks(trainer: Trainer, net: Network, X: Any, T: Any, *,
+               epochs: int = 1, sample_weight: Any = None,
+               client: Any = None) -> list[History]:
     """Train `net` out of core: for each epoch, each row block of the Dask
     collections X and T (and sample_weight) in order through
     ``trainer.partial_fit``.  Returns one History per block fitted.
@@ -473,7 +482,9 @@ def _loaded(blocks, client):
 
 # ---- Ray Tune -------------------------------------------------------------
 
-def tune_report(*, every=1, extra=None):
+def tune_report(*, every: int = 1,
+                extra: Callable[[Network, History], dict[str, Any]] | None = None
+                ) -> Callable[[Network, History], bool]:
     """A ``cb(net, history)`` callback for fit/Trainer that reports each
     epoch to Ray Tune: {"epoch", "loss", and where present "val_loss",
     "accuracy", "val_accuracy"} plus extra(net, history)'s dict.
