@@ -60,7 +60,12 @@ static const pybp_variant fast_set = PYBP_VARIANT(fast);
 /* The exact set's variant in use, and whether the fast set is in use. */
 static const pybp_variant *exact_active = &variants[0];
 static int use_fast = 1;
-#define active (use_fast ? &fast_set : exact_active)
+
+/* The kernels the public functions forward to now. */
+static const pybp_variant *current(void)
+{
+    return use_fast ? &fast_set : exact_active;
+}
 
 /* Every variant name either set may have, baseline first. */
 static const char *const variant_names[] = {"generic", "avx2", "avx512"};
@@ -202,19 +207,19 @@ const char *pybp_compiler(void)
 
 /* ---- the public kernels ------------------------------------------------- */
 
-/* The public kernels of one precision, each forwarding to the active
- * variant; the prototypes in pybp.h check these signatures. */
+/* The public kernels of one precision, each forwarding to the kernel set
+ * and variant in use; the prototypes in pybp.h check these signatures. */
 #define PYBP_DISPATCH(REAL, PREC)                                             \
 void pybp_forward_##PREC(const pybp_net *net, const REAL *params,             \
                          const REAL *x, int64_t n, REAL *acts, REAL *z_out)   \
-{ active->forward_##PREC(net, params, x, n, acts, z_out); }                   \
+{ current()->forward_##PREC(net, params, x, n, acts, z_out); }                \
                                                                               \
 double pybp_batch_gradient_##PREC(                                            \
     const pybp_net *net, const REAL *params, const REAL *x, const REAL *t,    \
     const REAL *sw, int64_t n, int loss, REAL *acts, REAL *deltas,            \
     REAL *z_out, REAL *grad, double *weight_sum)                              \
 {                                                                             \
-    return active->batch_gradient_##PREC(net, params, x, t, sw, n, loss,      \
+    return current()->batch_gradient_##PREC(net, params, x, t, sw, n, loss,   \
                                          acts, deltas, z_out, grad,           \
                                          weight_sum);                         \
 }                                                                             \
@@ -223,7 +228,7 @@ void pybp_evaluate_##PREC(                                                    \
     const pybp_net *net, const REAL *params, const REAL *X, const REAL *T,    \
     const REAL *sw, int64_t n, const pybp_task *task, REAL *work,             \
     pybp_stats *stats)                                                        \
-{ active->evaluate_##PREC(net, params, X, T, sw, n, task, work, stats); }     \
+{ current()->evaluate_##PREC(net, params, X, T, sw, n, task, work, stats); }  \
                                                                               \
 int64_t pybp_train_epoch_##PREC(                                              \
     const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
@@ -231,7 +236,7 @@ int64_t pybp_train_epoch_##PREC(                                              \
     int64_t n, const pybp_task *task, REAL *work, pybp_stats *stats,          \
     pybp_progress_fn progress, void *ctx)                                     \
 {                                                                             \
-    return active->train_epoch_##PREC(net, opt, params, state, X, T, sw,      \
+    return current()->train_epoch_##PREC(net, opt, params, state, X, T, sw,   \
                                       order, n, task, work, stats, progress,  \
                                       ctx);                                   \
 }
