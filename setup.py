@@ -2,11 +2,14 @@
 
 Flags are chosen by compiler family: optimisation on, nothing tied to the
 build machine's CPU (no native-architecture flag), so a wheel runs on any
-CPU of its platform.  On x86-64 the kernels are compiled a second time for AVX2
-(csrc/kernels_avx2.c, alone with -mavx2 or /arch:AVX2); csrc/dispatch.c picks
-a variant at run time after checking the CPU.  No flag lets the compiler
-reorder or fuse floating-point operations, so every variant, and the
-pure-Python backend, compute the same sums in the same order.
+CPU of its platform.  On x86-64 the exact kernels are compiled a second time
+for AVX2 (csrc/kernels_avx2.c, alone with -mavx2 or /arch:AVX2), and the fast
+layer products for AVX2+FMA (csrc/fast_avx2.c, -mavx2 -mfma) and AVX-512F
+(csrc/fast_avx512.c, -mavx512f -mfma); csrc/dispatch.c and
+csrc/fast_dispatch.c pick a variant at run time after checking the CPU.  No
+flag lets the compiler reorder or fuse floating-point operations, so every
+variant of the exact set, and the pure-Python backend, compute the same sums
+in the same order (the fast set's FMA is written out as intrinsics).
 
 PYBP_CFLAGS adds flags for local experiments (e.g. sanitizers).
 """
@@ -19,8 +22,16 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-C_SOURCES = ["csrc/layout.c", "csrc/kernels_generic.c", "csrc/dispatch.c"]
-AVX2_SOURCE = "csrc/kernels_avx2.c"
+C_SOURCES = ["csrc/layout.c", "csrc/kernels_generic.c", "csrc/dispatch.c",
+             "csrc/fast_drivers.c", "csrc/fast_generic.c",
+             "csrc/fast_dispatch.c", "csrc/threads.c"]
+# Sources compiled alone with their own flags, x86-64 only, and the macro
+# that tells the dispatchers they are there.
+ISA_SOURCES = {
+    "csrc/kernels_avx2.c": ("avx2", "PYBP_HAVE_AVX2"),
+    "csrc/fast_avx2.c": ("fast_avx2", "PYBP_HAVE_FAST_AVX2"),
+    "csrc/fast_avx512.c": ("fast_avx512", "PYBP_HAVE_FAST_AVX512"),
+}
 FLAGS = {
     # -fno-math-errno lets libm calls such as sqrt be inlined; it changes no
     # result.  -ffp-contract=off: no fused multiply-adds (Clang would fuse
@@ -30,7 +41,13 @@ FLAGS = {
     "unix": ["-O3", "-fno-math-errno", "-ffp-contract=off"],
     "msvc": ["/O2", "/fp:precise"],
 }
-AVX2_FLAGS = {"unix": ["-mavx2"], "msvc": ["/arch:AVX2"]}
+ISA_FLAGS = {
+    "avx2": {"unix": ["-mavx2"], "msvc": ["/arch:AVX2"]},
+    "fast_avx2": {"unix": ["-mavx2", "-mfma"], "msvc": ["/arch:AVX2"]},
+    "fast_avx512": {"unix": ["-mavx512f", "-mfma"], "msvc": ["/arch:AVX512"]},
+}
+# The thread pool (csrc/threads.c) uses POSIX threads outside Windows.
+LINK_FLAGS = {"unix": ["-pthread"], "msvc": []}
 
 
 def target_is_x86_64(plat_name):
@@ -49,8 +66,11 @@ class BuildExt(build_ext):
         family = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
         extra = shlex.split(os.environ.get("PYBP_CFLAGS", ""))
         self.flags = FLAGS[family] + extra
-        self.avx2_flags = (AVX2_FLAGS[family]
-                           if target_is_x86_64(self.plat_name) else None)
+        x86 = target_is_x86_64(self.plat_name)
+        self.isa_flags = {isa: (flags[family] if x86 else None)
+                          for isa, flags in ISA_FLAGS.items()}
+        self.avx2_flags = self.isa_flags["avx2"]
+        link = [] if sys.platform == "darwin" else LINK_FLAGS[family]
         os.makedirs(self.build_temp, exist_ok=True)
         with open(os.path.join(self.build_temp, "pybp_build.h"), "w") as f:
             f.write("/* Written by setup.py: how this build was compiled. */\n")
@@ -61,19 +81,23 @@ class BuildExt(build_ext):
         for ext in self.extensions:
             ext.include_dirs.append(self.build_temp)
             ext.extra_compile_args = self.flags + list(ext.extra_compile_args)
+            ext.extra_link_args = link + list(ext.extra_link_args)
         super().build_extensions()
 
     def build_extension(self, ext):
-        # The AVX2 variant is compiled on its own with its own flags, and
-        # only for x86-64; elsewhere it is left out.
-        if AVX2_SOURCE in ext.sources:
-            ext.sources = [s for s in ext.sources if s != AVX2_SOURCE]
-            if self.avx2_flags:
-                ext.define_macros.append(("PYBP_HAVE_AVX2", "1"))
+        # Each variant is compiled on its own with its own flags, and only
+        # for x86-64; elsewhere it is left out.
+        for source, (isa, macro) in ISA_SOURCES.items():
+            if source not in ext.sources:
+                continue
+            ext.sources = [s for s in ext.sources if s != source]
+            flags = self.isa_flags[isa]
+            if flags:
+                ext.define_macros.append((macro, "1"))
                 ext.extra_objects += self.compiler.compile(
-                    [AVX2_SOURCE], output_dir=self.build_temp,
+                    [source], output_dir=self.build_temp,
                     include_dirs=ext.include_dirs,
-                    extra_postargs=self.flags + self.avx2_flags,
+                    extra_postargs=self.flags + flags,
                     depends=ext.depends)
         super().build_extension(ext)
 
@@ -85,10 +109,12 @@ def c_string(text):
 extensions = [
     Extension(
         "pybp._core",
-        sources=["src/pybp/_core.pyx", *C_SOURCES, AVX2_SOURCE],
+        sources=["src/pybp/_core.pyx", *C_SOURCES, *ISA_SOURCES],
         include_dirs=["csrc"],
         depends=["csrc/pybp.h", "csrc/kernels_impl.h", "csrc/instantiate.h",
-                 "csrc/kernels_isa.h"],
+                 "csrc/kernels_isa.h", "csrc/fast_kernels.h",
+                 "csrc/fast_impl.h", "csrc/fast_instantiate.h",
+                 "csrc/threads.h"],
     )
 ]
 

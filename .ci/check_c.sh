@@ -19,6 +19,13 @@ for cc in gcc clang; do
             -fsyntax-only csrc/kernels_avx2.c
         "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -O2 \
             -DPYBP_HAVE_AVX2 -fsyntax-only csrc/dispatch.c
+        "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -mavx2 -mfma \
+            -fsyntax-only csrc/fast_avx2.c
+        "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -mavx512f -mfma \
+            -fsyntax-only csrc/fast_avx512.c
+        "$cc" -std=c99 -pedantic -Wall -Wextra -Werror -O2 \
+            -DPYBP_HAVE_FAST_AVX2 -DPYBP_HAVE_FAST_AVX512 \
+            -fsyntax-only csrc/fast_dispatch.c
     fi
     echo "$cc: csrc/ compiles as strict C99"
 done
@@ -36,6 +43,15 @@ if command -v gcc >/dev/null 2>&1 && command -v nm >/dev/null 2>&1; then
         echo "expected exactly:          $want"
         exit 1
     fi
+    fobj="$(dirname "$obj")/fast_drivers.o"
+    gcc -std=c99 -O2 -ffp-contract=off -c csrc/fast_drivers.c -o "$fobj"
+    got="$(nm -g --defined-only "$fobj" | awk '{print $3}' | sort | tr '\n' ' ')"
+    want="pybp_batch_gradient_f32_fast pybp_batch_gradient_f64_fast pybp_evaluate_f32_fast pybp_evaluate_f64_fast pybp_forward_f32_fast pybp_forward_f64_fast pybp_train_epoch_f32_fast pybp_train_epoch_f64_fast "
+    if [ "$got" != "$want" ]; then
+        echo "fast_drivers.o exports: $got"
+        echo "expected exactly:       $want"
+        exit 1
+    fi
     rm -rf "$(dirname "$obj")"
-    echo "kernels_generic.o exports only the kernels pybp.h declares"
+    echo "kernels_generic.o and fast_drivers.o export only the kernels pybp.h declares"
 fi

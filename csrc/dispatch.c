@@ -1,6 +1,10 @@
 /*
- * dispatch.c -- the public kernels: each forwards to the instruction-set
- * variant chosen at run time (pybp_simd_select), after a CPU check.
+ * dispatch.c -- the public kernels: each forwards to the kernel set chosen
+ * at run time (pybp_kernels_select: "exact" or "fast") and, within the exact
+ * set, to the instruction-set variant chosen by pybp_simd_select after a CPU
+ * check.  The fast set is compiled once (fast_drivers.c); its layer
+ * products have their own variants, selected by pybp_fast_select, which
+ * pybp_simd_select sets at the same time.
  *
  * PYBP_HAVE_AVX2 is defined by setup.py when kernels_avx2.c was compiled
  * (x86-64 targets only).
@@ -9,6 +13,7 @@
 
 #include "pybp.h"
 #include "kernels_isa.h"
+#include "fast_kernels.h"
 
 #if defined(PYBP_HAVE_AVX2) && (defined(__x86_64__) || defined(_M_X64))
 #define PYBP_X86_AVX2 1
@@ -49,7 +54,22 @@ static const pybp_variant variants[] = {
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
-static const pybp_variant *active = &variants[0];
+/* The fast set: one build of the drivers; the products dispatch inside. */
+static const pybp_variant fast_set = PYBP_VARIANT(fast);
+
+/* The exact set's variant in use, and whether the fast set is in use. */
+static const pybp_variant *exact_active = &variants[0];
+static int use_fast = 1;
+
+/* The kernels the public functions forward to now. */
+static const pybp_variant *current(void)
+{
+    return use_fast ? &fast_set : exact_active;
+}
+
+/* Every variant name either set may have, baseline first. */
+static const char *const variant_names[] = {"generic", "avx2", "avx512"};
+#define N_NAMES ((int)(sizeof variant_names / sizeof variant_names[0]))
 
 #ifdef PYBP_X86_AVX2
 /* AVX2 needs the CPU to have it and the OS to save the YMM registers. */
@@ -91,41 +111,84 @@ static int runnable(int i)
     return i >= 0 && i < N_VARIANTS;
 }
 
+/* The exact variant of that name if this CPU runs it, else -1. */
+static int exact_index(const char *name)
+{
+    int i;
+    for (i = 0; i < N_VARIANTS; ++i)
+        if (strcmp(variants[i].name, name) == 0 && runnable(i)) return i;
+    return -1;
+}
+
+/* Whether either set has a variant of that name this CPU runs. */
+static int name_runnable(const char *name)
+{
+    return exact_index(name) >= 0 || pybp_fast_runnable(name);
+}
+
 int pybp_simd_count(void)
 {
     int i, n = 0;
-    for (i = 0; i < N_VARIANTS; ++i) n += runnable(i);
+    for (i = 0; i < N_NAMES; ++i) n += name_runnable(variant_names[i]);
     return n;
 }
 
 const char *pybp_simd_name(int k)
 {
     int i;
-    for (i = 0; i < N_VARIANTS; ++i)
-        if (runnable(i) && k-- == 0) return variants[i].name;
+    for (i = 0; i < N_NAMES; ++i)
+        if (name_runnable(variant_names[i]) && k-- == 0)
+            return variant_names[i];
     return NULL;
 }
 
+/* The best exact variant this CPU runs (the generic one always runs). */
+static const pybp_variant *best_exact(void)
+{
+    int i;
+    for (i = N_VARIANTS - 1; i > 0; --i)
+        if (runnable(i)) return &variants[i];
+    return &variants[0];
+}
+
+/*
+ * NULL or "": the best variant of each set.  A name: each set takes its
+ * variant of that name when it has one this CPU runs, else its best (only
+ * the fast set has "avx512": the exact set then keeps its best, "avx2").
+ */
 int pybp_simd_select(const char *name)
 {
     int i;
     if (name == NULL || name[0] == '\0') {
-        for (i = N_VARIANTS - 1; i >= 0; --i)
-            if (runnable(i)) {
-                active = &variants[i];
-                return 0;
-            }
-        return -1;
+        exact_active = best_exact();
+        return pybp_fast_select(NULL);
     }
-    for (i = 0; i < N_VARIANTS; ++i)
-        if (strcmp(variants[i].name, name) == 0 && runnable(i)) {
-            active = &variants[i];
-            return 0;
-        }
+    if (!name_runnable(name)) return -1;
+    i = exact_index(name);
+    exact_active = i >= 0 ? &variants[i] : best_exact();
+    if (pybp_fast_select(name) != 0) pybp_fast_select(NULL);
+    return 0;
+}
+
+const char *pybp_simd_active(void)
+{
+    return use_fast ? pybp_fast_active() : exact_active->name;
+}
+
+int pybp_kernels_select(const char *name)
+{
+    if (name == NULL || name[0] == '\0' || strcmp(name, "fast") == 0) {
+        use_fast = 1;
+        return 0;
+    }
+    if (strcmp(name, "exact") == 0) {
+        use_fast = 0;
+        return 0;
+    }
     return -1;
 }
 
-const char *pybp_simd_active(void) { return active->name; }
+const char *pybp_kernels_active(void) { return use_fast ? "fast" : "exact"; }
 
 const char *pybp_compiler(void)
 {
@@ -144,19 +207,19 @@ const char *pybp_compiler(void)
 
 /* ---- the public kernels ------------------------------------------------- */
 
-/* The public kernels of one precision, each forwarding to the active
- * variant; the prototypes in pybp.h check these signatures. */
+/* The public kernels of one precision, each forwarding to the kernel set
+ * and variant in use; the prototypes in pybp.h check these signatures. */
 #define PYBP_DISPATCH(REAL, PREC)                                             \
 void pybp_forward_##PREC(const pybp_net *net, const REAL *params,             \
                          const REAL *x, int64_t n, REAL *acts, REAL *z_out)   \
-{ active->forward_##PREC(net, params, x, n, acts, z_out); }                   \
+{ current()->forward_##PREC(net, params, x, n, acts, z_out); }                \
                                                                               \
 double pybp_batch_gradient_##PREC(                                            \
     const pybp_net *net, const REAL *params, const REAL *x, const REAL *t,    \
     const REAL *sw, int64_t n, int loss, REAL *acts, REAL *deltas,            \
     REAL *z_out, REAL *grad, double *weight_sum)                              \
 {                                                                             \
-    return active->batch_gradient_##PREC(net, params, x, t, sw, n, loss,      \
+    return current()->batch_gradient_##PREC(net, params, x, t, sw, n, loss,   \
                                          acts, deltas, z_out, grad,           \
                                          weight_sum);                         \
 }                                                                             \
@@ -165,7 +228,7 @@ void pybp_evaluate_##PREC(                                                    \
     const pybp_net *net, const REAL *params, const REAL *X, const REAL *T,    \
     const REAL *sw, int64_t n, const pybp_task *task, REAL *work,             \
     pybp_stats *stats)                                                        \
-{ active->evaluate_##PREC(net, params, X, T, sw, n, task, work, stats); }     \
+{ current()->evaluate_##PREC(net, params, X, T, sw, n, task, work, stats); }  \
                                                                               \
 int64_t pybp_train_epoch_##PREC(                                              \
     const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
@@ -173,7 +236,7 @@ int64_t pybp_train_epoch_##PREC(                                              \
     int64_t n, const pybp_task *task, REAL *work, pybp_stats *stats,          \
     pybp_progress_fn progress, void *ctx)                                     \
 {                                                                             \
-    return active->train_epoch_##PREC(net, opt, params, state, X, T, sw,      \
+    return current()->train_epoch_##PREC(net, opt, params, state, X, T, sw,   \
                                       order, n, task, work, stats, progress,  \
                                       ctx);                                   \
 }

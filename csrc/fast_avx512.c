@@ -68,6 +68,7 @@ static void ukr_f32_avx512(int64_t kc, const float *a, const float *b,
 #define FAST_MR_F32 6
 #define FAST_NR_F32 32
 #define FAST_UKR_F32 ukr_f32_avx512
+#define FAST_FUSED 1
 #include "fast_instantiate.h"
 #else
 typedef int pybp_fast_avx512_empty; /* ISO C wants a declaration per file */

@@ -35,4 +35,5 @@ GENERIC_UKR(float, ukr_f32_generic, 4, 8)
 #define FAST_MR_F32 4
 #define FAST_NR_F32 8
 #define FAST_UKR_F32 ukr_f32_generic
+#define FAST_FUSED 0
 #include "fast_instantiate.h"

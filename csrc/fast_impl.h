@@ -8,6 +8,8 @@
  *   FAST_UKR    the micro-kernel, void (int64_t kc, const REAL *a,
  *               const REAL *b, REAL *tile): tile[r*FAST_NR + c] =
  *               sum_{p<kc} a[p*FAST_MR + r] * b[p*FAST_NR + c], p increasing
+ *   FAST_MADD(a, b, acc)  the micro-kernel's multiply-add, acc + a*b
+ *               (fused, fma(), where the micro-kernel fuses)
  *   R_EXP, R_TANH      libm functions of that precision
  *
  * Every product is one C[M, N] = A[M, K] . B[K, N] computed the BLIS way:
@@ -89,8 +91,9 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
 }
 
 /* Packing phase of k block J->chunk: task t packs one A or B panel of it;
- * tasks beyond the panels sum the bias gradient of FAST_GB_BLOCK outputs
- * each (over every k, with the first block). */
+ * tasks beyond the panels add the bias gradient of FAST_GB_BLOCK outputs
+ * each over this k block (in blocks like the weight gradient's, so that a
+ * sum split into calls at block boundaries gives the same bits). */
 static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
 {
     const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
@@ -119,9 +122,11 @@ static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
         int64_t blk = t - per_chunk, j, k;
         int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
         int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
+        int64_t k0 = J->chunk * PYBP_FAST_KC;
+        int64_t k1 = J->K - k0 < PYBP_FAST_KC ? J->K : k0 + PYBP_FAST_KC;
         REAL s[FAST_GB_BLOCK];
         for (j = j0; j < j1; ++j) s[j - j0] = 0;
-        for (k = 0; k < J->K; ++k) {
+        for (k = k0; k < k1; ++k) {
             const REAL *d = J->D + k * n_out;
             REAL ck = J->cvec ? J->cvec[k] : (REAL)1;
             for (j = j0; j < j1; ++j) s[j - j0] += ck * d[j];
@@ -307,9 +312,100 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
     J->cols_per_block = cpb;
     J->col_blocks = col_blocks;
     for (J->chunk = 0; J->chunk < J->nchunks; ++J->chunk) {
-        pybp_pool_run(J->mpanels + J->npanels + (J->chunk == 0 ? J->gb_blocks : 0),
+        pybp_pool_run(J->mpanels + J->npanels + J->gb_blocks,
                       SFX(fast_pack_task), J, workers);
         pybp_pool_run(row_blocks * col_blocks, SFX(fast_compute_task), J, workers);
+    }
+}
+
+/*
+ * Products of fewer than FAST_SMALL_ROWS rows (a sample or two: per-sample
+ * training, one prediction) skip the packing, which for them would cost as
+ * much as the product (every weight copied, the tile padded to FAST_MR
+ * rows).  They compute each output exactly as the blocked path does -- one
+ * chain of FAST_MADD (the micro-kernel's multiply-add: fused where the
+ * variant's micro-kernel fuses) per k block of PYBP_FAST_KC, starting from
+ * zero, blocks added in increasing order, then the same epilogue -- so a
+ * row's result has the same bits whichever path computes it, and does not
+ * depend on the number of rows.  One thread; no workspace.
+ */
+#define FAST_SMALL_ROWS 4
+#define FAST_SMALL_TILE 64
+
+/* Y[r, j] = A(x_r . W[j, :] + b_j) for r < n (n small), four outputs at a
+ * time for four independent chains. */
+static void SFX(fast_forward_small)(int64_t n, int64_t n_in, int64_t n_out,
+                                    const REAL *X, const REAL *W,
+                                    const REAL *b, int act, REAL *Y, REAL *Z)
+{
+    int64_t r, j, p, pc;
+    for (r = 0; r < n; ++r) {
+        const REAL *x = X + r * n_in;
+        for (j = 0; j < n_out; j += 4) {
+            const int64_t nj = n_out - j < 4 ? n_out - j : 4;
+            REAL y[4] = {0, 0, 0, 0};
+            int q;
+            for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
+                const int64_t kc = n_in - pc < PYBP_FAST_KC ? n_in - pc
+                                                            : PYBP_FAST_KC;
+                REAL t[4] = {0, 0, 0, 0};
+                const REAL *w0 = W + j * n_in + pc, *xp = x + pc;
+                if (nj == 4) {
+                    const REAL *w1 = w0 + n_in, *w2 = w1 + n_in;
+                    const REAL *w3 = w2 + n_in;
+                    for (p = 0; p < kc; ++p) {
+                        t[0] = FAST_MADD(xp[p], w0[p], t[0]);
+                        t[1] = FAST_MADD(xp[p], w1[p], t[1]);
+                        t[2] = FAST_MADD(xp[p], w2[p], t[2]);
+                        t[3] = FAST_MADD(xp[p], w3[p], t[3]);
+                    }
+                } else {
+                    for (q = 0; q < nj; ++q)
+                        for (p = 0; p < kc; ++p)
+                            t[q] = FAST_MADD(xp[p], w0[q * n_in + p], t[q]);
+                }
+                for (q = 0; q < nj; ++q) y[q] = pc == 0 ? t[q] : y[q] + t[q];
+            }
+            for (q = 0; q < nj; ++q) {
+                REAL v = y[q];
+                if (b) v += b[j + q];
+                if (Z) Z[r * n_out + j + q] = v;
+                Y[r * n_out + j + q] = SFX(fast_activate)(act, v);
+            }
+        }
+    }
+}
+
+/* Dp[r, i] = A'(P[r, i]) sum_j D[r, j] W[j, i] for r < n (n small), in
+ * tiles of FAST_SMALL_TILE outputs. */
+static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
+                                  const REAL *D, const REAL *W, const REAL *P,
+                                  int act, REAL *Dp)
+{
+    int64_t r, i0, i, j, jc;
+    for (r = 0; r < n; ++r) {
+        const REAL *d = D + r * n_out;
+        for (i0 = 0; i0 < n_in; i0 += FAST_SMALL_TILE) {
+            const int64_t ni = n_in - i0 < FAST_SMALL_TILE ? n_in - i0
+                                                          : FAST_SMALL_TILE;
+            REAL y[FAST_SMALL_TILE], t[FAST_SMALL_TILE];
+            for (jc = 0; jc < n_out; jc += PYBP_FAST_KC) {
+                const int64_t kc = n_out - jc < PYBP_FAST_KC ? n_out - jc
+                                                             : PYBP_FAST_KC;
+                for (i = 0; i < ni; ++i) t[i] = 0;
+                for (j = jc; j < jc + kc; ++j) {
+                    const REAL dj = d[j], *w = W + j * n_in + i0;
+                    for (i = 0; i < ni; ++i) t[i] = FAST_MADD(dj, w[i], t[i]);
+                }
+                for (i = 0; i < ni; ++i) y[i] = jc == 0 ? t[i] : y[i] + t[i];
+            }
+            if (P) {
+                const REAL *a = P + r * n_in + i0;
+                for (i = 0; i < ni; ++i)
+                    y[i] = y[i] * SFX(fast_derivative)(act, a[i]);
+            }
+            for (i = 0; i < ni; ++i) Dp[r * n_in + i0 + i] = y[i];
+        }
     }
 }
 
@@ -350,6 +446,14 @@ int SFX(pybp_fast_forward)(int64_t n, int64_t n_in, int64_t n_out,
             }
         return PYBP_FAST_OK;
     }
+    if (n < FAST_SMALL_ROWS) {
+        /* no workspace used; a short one is still refused, as documented */
+        if (ws != NULL &&
+            ws_bytes < pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL)))
+            return PYBP_FAST_ESPACE;
+        SFX(fast_forward_small)(n, n_in, n_out, X, W, b, act, Y, Z);
+        return PYBP_FAST_OK;
+    }
     memset(&J, 0, sizeof J);
     J.op = FAST_OP_FORWARD;
     J.M = n; J.N = n_out; J.K = n_in;
@@ -372,6 +476,14 @@ int SFX(pybp_fast_delta)(int64_t n, int64_t n_in, int64_t n_out,
         return PYBP_FAST_EARG;
     if (n_out == 0) {
         memset(Dp, 0, (size_t)(n * n_in) * sizeof(REAL));
+        return PYBP_FAST_OK;
+    }
+    if (n < FAST_SMALL_ROWS) {
+        if (ws != NULL &&
+            ws_bytes < pybp_fast_delta_workspace(n, n_in, n_out, sizeof(REAL)))
+            return PYBP_FAST_ESPACE;
+        SFX(fast_delta_small)(n, n_in, n_out, D, W, P,
+                              P ? act : PYBP_FAST_ACT_IDENTITY, Dp);
         return PYBP_FAST_OK;
     }
     memset(&J, 0, sizeof J);
@@ -406,9 +518,11 @@ int SFX(pybp_fast_gradient)(int64_t n, int64_t n_in, int64_t n_out,
     if (n_in == 0) { /* only the bias gradient */
         int64_t blk;
         if (gb == NULL) return PYBP_FAST_OK;
-        J.nchunks = 0; J.mpanels = 0; J.npanels = 0;
-        for (blk = 0; blk < (n_out + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK; ++blk)
-            SFX(fast_pack_task)(&J, blk, 0);
+        J.mpanels = 0; J.npanels = 0;
+        J.nchunks = (n + PYBP_FAST_KC - 1) / PYBP_FAST_KC;
+        for (J.chunk = 0; J.chunk < J.nchunks; ++J.chunk)
+            for (blk = 0; blk < (n_out + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK; ++blk)
+                SFX(fast_pack_task)(&J, blk, 0);
         return PYBP_FAST_OK;
     }
     return SFX(fast_call)(&J, ws, ws_bytes,

@@ -5,6 +5,8 @@
  *   PYBP_FAST_ISA                       the variant's name (generic, avx2, ...)
  *   FAST_MR_F64, FAST_NR_F64, FAST_UKR_F64   its double micro-tile and kernel
  *   FAST_MR_F32, FAST_NR_F32, FAST_UKR_F32   its float micro-tile and kernel
+ *   FAST_FUSED                          1 if the micro-kernels fuse
+ *                                       multiply-adds (FMA), else 0
  * (micro-tiles of at most 16 rows and 32 columns: the workspace sizes of
  * fast_dispatch.c assume it).
  */
@@ -24,6 +26,11 @@
 #define FAST_MR FAST_MR_F64
 #define FAST_NR FAST_NR_F64
 #define FAST_UKR FAST_UKR_F64
+#if FAST_FUSED
+#define FAST_MADD(a, b, acc) fma((a), (b), (acc))
+#else
+#define FAST_MADD(a, b, acc) ((acc) + (a) * (b))
+#endif
 #define R_EXP exp
 #define R_TANH tanh
 #include "fast_impl.h"
@@ -32,6 +39,7 @@
 #undef FAST_MR
 #undef FAST_NR
 #undef FAST_UKR
+#undef FAST_MADD
 #undef R_EXP
 #undef R_TANH
 
@@ -40,6 +48,11 @@
 #define FAST_MR FAST_MR_F32
 #define FAST_NR FAST_NR_F32
 #define FAST_UKR FAST_UKR_F32
+#if FAST_FUSED
+#define FAST_MADD(a, b, acc) fmaf((a), (b), (acc))
+#else
+#define FAST_MADD(a, b, acc) ((acc) + (a) * (b))
+#endif
 #define R_EXP expf
 #define R_TANH tanhf
 #include "fast_impl.h"

@@ -1,13 +1,19 @@
 /*
  * instantiate.h -- compile kernels_impl.h for double and float, with every
  * kernel's name suffixed _f64_ISA / _f32_ISA.  Include it from one .c file
- * per instruction-set variant, with PYBP_ISA defined to that variant's name
- * (generic, avx2); dispatch.c picks a variant at run time.
+ * per kernel set and variant, with PYBP_ISA defined to its name (generic,
+ * avx2: the exact set; fast: the fast set, with PYBP_FAST_LAYERS defined
+ * too, whose layer products call fast_kernels.h's R_FAST_*); dispatch.c
+ * picks one at run time.
  */
 #include <math.h>
 
 #include "pybp.h"
 #include "kernels_isa.h"
+#ifdef PYBP_FAST_LAYERS
+#include "fast_kernels.h"
+#include "threads.h"
+#endif
 
 #define PYBP_PASTE3_(a, b, c) a##b##c
 #define PYBP_PASTE3(a, b, c) PYBP_PASTE3_(a, b, c)
@@ -20,7 +26,13 @@
 #define R_TANH tanh
 #define R_FABS fabs
 #define R_SQRT sqrt
+#define R_FAST_FORWARD pybp_fast_forward_f64
+#define R_FAST_DELTA pybp_fast_delta_f64
+#define R_FAST_GRADIENT pybp_fast_gradient_f64
 #include "kernels_impl.h"
+#undef R_FAST_FORWARD
+#undef R_FAST_DELTA
+#undef R_FAST_GRADIENT
 #undef REAL
 #undef SFX
 #undef R_EXP
@@ -38,4 +50,7 @@
 #define R_TANH tanhf
 #define R_FABS fabsf
 #define R_SQRT sqrtf
+#define R_FAST_FORWARD pybp_fast_forward_f32
+#define R_FAST_DELTA pybp_fast_delta_f32
+#define R_FAST_GRADIENT pybp_fast_gradient_f32
 #include "kernels_impl.h"

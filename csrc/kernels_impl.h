@@ -116,6 +116,87 @@ static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
     }
 }
 
+/* ---- the fast set's layer products --------------------------------------- */
+
+#ifdef PYBP_FAST_LAYERS
+/*
+ * Compiled only into the "fast" kernel set (fast_drivers.c): the three
+ * products of a layer go to the register-blocked, threaded kernels of
+ * fast_kernels.h (R_FAST_FORWARD, R_FAST_DELTA, R_FAST_GRADIENT, the
+ * dispatched ones of this precision), which pack their operands into the
+ * calling thread's scratch (pybp_thread_scratch).  A layer of fewer than
+ * PYBP_FAST_MIN_WEIGHTS weights runs the exact loops instead (packing would
+ * cost more than it saves).  The choice depends on the layer alone -- not
+ * on the number of samples, so a sample's result does not depend on the
+ * batch or chunk it is in, and not on the thread count, so results stay
+ * bit-reproducible whatever the threads.  If the scratch cannot be
+ * allocated, the exact loop runs too (a correct result, with the exact
+ * set's rounding).  Each helper returns 1 when it did the product.
+ */
+#ifndef PYBP_FAST_MIN_WEIGHTS
+#define PYBP_FAST_MIN_WEIGHTS 512
+#endif
+
+static int SFX(fast_worth_it)(int64_t n, int64_t n_in, int64_t n_out)
+{
+    return n > 0 && n_in * n_out >= PYBP_FAST_MIN_WEIGHTS;
+}
+
+/* z = a_prev . W^T + b and a = A(z) (softmax per row); z may equal a. */
+static int SFX(fast_forward_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                                   const REAL *a_prev, const REAL *W,
+                                   const REAL *b, int act, REAL *z, REAL *a)
+{
+    size_t need;
+    void *ws;
+    int rc;
+    if (!SFX(fast_worth_it)(n, n_in, n_out)) return 0;
+    need = pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL));
+    ws = pybp_thread_scratch(need);
+    if (ws == NULL) return 0;
+    if (act == PYBP_ACT_SOFTMAX) {
+        rc = R_FAST_FORWARD(n, n_in, n_out, a_prev, W, b, act, z, NULL, ws,
+                            need, 0);
+        if (rc == PYBP_FAST_OK) SFX(softmax_rows)(z, n, n_out, a);
+    } else {
+        rc = R_FAST_FORWARD(n, n_in, n_out, a_prev, W, b, act, a,
+                            z != a ? z : NULL, ws, need, 0);
+    }
+    return rc == PYBP_FAST_OK;
+}
+
+/* dp = A'(ap) (.) (dc . W), A' of activation act_p. */
+static int SFX(fast_delta_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                                 const REAL *dc, const REAL *W,
+                                 const REAL *ap, int act_p, REAL *dp)
+{
+    size_t need;
+    void *ws;
+    if (!SFX(fast_worth_it)(n, n_in, n_out)) return 0;
+    need = pybp_fast_delta_workspace(n, n_in, n_out, sizeof(REAL));
+    ws = pybp_thread_scratch(need);
+    if (ws == NULL) return 0;
+    return R_FAST_DELTA(n, n_in, n_out, dc, W, ap, act_p, dp, ws, need, 0) ==
+           PYBP_FAST_OK;
+}
+
+/* gW += scale sum_k sw_k d_k^T a_k, gb += scale sum_k sw_k d_k. */
+static int SFX(fast_gradient_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                                    const REAL *d, const REAL *a_prev,
+                                    const REAL *sw, double scale, REAL *gW,
+                                    REAL *gb)
+{
+    size_t need;
+    void *ws;
+    if (!SFX(fast_worth_it)(n, n_in, n_out)) return 0;
+    need = pybp_fast_gradient_workspace(n, n_in, n_out, sizeof(REAL));
+    ws = pybp_thread_scratch(need);
+    if (ws == NULL) return 0;
+    return R_FAST_GRADIENT(n, n_in, n_out, d, a_prev, sw, scale, gW, gb, ws,
+                           need, 0) == PYBP_FAST_OK;
+}
+#endif /* PYBP_FAST_LAYERS */
+
 /* ---- forward ----------------------------------------------------------- */
 
 /*
@@ -137,6 +218,25 @@ static REAL SFX(dot)(const REAL *a, const REAL *b, int64_t n)
 }
 #undef PYBP_DOT_LANES
 
+/* The exact forward product of one layer: z = a_prev . W^T + b, then
+ * a = A(z) (softmax per row); z may equal a. */
+static void SFX(forward_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                               const REAL *a_prev, const REAL *W,
+                               const REAL *b, int act, REAL *z, REAL *a)
+{
+    int64_t k, j;
+    for (k = 0; k < n; ++k) {
+        const REAL *xk = a_prev + k * n_in;
+        REAL *zk = z + k * n_out;
+        for (j = 0; j < n_out; ++j)
+            zk[j] = SFX(dot)(W + j * n_in, xk, n_in) + (b ? b[j] : (REAL)0);
+    }
+    if (act == PYBP_ACT_SOFTMAX)
+        SFX(softmax_rows)(z, n, n_out, a);
+    else
+        SFX(activate)(act, z, n * n_out, a);
+}
+
 void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
                        int64_t n, REAL *acts, REAL *z_out)
 {
@@ -151,17 +251,12 @@ void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
         const int last = (l == L - 1);
         /* The output layer's net inputs go to z_out when asked for. */
         REAL *z = (last && z_out) ? z_out : a;
-        int64_t k, j;
-        for (k = 0; k < n; ++k) {
-            const REAL *xk = a_prev + k * n_in;
-            REAL *zk = z + k * n_out;
-            for (j = 0; j < n_out; ++j)
-                zk[j] = SFX(dot)(W + j * n_in, xk, n_in) + (b ? b[j] : (REAL)0);
-        }
-        if (net->act[l] == PYBP_ACT_SOFTMAX)
-            SFX(softmax_rows)(z, n, n_out, a);
-        else
-            SFX(activate)(net->act[l], z, n * n_out, a);
+#ifdef PYBP_FAST_LAYERS
+        if (!SFX(fast_forward_layer)(n, n_in, n_out, a_prev, W, b,
+                                     net->act[l], z, a))
+#endif
+            SFX(forward_layer)(n, n_in, n_out, a_prev, W, b, net->act[l], z,
+                               a);
         a_prev = a;
         a += n * n_out;
     }
@@ -243,6 +338,47 @@ static double SFX(output_delta)(int loss, int act, const REAL *o,
 /* ---- backward ---------------------------------------------------------- */
 
 /*
+ * The exact delta product of one layer: dp = A'(ap) (.) (dc . W), i.e.
+ * delta_p_i = A'(p_i) sum_j w_ij delta_c_j, as rows of W scaled and added
+ * in order of j; four samples at a time share each pass over W.
+ */
+static void SFX(delta_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                             const REAL *dc, const REAL *W, const REAL *ap,
+                             int act_p, REAL *dp)
+{
+    int64_t k = 0, i, j;
+    for (; k + 4 <= n; k += 4) {
+        const REAL *dck = dc + k * n_out;
+        REAL *p0 = dp + k * n_in, *p1 = p0 + n_in;
+        REAL *p2 = p1 + n_in, *p3 = p2 + n_in;
+        for (i = 0; i < 4 * n_in; ++i) p0[i] = 0;
+        for (j = 0; j < n_out; ++j) {
+            const REAL d0 = dck[j], d1 = dck[n_out + j];
+            const REAL d2 = dck[2 * n_out + j], d3 = dck[3 * n_out + j];
+            const REAL *Wj = W + j * n_in;
+            for (i = 0; i < n_in; ++i) {
+                const REAL w = Wj[i];
+                p0[i] += w * d0;
+                p1[i] += w * d1;
+                p2[i] += w * d2;
+                p3[i] += w * d3;
+            }
+        }
+    }
+    for (; k < n; ++k) {
+        const REAL *dck = dc + k * n_out;
+        REAL *dpk = dp + k * n_in;
+        for (i = 0; i < n_in; ++i) dpk[i] = 0;
+        for (j = 0; j < n_out; ++j) {
+            const REAL d = dck[j];
+            const REAL *Wj = W + j * n_in;
+            for (i = 0; i < n_in; ++i) dpk[i] += Wj[i] * d;
+        }
+    }
+    SFX(scale_by_derivative)(act_p, ap, n * n_in, dp);
+}
+
+/*
  * The delta recurrence delta_p_i = A'(p_i) sum_j w_ij delta_c_j, from the
  * output layer's block of `deltas` (already filled) down to layer 0.
  */
@@ -260,39 +396,67 @@ static void SFX(backward)(const pybp_net *net, const REAL *params, int64_t n,
         const int64_t off_p = off - n * n_in;
         REAL *dp = deltas + off_p;
         const REAL *ap = acts + off_p;
-        int64_t k = 0, i, j;
-        /* sum_j w_ij delta_c_j, as rows of W scaled and added in order of j;
-         * four samples at a time share each pass over W. */
-        for (; k + 4 <= n; k += 4) {
-            const REAL *dck = dc + k * n_out;
-            REAL *p0 = dp + k * n_in, *p1 = p0 + n_in;
-            REAL *p2 = p1 + n_in, *p3 = p2 + n_in;
-            for (i = 0; i < 4 * n_in; ++i) p0[i] = 0;
-            for (j = 0; j < n_out; ++j) {
-                const REAL d0 = dck[j], d1 = dck[n_out + j];
-                const REAL d2 = dck[2 * n_out + j], d3 = dck[3 * n_out + j];
-                const REAL *Wj = W + j * n_in;
-                for (i = 0; i < n_in; ++i) {
-                    const REAL w = Wj[i];
-                    p0[i] += w * d0;
-                    p1[i] += w * d1;
-                    p2[i] += w * d2;
-                    p3[i] += w * d3;
-                }
-            }
-        }
-        for (; k < n; ++k) {
-            const REAL *dck = dc + k * n_out;
-            REAL *dpk = dp + k * n_in;
-            for (i = 0; i < n_in; ++i) dpk[i] = 0;
-            for (j = 0; j < n_out; ++j) {
-                const REAL d = dck[j];
-                const REAL *Wj = W + j * n_in;
-                for (i = 0; i < n_in; ++i) dpk[i] += Wj[i] * d;
-            }
-        }
-        SFX(scale_by_derivative)(net->act[l - 1], ap, n * n_in, dp);
+#ifdef PYBP_FAST_LAYERS
+        if (!SFX(fast_delta_layer)(n, n_in, n_out, dc, W, ap, net->act[l - 1],
+                                   dp))
+#endif
+            SFX(delta_layer)(n, n_in, n_out, dc, W, ap, net->act[l - 1], dp);
         off = off_p;
+    }
+}
+
+/*
+ * The exact gradient product of one layer: gW += sum_k c_k d_k^T a_k and
+ * gb += sum_k c_k d_k (gb may be NULL), c_k = scale * sw[k] (or scale when
+ * sw is NULL).  Samples are added in order, four per pass over the gradient
+ * rows: every element sees the same additions in the same order as one
+ * sample at a time, with a quarter of the memory traffic.
+ */
+static void SFX(gradient_layer)(int64_t n, int64_t n_in, int64_t n_out,
+                                const REAL *d, const REAL *a_prev,
+                                const REAL *sw, double scale, REAL *gW,
+                                REAL *gb)
+{
+    int64_t k = 0, j, i;
+    for (; k + 4 <= n; k += 4) {
+        REAL c[4];
+        const REAL *a0 = a_prev + k * n_in, *a1 = a0 + n_in;
+        const REAL *a2 = a1 + n_in, *a3 = a2 + n_in;
+        const REAL *dk = d + k * n_out;
+        int r;
+        for (r = 0; r < 4; ++r)
+            c[r] = (REAL)(sw ? scale * (double)sw[k + r] : scale);
+        for (j = 0; j < n_out; ++j) {
+            const REAL cd0 = c[0] * dk[j], cd1 = c[1] * dk[n_out + j];
+            const REAL cd2 = c[2] * dk[2 * n_out + j];
+            const REAL cd3 = c[3] * dk[3 * n_out + j];
+            REAL *gWj = gW + j * n_in;
+            for (i = 0; i < n_in; ++i) {
+                REAL g = gWj[i];
+                g += cd0 * a0[i];
+                g += cd1 * a1[i];
+                g += cd2 * a2[i];
+                g += cd3 * a3[i];
+                gWj[i] = g;
+            }
+            if (gb) {
+                gb[j] += cd0;
+                gb[j] += cd1;
+                gb[j] += cd2;
+                gb[j] += cd3;
+            }
+        }
+    }
+    for (; k < n; ++k) {
+        const REAL c = (REAL)(sw ? scale * (double)sw[k] : scale);
+        const REAL *ak = a_prev + k * n_in;
+        const REAL *dk = d + k * n_out;
+        for (j = 0; j < n_out; ++j) {
+            const REAL cd = c * dk[j];
+            REAL *gWj = gW + j * n_in;
+            for (i = 0; i < n_in; ++i) gWj[i] += cd * ak[i];
+            if (gb) gb[j] += cd;
+        }
     }
 }
 
@@ -315,50 +479,11 @@ static void SFX(accumulate_gradient)(const pybp_net *net, const REAL *x,
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         REAL *gW = grad + pybp_weight_offset(net, l);
         REAL *gb = net->bias ? grad + pybp_bias_offset(net, l) : NULL;
-        int64_t k = 0, j, i;
-        /* Samples are added in order, four per pass over the gradient rows:
-         * every element sees the same additions in the same order as one
-         * sample at a time, with a quarter of the memory traffic. */
-        for (; k + 4 <= n; k += 4) {
-            REAL c[4];
-            const REAL *a0 = a_prev + k * n_in, *a1 = a0 + n_in;
-            const REAL *a2 = a1 + n_in, *a3 = a2 + n_in;
-            const REAL *dk = d + k * n_out;
-            int r;
-            for (r = 0; r < 4; ++r)
-                c[r] = (REAL)(sw ? scale * (double)sw[k + r] : scale);
-            for (j = 0; j < n_out; ++j) {
-                const REAL cd0 = c[0] * dk[j], cd1 = c[1] * dk[n_out + j];
-                const REAL cd2 = c[2] * dk[2 * n_out + j];
-                const REAL cd3 = c[3] * dk[3 * n_out + j];
-                REAL *gWj = gW + j * n_in;
-                for (i = 0; i < n_in; ++i) {
-                    REAL g = gWj[i];
-                    g += cd0 * a0[i];
-                    g += cd1 * a1[i];
-                    g += cd2 * a2[i];
-                    g += cd3 * a3[i];
-                    gWj[i] = g;
-                }
-                if (gb) {
-                    gb[j] += cd0;
-                    gb[j] += cd1;
-                    gb[j] += cd2;
-                    gb[j] += cd3;
-                }
-            }
-        }
-        for (; k < n; ++k) {
-            const REAL c = (REAL)(sw ? scale * (double)sw[k] : scale);
-            const REAL *ak = a_prev + k * n_in;
-            const REAL *dk = d + k * n_out;
-            for (j = 0; j < n_out; ++j) {
-                const REAL cd = c * dk[j];
-                REAL *gWj = gW + j * n_in;
-                for (i = 0; i < n_in; ++i) gWj[i] += cd * ak[i];
-                if (gb) gb[j] += cd;
-            }
-        }
+#ifdef PYBP_FAST_LAYERS
+        if (!SFX(fast_gradient_layer)(n, n_in, n_out, d, a_prev, sw, scale,
+                                      gW, gb))
+#endif
+            SFX(gradient_layer)(n, n_in, n_out, d, a_prev, sw, scale, gW, gb);
         /* This layer's activations are the next layer's inputs; they sit
          * at the same offset in acts as this layer's deltas in deltas. */
         a_prev = acts + (d - deltas);

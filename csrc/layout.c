@@ -3,6 +3,7 @@
  * optimizer state and of the workspaces.
  */
 #include "pybp.h"
+#include "fast_kernels.h" /* PYBP_FAST_KC */
 
 int64_t pybp_weight_offset(const pybp_net *net, int layer)
 {
@@ -59,10 +60,16 @@ int pybp_optim_full_batch(const pybp_optim *opt)
 int64_t pybp_epoch_chunk(const pybp_net *net, int64_t batch)
 {
     /* About PYBP_PROGRESS_WORK multiply-adds per pass, a multiple of 4 (the
-     * kernels' sample blocking), at most a batch. */
+     * kernels' sample blocking), at most a batch.  A chunk smaller than its
+     * batch is a multiple of PYBP_FAST_KC samples (at least one block): the
+     * fast set's gradient sums samples in blocks of that many, so chunks
+     * then start where one piece's blocks do, and give the same bits. */
     int64_t chunk = (int64_t)(PYBP_PROGRESS_WORK / (double)pybp_n_params(net));
     chunk -= chunk % 4;
     if (chunk < 4) chunk = 4;
+    if (chunk >= batch) return batch;
+    chunk -= chunk % PYBP_FAST_KC;
+    if (chunk < PYBP_FAST_KC) chunk = PYBP_FAST_KC;
     return chunk < batch ? chunk : batch;
 }
 

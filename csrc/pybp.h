@@ -260,7 +260,8 @@ PYBP_DECLARE_KERNELS(f32, )
 /*
  * Every kernel above is compiled once per instruction-set variant ("generic":
  * the platform's baseline; "avx2": x86-64 with AVX2) and called through the
- * variant chosen here.  All variants give bit-identical results.
+ * variant chosen here.  All variants of the exact set give bit-identical
+ * results (those of the fast set differ from each other in rounding).
  *
  * pybp_simd_select(NULL or "") picks the best variant this CPU supports;
  * pybp_simd_select(name) picks that one.  Returns 0, or -1 (nothing changed)
@@ -273,6 +274,30 @@ const char *pybp_simd_active(void);         /* name of the variant in use */
 int pybp_simd_count(void);
 const char *pybp_simd_name(int i);
 const char *pybp_compiler(void);            /* compiler name and version */
+
+/* ---- run-time choice of the kernel set ---------------------------------- */
+
+/*
+ * Two kernel sets run the kernels above, with the same drivers, losses and
+ * optimizers:
+ *   "exact"  the layer loops in a fixed order, no fused multiply-adds:
+ *            bit-identical across its variants and to the pure-Python
+ *            backend (float64); the oracle.
+ *   "fast"   (the default) the forward, delta and gradient products of
+ *            each layer of at least 512 weights go to the register-blocked,
+ *            threaded kernels of fast_kernels.h (FMA on avx2/avx512);
+ *            smaller layers run the exact loops.  Bit-identical whatever the
+ *            thread count for a given variant; agrees with "exact" to
+ *            rounding (docs/kernels.md states the tolerance).
+ * pybp_simd_select above chooses the variant of both sets at once (the
+ * exact set has generic and avx2; the fast set also avx512).
+ * pybp_kernels_select(NULL, "" or "fast") picks the fast set, "exact" the
+ * exact one; returns 0, or -1 (nothing changed) for another name.  Not to
+ * be called while another thread runs a kernel.  Threads: threads.h
+ * (pybp_set_num_threads, pybp_get_num_threads).
+ */
+int pybp_kernels_select(const char *name);
+const char *pybp_kernels_active(void);      /* "exact" or "fast" */
 
 #ifdef __cplusplus
 }

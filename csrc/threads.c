@@ -125,10 +125,13 @@ static void init_sync(void)
 
 #ifdef _WIN32
 static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+static DWORD scratch_key = FLS_OUT_OF_INDEXES;
+static void WINAPI scratch_free(PVOID p) { free(p); }
 static BOOL CALLBACK init_once_cb(PINIT_ONCE o, PVOID p, PVOID *c)
 {
     (void)o; (void)p; (void)c;
     init_sync();
+    scratch_key = FlsAlloc(scratch_free);
     return TRUE;
 }
 static void ensure_init(void) { InitOnceExecuteOnce(&once, init_once_cb, NULL, NULL); }
@@ -142,10 +145,14 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
  */
 static void atfork_child(void) { init_sync(); }
 
+static pthread_key_t scratch_key;
+static int scratch_key_ok;
+
 static void init_posix(void)
 {
     init_sync();
     pthread_atfork(NULL, NULL, atfork_child);
+    scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
 }
 static void ensure_init(void) { pthread_once(&once, init_posix); }
 #endif
@@ -404,4 +411,43 @@ void pybp_pool_shutdown(void)
     pool.stop = 0;
     mutex_unlock(&pool.lock);
     release();
+}
+
+/* ---- per-thread scratch ------------------------------------------------- */
+
+/*
+ * The block is a header (its capacity) followed by the scratch itself; the
+ * thread-local slot holds the block, freed by the slot's destructor when
+ * the thread exits.  A fork child keeps the forking thread's block.
+ */
+typedef struct scratch_block {
+    size_t capacity;
+    double align_; /* keeps the scratch after it 8-byte aligned */
+} scratch_block;
+
+void *pybp_thread_scratch(size_t bytes)
+{
+    scratch_block *blk;
+    ensure_init();
+#ifdef _WIN32
+    if (scratch_key == FLS_OUT_OF_INDEXES) return NULL;
+    blk = (scratch_block *)FlsGetValue(scratch_key);
+#else
+    if (!scratch_key_ok) return NULL;
+    blk = (scratch_block *)pthread_getspecific(scratch_key);
+#endif
+    if (blk != NULL && blk->capacity >= bytes) return blk + 1;
+    if (bytes > (size_t)-1 - sizeof(scratch_block)) return NULL;
+    /* grow by at least half, so a slowly growing demand reallocates rarely */
+    if (blk != NULL && bytes < blk->capacity + blk->capacity / 2)
+        bytes = blk->capacity + blk->capacity / 2;
+    free(blk);
+    blk = (scratch_block *)malloc(sizeof(scratch_block) + bytes);
+    if (blk != NULL) blk->capacity = bytes;
+#ifdef _WIN32
+    FlsSetValue(scratch_key, blk);
+#else
+    pthread_setspecific(scratch_key, blk);
+#endif
+    return blk != NULL ? (void *)(blk + 1) : NULL;
 }

@@ -79,4 +79,16 @@ int pybp_available_cores(void);
  */
 void pybp_pool_shutdown(void);
 
+/*
+ * A scratch buffer of at least `bytes` bytes owned by the calling thread,
+ * kept between calls and freed when the thread exits: the fast kernel set's
+ * layer products pack their operands into it, so that nothing is allocated
+ * per product once a thread has seen its largest layer.  The block is
+ * reused by the next call from the same thread (whose contents it
+ * overwrites) and grows when asked for more (the old contents are lost).
+ * Returns NULL if the allocation fails (the caller then falls back to a
+ * method needing no scratch).  Pointers are 8-byte aligned.
+ */
+void *pybp_thread_scratch(size_t bytes);
+
 #endif /* PYBP_THREADS_H */

@@ -28,10 +28,42 @@ if Path(pybp.__file__).resolve().is_relative_to(_REPO / "src"):
 BACKENDS = ("c", "python")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--kernels", choices=("fast", "exact"), default=None,
+        help="run the C backend on this kernel set (default: PYBP_KERNELS, "
+             "else fast); the same as PYBP_KERNELS=<set> python -m pytest")
+
+
+def pytest_configure(config):
+    chosen = config.getoption("--kernels", default=None)
+    if chosen:
+        # Subprocesses started by tests inherit the choice too.
+        os.environ["PYBP_KERNELS"] = chosen
+        pybp.set_kernels(chosen)
+
+
+def pytest_report_header(config):
+    return (f"pybp kernels: {pybp.get_kernels()}, SIMD: "
+            f"{pybp.config()['simd_active']}, threads: "
+            f"{pybp.get_num_threads()}")
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """Each test that takes it runs once per backend."""
     return request.param
+
+
+@pytest.fixture
+def exact_kernels():
+    """Runs the test on the exact kernel set (for properties only it has:
+    bit-identity across SIMD variants, batch-size-independent sums), then
+    restores the set in use."""
+    before = pybp.get_kernels()
+    pybp.set_kernels("exact")
+    yield
+    pybp.set_kernels(before)
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from pybp import optim
 from pybp.network import Gradients, Network
 from pybp.train import History, Trainer
 from pybp.check import check_gradients
-from pybp._config import config, show_config, _select_from_environment
+from pybp._config import (config, show_config, set_kernels, get_kernels,
+                          set_num_threads, get_num_threads,
+                          _select_from_environment, _kernels_from_environment)
 from pybp import io
 from pybp.errors import FormatError
 from pybp.io import load
@@ -18,6 +20,8 @@ __version__: str = "0.1.0"
 
 __all__ = ["Network", "Gradients", "History", "Trainer", "check_gradients",
            "load", "FormatError", "io", "optim", "config", "show_config",
+           "set_kernels", "get_kernels", "set_num_threads", "get_num_threads",
            "__version__"]
 
 _select_from_environment()
+_kernels_from_environment()

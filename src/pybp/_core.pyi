@@ -31,6 +31,24 @@ def simd_active() -> str:
 def simd_select(name: str | None = None) -> str:
     """Use the named variant (None: the best); returns the active one."""
 
+KERNEL_SETS: tuple[str, ...]
+MAX_THREADS: int
+
+def kernels_select(name: str) -> str:
+    """Use the named kernel set ("fast" or "exact"); returns it."""
+
+def kernels_active() -> str:
+    """The kernel set in use."""
+
+def set_num_threads(n: int) -> int:
+    """Threads the fast kernels may use (0: the default); returns the count."""
+
+def get_num_threads() -> int:
+    """Threads the fast kernels may use."""
+
+def available_cores() -> int:
+    """Cores this process may use."""
+
 def build_info() -> dict[str, str]:
     """Compiler and flags this module was built with."""
 

@@ -118,6 +118,44 @@ def simd_select(name=None):
     return simd_active()
 
 
+KERNEL_SETS = ("fast", "exact")
+
+
+def kernels_select(name):
+    """Use the kernel set `name`, "fast" or "exact" (see csrc/pybp.h);
+    ValueError for another name.  Not while another thread trains."""
+    if not isinstance(name, str):
+        raise TypeError(f"kernel set must be a str, one of "
+                        f"{', '.join(map(repr, KERNEL_SETS))}; got "
+                        f"{type(name).__name__}")
+    if name not in KERNEL_SETS:
+        raise ValueError(f"unknown kernel set {name!r}; expected one of "
+                         f"{', '.join(map(repr, KERNEL_SETS))}")
+    pybp_kernels_select(name.encode())
+    return kernels_active()
+
+
+def kernels_active():
+    return pybp_kernels_active().decode()
+
+
+MAX_THREADS = PYBP_MAX_THREADS
+
+
+def set_num_threads(int n):
+    """Threads the fast kernels may use; n <= 0 restores the default."""
+    pybp_set_num_threads(n)
+    return pybp_get_num_threads()
+
+
+def get_num_threads():
+    return pybp_get_num_threads()
+
+
+def available_cores():
+    return pybp_available_cores()
+
+
 def build_info():
     return {
         "compiler": pybp_compiler().decode(),

@@ -104,6 +104,14 @@ cdef extern from "pybp.h" nogil:
     int pybp_simd_count()
     const char *pybp_simd_name(int i)
     const char *pybp_compiler()
+    int pybp_kernels_select(const char *name)
+    const char *pybp_kernels_active()
+
+cdef extern from "threads.h" nogil:
+    int PYBP_MAX_THREADS
+    void pybp_set_num_threads(int n)
+    int pybp_get_num_threads()
+    int pybp_available_cores()
 
 cdef extern from "pybp_build.h":
     const char *PYBP_BUILD_CFLAGS
