@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 import pybp
+from pybp import datasets
 
 INIT_SEED = 0     # pybp.Network(..., seed=INIT_SEED): the initial parameters
 ORDER_SEED = 1    # fit(..., seed=ORDER_SEED): the sample order
@@ -102,10 +103,7 @@ class Workload:
         net = pybp.Network(list(self.sizes), hidden, out, seed=INIT_SEED,
                            dtype=dtype or self.dtype, backend=backend)
         if self.data == "worked":
-            net.weights[0] = [[0.15, 0.20], [0.25, 0.30]]
-            net.weights[1] = [[0.40, 0.45], [0.50, 0.55]]
-            net.biases[0] = [0.35, 0.35]
-            net.biases[1] = [0.60, 0.60]
+            net.params = datasets.mazur().network.params
         return net
 
     def init_params(self, dtype=None):
@@ -147,20 +145,12 @@ class Workload:
 # ---- data ------------------------------------------------------------------
 
 def _worked(w):
-    X = np.array([[0.05, 0.10]])
-    T = np.array([[0.01, 0.99]])
+    X, T = datasets.mazur()
     return X, T, X[:0], T[:0]
 
 
-def teacher_task(n, seed):
-    """Random inputs labelled (one-hot, 4 classes) by a random teacher net:
-    the credit task of `python -m pybp`."""
-    from pybp.__main__ import teacher_task as task
-    return task(n, seed)
-
-
 def _teacher(w):
-    X, T = teacher_task(w.n_train + w.n_test, seed=DATA_SEED)
+    X, T = datasets.credit(w.n_train + w.n_test, seed=DATA_SEED)
     return X[:w.n_train], T[:w.n_train], X[w.n_train:], T[w.n_train:]
 
 
