@@ -267,3 +267,28 @@ def test_training_agrees_property(problem, lr, momentum, nesterov,
                                atol=1e-14)
 
 
+
+
+@pytest.mark.parametrize("sizes", [[9, 3, 2], [20, 9, 3], [33, 17, 5],
+                                   [64, 16, 4]])
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_wide_layers_bit_identical_on_the_exact_kernels(exact_kernels, sizes,
+                                                        batch_size):
+    """Layers with eight or more inputs: the C forward product sums in eight
+    lanes, and the pure-Python backend must add in that same order (and not
+    with sum(), which compensates from Python 3.12 on).  Predictions,
+    gradients and trained weights are equal bit for bit in float64."""
+    c, py = twin_nets(sizes, "tanh", "sigmoid")
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(23, sizes[0]))
+    T = rng.uniform(0.1, 0.9, size=(23, sizes[-1]))
+    sw = rng.uniform(0.5, 2.0, size=23)
+    np.testing.assert_array_equal(c.predict(X), py.predict(X))
+    gc = c.gradients(X, T, sample_weight=sw)
+    gp = py.gradients(X, T, sample_weight=sw)
+    np.testing.assert_array_equal(gc.params, gp.params)
+    assert gc.loss == gp.loss
+    for net in (c, py):
+        net.fit(X, T, optimizer=SGD(0.1, momentum=0.9), epochs=3,
+                batch_size=batch_size, seed=2, sample_weight=sw)
+    np.testing.assert_array_equal(c.params, py.params)

@@ -18,6 +18,43 @@ from operator import mul
 
 from pybp import _registry
 
+# ---- sums in the C kernels' order -------------------------------------------
+# Python's sum() of floats is left to right up to 3.11 but compensated
+# (Neumaier) from 3.12 on, so the sums the C kernels compute are written out
+# here, addition by addition.
+
+_LANES = 8   # PYBP_DOT_LANES in csrc/kernels_impl.h
+
+
+def ordered_sum(values):
+    """values[0] + values[1] + ... from 0.0, left to right, as C adds."""
+    s = 0.0
+    for v in values:
+        s += v
+    return s
+
+
+def ordered_dot(a, b):
+    """sum_i a[i] b[i] left to right (the C delta recurrence's order)."""
+    s = 0.0
+    for p in map(mul, a, b):
+        s += p
+    return s
+
+
+def dot(a, b):
+    """The C forward product's dot: eight partial sums, lane u holding
+    a[u] b[u] + a[u+8] b[u+8] + ... over the whole blocks of eight, the tail
+    added to lane 0, then ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7))."""
+    n = len(a)
+    m = n - n % _LANES
+    if m == 0:
+        return ordered_dot(a, b)
+    s = [ordered_dot(a[u:m:_LANES], b[u:m:_LANES]) for u in range(_LANES)]
+    for p in map(mul, a[m:n], b[m:n]):
+        s[0] += p
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+
 LEAKY_SLOPE = _registry.LEAKY_SLOPE
 state_slots = _registry.state_slots
 
@@ -102,7 +139,7 @@ def forward(activations, W, b, xs):
     last = len(W) - 1
     for l, (Wl, name) in enumerate(zip(W, activations)):
         bl = b[l] if b is not None else [0.0] * len(Wl)
-        zs = [[sum(map(mul, row, x)) + bj for row, bj in zip(Wl, bl)]
+        zs = [[dot(row, x) + bj for row, bj in zip(Wl, bl)]
               for x in a_prev]
         if l == last:
             z_out = zs
@@ -184,7 +221,7 @@ def backward(activations, W, acts, deltas):
         dA = DERIVATIVES[activations[l - 1]]
         dp = []
         for dc, ap in zip(deltas[l], acts[l - 1]):
-            s = [sum(map(mul, col, dc)) for col in columns]
+            s = [ordered_dot(col, dc) for col in columns]
             if dA is not None:
                 s = [si * dA(ai) for si, ai in zip(s, ap)]
             dp.append(s)
@@ -405,7 +442,7 @@ def evaluate(activations, W, b, X, T, sw, loss, metric, threshold, chunk):
         acts, z_out = forward(activations, W, b, xs)
         ls, _ = output_delta(loss, activations[-1], acts[-1], z_out, ts, sws)
         loss_sum += ls
-        weight_sum += sum(sws) if sws is not None else float(len(xs))
+        weight_sum += ordered_sum(sws) if sws is not None else float(len(xs))
         correct += count_correct(metric, threshold, acts[-1], ts, sws)
     return loss_sum, weight_sum, correct
 
