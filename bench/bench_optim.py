@@ -1,8 +1,7 @@
-"""Per-epoch cost of each optimizer relative to plain SGD, C backend.
-
-Two workloads, each timed for every optimizer in one run, side by side:
-  * seed 000's credit network 10-4-6-8-4, per-sample updates (batch_size=1);
-  * a 784-128-64-10 network (MNIST-sized), mini-batches of 128.
+"""Per-epoch cost of each optimizer relative to plain SGD, C backend, on
+two workloads of bench/workloads.py:
+  * the credit network 10-4-6-8-4, per-sample updates (workloads.CREDIT);
+  * 784-128-64-10 relu/softmax, mini-batches of 128 (workloads.MNIST64).
 Rprop and Quickprop take one step per epoch on the full-batch gradient, so
 their epochs do the same forward/backward work with far fewer updates.
 
@@ -10,11 +9,9 @@ their epochs do the same forward/backward work with far fewer updates.
 """
 import argparse
 
-import numpy as np
-
-import pybp
-from _common import best_of
+import workloads as wl
 from pybp import optim
+from timing import best_of
 
 OPTIMIZERS = {
     "sgd": lambda: optim.SGD(0.01),
@@ -28,34 +25,26 @@ OPTIMIZERS = {
 }
 
 
-def epoch_seconds(sizes, acts, X, T, batch, make_opt, repeat):
-    net = pybp.Network(sizes, *acts, seed=0)
-    return best_of(repeat, lambda: net.fit(X, T, optimizer=make_opt(),
-                                           epochs=1, batch_size=batch,
-                                           seed=0))
-
-
-def workload(title, sizes, acts, n, batch, repeat):
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, (n, sizes[0]))
-    T = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
-    print(f"{title}: {n} samples, batch_size {batch}")
+def workload(w, repeat):
+    X, T, _, _ = w.dataset()
+    start = w.network()
+    print(f"{w.title}: {w.n_train} samples")
     base = None
     for name, make in OPTIMIZERS.items():
-        s = epoch_seconds(sizes, acts, X, T, batch, make, repeat)
+        s = best_of(repeat, lambda: start.copy().fit(
+            X, T, loss=w.loss, optimizer=make(), epochs=1,
+            batch_size=w.batch_size, seed=wl.ORDER_SEED))
         base = base or s
-        print(f"  {name:13s} {s * 1e3:9.1f} ms/epoch  {n / s:13,.0f} samples/s"
-              f"  {s / base:5.2f}x sgd")
+        print(f"  {name:13s} {s * 1e3:9.1f} ms/epoch  {len(X) / s:13,.0f} "
+              f"samples/s  {s / base:5.2f}x sgd")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
-    workload("credit net 10-4-6-8-4, per-sample", [10, 4, 6, 8, 4],
-             ("sigmoid",), 20000, 1, args.repeat)
-    workload("784-128-64-10 relu/softmax, mini-batch", [784, 128, 64, 10],
-             ("relu", "softmax"), 10000, 128, args.repeat)
+    workload(wl.CREDIT, args.repeat)
+    workload(wl.MNIST64, args.repeat)
 
 
 if __name__ == "__main__":

@@ -20,65 +20,22 @@
 #endif
 #endif
 
+/* One instruction-set variant's kernels; types from pybp.h. */
 typedef struct pybp_variant {
     const char *name;
-    void (*forward_f64)(const pybp_net *, const double *, const double *,
-                        int64_t, double *, double *);
-    void (*forward_f32)(const pybp_net *, const float *, const float *,
-                        int64_t, float *, float *);
-    double (*output_delta_f64)(int, int, const double *, const double *,
-                               const double *, const double *, int64_t,
-                               int64_t, double *);
-    double (*output_delta_f32)(int, int, const float *, const float *,
-                               const float *, const float *, int64_t, int64_t,
-                               float *);
-    void (*backward_f64)(const pybp_net *, const double *, int64_t,
-                         const double *, double *);
-    void (*backward_f32)(const pybp_net *, const float *, int64_t,
-                         const float *, float *);
-    void (*accumulate_gradient_f64)(const pybp_net *, const double *, int64_t,
-                                    const double *, const double *,
-                                    const double *, double, double *);
-    void (*accumulate_gradient_f32)(const pybp_net *, const float *, int64_t,
-                                    const float *, const float *,
-                                    const float *, double, float *);
-    void (*optim_step_f64)(const pybp_net *, pybp_optim *, double *,
-                           const double *, double *, int);
-    void (*optim_step_f32)(const pybp_net *, pybp_optim *, float *,
-                           const float *, float *, int);
-    double (*batch_gradient_f64)(const pybp_net *, const double *,
-                                 const double *, const double *,
-                                 const double *, int64_t, int, double *,
-                                 double *, double *, double *, double *);
-    double (*batch_gradient_f32)(const pybp_net *, const float *,
-                                 const float *, const float *, const float *,
-                                 int64_t, int, float *, float *, float *,
-                                 float *, double *);
-    void (*evaluate_f64)(const pybp_net *, const double *, const double *,
-                         const double *, const double *, int64_t,
-                         const pybp_task *, double *, pybp_stats *);
-    void (*evaluate_f32)(const pybp_net *, const float *, const float *,
-                         const float *, const float *, int64_t,
-                         const pybp_task *, float *, pybp_stats *);
-    int64_t (*train_epoch_f64)(const pybp_net *, pybp_optim *, double *,
-                               double *, const double *, const double *,
-                               const double *, const int64_t *, int64_t,
-                               const pybp_task *, double *, pybp_stats *,
-                               pybp_progress_fn, void *);
-    int64_t (*train_epoch_f32)(const pybp_net *, pybp_optim *, float *,
-                               float *, const float *, const float *,
-                               const float *, const int64_t *, int64_t,
-                               const pybp_task *, float *, pybp_stats *,
-                               pybp_progress_fn, void *);
+    pybp_forward_f64_fn *forward_f64;
+    pybp_forward_f32_fn *forward_f32;
+    pybp_batch_gradient_f64_fn *batch_gradient_f64;
+    pybp_batch_gradient_f32_fn *batch_gradient_f32;
+    pybp_evaluate_f64_fn *evaluate_f64;
+    pybp_evaluate_f32_fn *evaluate_f32;
+    pybp_train_epoch_f64_fn *train_epoch_f64;
+    pybp_train_epoch_f32_fn *train_epoch_f32;
 } pybp_variant;
 
 #define PYBP_VARIANT(ISA)                                                     \
     { #ISA,                                                                   \
       pybp_forward_f64_##ISA, pybp_forward_f32_##ISA,                         \
-      pybp_output_delta_f64_##ISA, pybp_output_delta_f32_##ISA,               \
-      pybp_backward_f64_##ISA, pybp_backward_f32_##ISA,                       \
-      pybp_accumulate_gradient_f64_##ISA, pybp_accumulate_gradient_f32_##ISA, \
-      pybp_optim_step_f64_##ISA, pybp_optim_step_f32_##ISA,                   \
       pybp_batch_gradient_f64_##ISA, pybp_batch_gradient_f32_##ISA,           \
       pybp_evaluate_f64_##ISA, pybp_evaluate_f32_##ISA,                       \
       pybp_train_epoch_f64_##ISA, pybp_train_epoch_f32_##ISA }
@@ -187,104 +144,39 @@ const char *pybp_compiler(void)
 
 /* ---- the public kernels ------------------------------------------------- */
 
-void pybp_forward_f64(const pybp_net *net, const double *params,
-                      const double *x, int64_t n, double *acts, double *z_out)
-{ active->forward_f64(net, params, x, n, acts, z_out); }
-
-void pybp_forward_f32(const pybp_net *net, const float *params, const float *x,
-                      int64_t n, float *acts, float *z_out)
-{ active->forward_f32(net, params, x, n, acts, z_out); }
-
-double pybp_output_delta_f64(int loss, int act, const double *o,
-                             const double *z, const double *t,
-                             const double *sw, int64_t n, int64_t m,
-                             double *delta)
-{ return active->output_delta_f64(loss, act, o, z, t, sw, n, m, delta); }
-
-double pybp_output_delta_f32(int loss, int act, const float *o, const float *z,
-                             const float *t, const float *sw, int64_t n,
-                             int64_t m, float *delta)
-{ return active->output_delta_f32(loss, act, o, z, t, sw, n, m, delta); }
-
-void pybp_backward_f64(const pybp_net *net, const double *params, int64_t n,
-                       const double *acts, double *deltas)
-{ active->backward_f64(net, params, n, acts, deltas); }
-
-void pybp_backward_f32(const pybp_net *net, const float *params, int64_t n,
-                       const float *acts, float *deltas)
-{ active->backward_f32(net, params, n, acts, deltas); }
-
-void pybp_accumulate_gradient_f64(const pybp_net *net, const double *x,
-                                  int64_t n, const double *acts,
-                                  const double *deltas, const double *sw,
-                                  double scale, double *grad)
-{ active->accumulate_gradient_f64(net, x, n, acts, deltas, sw, scale, grad); }
-
-void pybp_accumulate_gradient_f32(const pybp_net *net, const float *x,
-                                  int64_t n, const float *acts,
-                                  const float *deltas, const float *sw,
-                                  double scale, float *grad)
-{ active->accumulate_gradient_f32(net, x, n, acts, deltas, sw, scale, grad); }
-
-void pybp_optim_step_f64(const pybp_net *net, pybp_optim *opt, double *params,
-                         const double *grad, double *state, int train_biases)
-{ active->optim_step_f64(net, opt, params, grad, state, train_biases); }
-
-void pybp_optim_step_f32(const pybp_net *net, pybp_optim *opt, float *params,
-                         const float *grad, float *state, int train_biases)
-{ active->optim_step_f32(net, opt, params, grad, state, train_biases); }
-
-double pybp_batch_gradient_f64(const pybp_net *net, const double *params,
-                               const double *x, const double *t,
-                               const double *sw, int64_t n, int loss,
-                               double *acts, double *deltas, double *z_out,
-                               double *grad, double *weight_sum)
-{
-    return active->batch_gradient_f64(net, params, x, t, sw, n, loss, acts,
-                                      deltas, z_out, grad, weight_sum);
+/* The public kernels of one precision, each forwarding to the active
+ * variant; the prototypes in pybp.h check these signatures. */
+#define PYBP_DISPATCH(REAL, PREC)                                             \
+void pybp_forward_##PREC(const pybp_net *net, const REAL *params,             \
+                         const REAL *x, int64_t n, REAL *acts, REAL *z_out)   \
+{ active->forward_##PREC(net, params, x, n, acts, z_out); }                   \
+                                                                              \
+double pybp_batch_gradient_##PREC(                                            \
+    const pybp_net *net, const REAL *params, const REAL *x, const REAL *t,    \
+    const REAL *sw, int64_t n, int loss, REAL *acts, REAL *deltas,            \
+    REAL *z_out, REAL *grad, double *weight_sum)                              \
+{                                                                             \
+    return active->batch_gradient_##PREC(net, params, x, t, sw, n, loss,      \
+                                         acts, deltas, z_out, grad,           \
+                                         weight_sum);                         \
+}                                                                             \
+                                                                              \
+void pybp_evaluate_##PREC(                                                    \
+    const pybp_net *net, const REAL *params, const REAL *X, const REAL *T,    \
+    const REAL *sw, int64_t n, const pybp_task *task, REAL *work,             \
+    pybp_stats *stats)                                                        \
+{ active->evaluate_##PREC(net, params, X, T, sw, n, task, work, stats); }     \
+                                                                              \
+int64_t pybp_train_epoch_##PREC(                                              \
+    const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
+    const REAL *X, const REAL *T, const REAL *sw, const int64_t *order,       \
+    int64_t n, const pybp_task *task, REAL *work, pybp_stats *stats,          \
+    pybp_progress_fn progress, void *ctx)                                     \
+{                                                                             \
+    return active->train_epoch_##PREC(net, opt, params, state, X, T, sw,      \
+                                      order, n, task, work, stats, progress,  \
+                                      ctx);                                   \
 }
 
-double pybp_batch_gradient_f32(const pybp_net *net, const float *params,
-                               const float *x, const float *t, const float *sw,
-                               int64_t n, int loss, float *acts, float *deltas,
-                               float *z_out, float *grad, double *weight_sum)
-{
-    return active->batch_gradient_f32(net, params, x, t, sw, n, loss, acts,
-                                      deltas, z_out, grad, weight_sum);
-}
-
-void pybp_evaluate_f64(const pybp_net *net, const double *params,
-                       const double *X, const double *T, const double *sw,
-                       int64_t n, const pybp_task *task, double *work,
-                       pybp_stats *stats)
-{ active->evaluate_f64(net, params, X, T, sw, n, task, work, stats); }
-
-void pybp_evaluate_f32(const pybp_net *net, const float *params,
-                       const float *X, const float *T, const float *sw,
-                       int64_t n, const pybp_task *task, float *work,
-                       pybp_stats *stats)
-{ active->evaluate_f32(net, params, X, T, sw, n, task, work, stats); }
-
-int64_t pybp_train_epoch_f64(const pybp_net *net, pybp_optim *opt,
-                             double *params, double *state, const double *X,
-                             const double *T, const double *sw,
-                             const int64_t *order, int64_t n,
-                             const pybp_task *task, double *work,
-                             pybp_stats *stats, pybp_progress_fn progress,
-                             void *ctx)
-{
-    return active->train_epoch_f64(net, opt, params, state, X, T, sw, order, n,
-                                   task, work, stats, progress, ctx);
-}
-
-int64_t pybp_train_epoch_f32(const pybp_net *net, pybp_optim *opt,
-                             float *params, float *state, const float *X,
-                             const float *T, const float *sw,
-                             const int64_t *order, int64_t n,
-                             const pybp_task *task, float *work,
-                             pybp_stats *stats, pybp_progress_fn progress,
-                             void *ctx)
-{
-    return active->train_epoch_f32(net, opt, params, state, X, T, sw, order, n,
-                                   task, work, stats, progress, ctx);
-}
+PYBP_DISPATCH(double, f64)
+PYBP_DISPATCH(float, f32)

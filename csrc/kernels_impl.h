@@ -1,11 +1,28 @@
 /*
- * kernels_impl.h -- the precision-generic body of pybp's kernels.
+ * kernels_impl.h -- the one body of pybp's kernels, for every precision and
+ * instruction-set variant.
  *
- * Included by kernels.c once per precision with these macros defined:
- *   REAL        the floating type (double or float)
- *   SFX(name)   name with the precision suffix appended (name_f64, name_f32)
+ * Design.  The kernels are written once, here, in terms of REAL and SFX().
+ * instantiate.h includes this file twice, once per precision:
+ *   REAL        the floating type (double, then float)
+ *   SFX(name)   name suffixed with the precision and the variant, e.g.
+ *               pybp_forward -> pybp_forward_f64_generic
  *   R_EXP, R_LOG, R_LOG1P, R_TANH, R_FABS, R_SQRT   the matching libm calls
- * There is deliberately no include guard.
+ * and each variant's .c file includes instantiate.h once with PYBP_ISA set:
+ * kernels_generic.c (the platform's baseline instructions) and
+ * kernels_avx2.c (compiled alone with -mavx2).  So one source gives the four
+ * sets _f64/_f32 x generic/avx2, and dispatch.c forwards the public
+ * pybp_*_f64/_f32 to the set chosen at run time.
+ *
+ * Why the variants agree bit for bit: every sum below is written in a fixed
+ * order (the 8-lane dot product, the 4-sample blocks), the build forbids
+ * reassociation and fused multiply-adds (no -ffast-math, -ffp-contract=off),
+ * and IEEE arithmetic gives the same result for the same operations in the
+ * same order whatever the vector width.  The float64 results also equal the
+ * pure-Python backend's (pybp._pycore), which follows the same order.
+ *
+ * Only the four kernels declared in pybp.h are external (per variant); the
+ * rest is static.  There is deliberately no include guard.
  */
 
 /* ---- activations ------------------------------------------------------- */
@@ -152,11 +169,18 @@ void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
 
 /* ---- loss and output sensitivity ---------------------------------------- */
 
-double SFX(pybp_output_delta)(int loss, int act, const REAL *o, const REAL *z,
-                              const REAL *t, const REAL *sw, int64_t n,
-                              int64_t m, REAL *delta)
+/*
+ * Per-sample loss and output sensitivity.  o, z, t, delta are (n x m); o are
+ * the outputs, z their net inputs, `act` the output activation.  Writes each
+ * sample's own delta = de_k/dz (not weighted).  Returns total + sum_k w_k e_k,
+ * added in sample order, with w_k = sw[k], or 1 when sw is NULL.
+ * Cross_entropy comes only with softmax, binary_cross_entropy with sigmoid.
+ */
+static double SFX(output_delta)(int loss, int act, const REAL *o,
+                                const REAL *z, const REAL *t, const REAL *sw,
+                                int64_t n, int64_t m, REAL *delta,
+                                double total)
 {
-    double total = 0;
     int64_t k, j;
     for (k = 0; k < n; ++k) {
         const REAL *ok = o + k * m, *zk = z + k * m, *tk = t + k * m;
@@ -218,8 +242,12 @@ double SFX(pybp_output_delta)(int loss, int act, const REAL *o, const REAL *z,
 
 /* ---- backward ---------------------------------------------------------- */
 
-void SFX(pybp_backward)(const pybp_net *net, const REAL *params, int64_t n,
-                        const REAL *acts, REAL *deltas)
+/*
+ * The delta recurrence delta_p_i = A'(p_i) sum_j w_ij delta_c_j, from the
+ * output layer's block of `deltas` (already filled) down to layer 0.
+ */
+static void SFX(backward)(const pybp_net *net, const REAL *params, int64_t n,
+                          const REAL *acts, REAL *deltas)
 {
     const int L = net->n_layers;
     int64_t off = n * (pybp_n_units(net) - net->sizes[L]); /* output block */
@@ -268,10 +296,16 @@ void SFX(pybp_backward)(const pybp_net *net, const REAL *params, int64_t n,
     }
 }
 
-void SFX(pybp_accumulate_gradient)(const pybp_net *net, const REAL *x,
-                                   int64_t n, const REAL *acts,
-                                   const REAL *deltas, const REAL *sw,
-                                   double scale, REAL *grad)
+/*
+ * grad += sum_k c_k * (dE/dW, dE/db of sample k), c_k = scale * sw[k] (or
+ * scale when sw is NULL): dE/dw_ij = A(p_i) delta_c_j, dE/db_j = delta_c_j.
+ * Samples are added in order, so the gradient of a batch is the same whether
+ * it is accumulated in one call or in several over consecutive chunks.
+ */
+static void SFX(accumulate_gradient)(const pybp_net *net, const REAL *x,
+                                     int64_t n, const REAL *acts,
+                                     const REAL *deltas, const REAL *sw,
+                                     double scale, REAL *grad)
 {
     const int L = net->n_layers;
     const REAL *a_prev = x;
@@ -336,34 +370,36 @@ void SFX(pybp_accumulate_gradient)(const pybp_net *net, const REAL *x,
 
 /*
  * One optimizer update of `count` parameters w with gradient g, L2
- * coefficient `decay` (0 for biases), and the optimizer's state slots s0, s1
- * for these parameters (NULL when the optimizer has fewer slots).  gd below
- * is the gradient of the loss plus the L2 term, g + decay * w.  c1, c2 are
- * Adam's bias corrections 1 - beta^t for this step.
+ * coefficient `decay` (0 for biases), and the optimizer's two state slots
+ * for these parameters, slot[0] and slot[1] (NULL where the optimizer has
+ * fewer; each case below names them as pybp.h lists them).  gd below is the
+ * gradient of the loss plus the L2 term, g + decay * w.  c1, c2 are Adam's
+ * bias corrections 1 - beta^t for this step.
  */
 static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
-                                REAL *s0, REAL *s1, int64_t count, REAL decay,
-                                REAL c1, REAL c2)
+                                REAL *const slot[2], int64_t count,
+                                REAL decay, REAL c1, REAL c2)
 {
     const REAL lr = (REAL)opt->lr;
     int64_t p;
     switch (opt->kind) {
     case PYBP_OPT_SGD: {
         /* The seeds' momentum: V <- mu V - eta gd; W <- W + V.  Nesterov's
-         * variant moves by mu V_new - eta gd.  s0 is V. */
+         * variant moves by mu V_new - eta gd. */
+        REAL *velocity = slot[0];
         const REAL mu = (REAL)opt->momentum;
         if (opt->momentum == 0) {
             for (p = 0; p < count; ++p) w[p] -= lr * (g[p] + decay * w[p]);
         } else if (opt->nesterov) {
             for (p = 0; p < count; ++p) {
                 const REAL gd = g[p] + decay * w[p];
-                s0[p] = mu * s0[p] - lr * gd;
-                w[p] += mu * s0[p] - lr * gd;
+                velocity[p] = mu * velocity[p] - lr * gd;
+                w[p] += mu * velocity[p] - lr * gd;
             }
         } else {
             for (p = 0; p < count; ++p) {
-                s0[p] = mu * s0[p] - lr * (g[p] + decay * w[p]);
-                w[p] += s0[p];
+                velocity[p] = mu * velocity[p] - lr * (g[p] + decay * w[p]);
+                w[p] += velocity[p];
             }
         }
         break;
@@ -373,49 +409,53 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
          * w -= lr * (m / c1) / (sqrt(v / c2) + eps), computed as in Kingma &
          * Ba's Section 2: lr_t * m / (sqrt(v) + eps_t), lr_t = lr sqrt(c2)/c1,
          * eps_t = eps sqrt(c2) -- the same value, with one division. */
+        REAL *m = slot[0], *v = slot[1];
         const REAL b1 = (REAL)opt->beta1, b2 = (REAL)opt->beta2;
         const REAL root_c2 = R_SQRT(c2);
         const REAL lr_t = lr * root_c2 / c1, eps_t = (REAL)opt->eps * root_c2;
         for (p = 0; p < count; ++p) {
             const REAL gd = g[p] + decay * w[p];
-            s0[p] = b1 * s0[p] + ((REAL)1 - b1) * gd;
-            s1[p] = b2 * s1[p] + ((REAL)1 - b2) * gd * gd;
-            w[p] -= lr_t * s0[p] / (R_SQRT(s1[p]) + eps_t);
+            m[p] = b1 * m[p] + ((REAL)1 - b1) * gd;
+            v[p] = b2 * v[p] + ((REAL)1 - b2) * gd * gd;
+            w[p] -= lr_t * m[p] / (R_SQRT(v[p]) + eps_t);
         }
         break;
     }
     case PYBP_OPT_RMSPROP: {
         /* v <- rho v + (1-rho) gd^2;  w -= lr gd / (sqrt(v) + eps). */
+        REAL *v = slot[0];
         const REAL rho = (REAL)opt->rho, eps = (REAL)opt->eps;
         for (p = 0; p < count; ++p) {
             const REAL gd = g[p] + decay * w[p];
-            s0[p] = rho * s0[p] + ((REAL)1 - rho) * gd * gd;
-            w[p] -= lr * gd / (R_SQRT(s0[p]) + eps);
+            v[p] = rho * v[p] + ((REAL)1 - rho) * gd * gd;
+            w[p] -= lr * gd / (R_SQRT(v[p]) + eps);
         }
         break;
     }
     case PYBP_OPT_ADAGRAD: {
         /* G <- G + gd^2;  w -= lr gd / (sqrt(G) + eps). */
+        REAL *G = slot[0];
         const REAL eps = (REAL)opt->eps;
         for (p = 0; p < count; ++p) {
             const REAL gd = g[p] + decay * w[p];
-            s0[p] += gd * gd;
-            w[p] -= lr * gd / (R_SQRT(s0[p]) + eps);
+            G[p] += gd * gd;
+            w[p] -= lr * gd / (R_SQRT(G[p]) + eps);
         }
         break;
     }
     case PYBP_OPT_RPROP: {
-        /* iRPROP-: each weight has its own step size delta (s1).  While the
+        /* iRPROP-: each weight has its own step size delta.  While the
          * gradient keeps its sign the step grows by eta+, when it flips the
-         * step shrinks by eta- and that gradient is forgotten (s0 = 0), so
-         * the next update does not count a second flip.  Moves by the sign
-         * only: w -= sign(gd) * delta. */
+         * step shrinks by eta- and that gradient is forgotten (stored as 0),
+         * so the next update does not count a second flip.  Moves by the
+         * sign only: w -= sign(gd) * delta. */
+        REAL *prev_grad = slot[0], *step_size = slot[1];
         const REAL up = (REAL)opt->eta_plus, down = (REAL)opt->eta_minus;
         const REAL dmin = (REAL)opt->delta_min, dmax = (REAL)opt->delta_max;
         for (p = 0; p < count; ++p) {
             REAL gd = g[p] + decay * w[p];
-            REAL delta = opt->step == 0 ? (REAL)opt->delta0 : s1[p];
-            const REAL sign_change = gd * s0[p];
+            REAL delta = opt->step == 0 ? (REAL)opt->delta0 : step_size[p];
+            const REAL sign_change = gd * prev_grad[p];
             if (sign_change > 0) {
                 delta = delta * up < dmax ? delta * up : dmax;
             } else if (sign_change < 0) {
@@ -424,22 +464,22 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
             }
             if (gd > 0) w[p] -= delta;
             else if (gd < 0) w[p] += delta;
-            s0[p] = gd;
-            s1[p] = delta;
+            prev_grad[p] = gd;
+            step_size[p] = delta;
         }
         break;
     }
     case PYBP_OPT_QUICKPROP: {
-        /* Fahlman's quickprop on the slope S = -gd (s0: previous slope,
-         * s1: previous step).  Each weight jumps to the minimum of the
-         * parabola through its last two slopes, S / (S_prev - S) * step,
-         * capped at mu times the previous step; a gradient term lr * S is
-         * added while the slope still points the way of the last step, and
-         * is the whole step when there was none. */
+        /* Fahlman's quickprop on the slope S = -gd.  Each weight jumps to
+         * the minimum of the parabola through its last two slopes,
+         * S / (S_prev - S) * step, capped at mu times the previous step; a
+         * gradient term lr * S is added while the slope still points the way
+         * of the last step, and is the whole step when there was none. */
+        REAL *prev_slope = slot[0], *prev_step = slot[1];
         const REAL mu = (REAL)opt->mu, shrink = mu / ((REAL)1 + mu);
         for (p = 0; p < count; ++p) {
             const REAL S = -(g[p] + decay * w[p]);
-            const REAL Sp = s0[p], prev = s1[p];
+            const REAL Sp = prev_slope[p], prev = prev_step[p];
             REAL step = 0;
             if (prev > 0 || prev < 0) {
                 const int forward = prev > 0 ? S > 0 : S < 0;
@@ -451,8 +491,8 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
                 step = lr * S;
             }
             w[p] += step;
-            s0[p] = S;
-            s1[p] = step;
+            prev_slope[p] = S;
+            prev_step[p] = step;
         }
         break;
     }
@@ -461,14 +501,20 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
     }
 }
 
-void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
-                          const REAL *grad, REAL *state, int train_biases)
+/*
+ * One optimizer update of params from grad (the gradient of the mean loss).
+ * weight_decay adds lambda * w to the gradient of weights, never of biases;
+ * biases are left alone when train_biases is 0.  Increments opt->step.
+ */
+static void SFX(optim_step)(const pybp_net *net, pybp_optim *opt,
+                            REAL *params, const REAL *grad, REAL *state,
+                            int train_biases)
 {
     const REAL decay = (REAL)opt->weight_decay;
     const int slots = pybp_optim_state_slots(opt);
     const int64_t np = pybp_n_params(net);
-    REAL *slot0 = slots > 0 ? state : NULL;
-    REAL *slot1 = slots > 1 ? state + np : NULL;
+    REAL *const slot0 = slots > 0 ? state : NULL;
+    REAL *const slot1 = slots > 1 ? state + np : NULL;
     const double t = (double)(opt->step + 1);
     const REAL c1 = (REAL)(1.0 - pow(opt->beta1, t));
     const REAL c2 = (REAL)(1.0 - pow(opt->beta2, t));
@@ -476,16 +522,16 @@ void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
     for (l = 0; l < net->n_layers; ++l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const int64_t wo = pybp_weight_offset(net, l);
-        SFX(update_segment)(opt, params + wo, grad + wo,
-                            slot0 ? slot0 + wo : NULL,
-                            slot1 ? slot1 + wo : NULL, n_out * n_in, decay,
-                            c1, c2);
+        REAL *const w_slot[2] = {slot0 ? slot0 + wo : NULL,
+                                 slot1 ? slot1 + wo : NULL};
+        SFX(update_segment)(opt, params + wo, grad + wo, w_slot, n_out * n_in,
+                            decay, c1, c2);
         if (net->bias && train_biases) {
             const int64_t bo = pybp_bias_offset(net, l);
-            SFX(update_segment)(opt, params + bo, grad + bo,
-                                slot0 ? slot0 + bo : NULL,
-                                slot1 ? slot1 + bo : NULL, n_out, (REAL)0,
-                                c1, c2);
+            REAL *const b_slot[2] = {slot0 ? slot0 + bo : NULL,
+                                     slot1 ? slot1 + bo : NULL};
+            SFX(update_segment)(opt, params + bo, grad + bo, b_slot, n_out,
+                                (REAL)0, c1, c2);
         }
     }
     opt->step += 1;
@@ -493,15 +539,15 @@ void SFX(pybp_optim_step)(const pybp_net *net, pybp_optim *opt, REAL *params,
 
 /* ---- batch and epoch drivers ------------------------------------------- */
 
-/* sum_k w_k [sample k predicted right] for outputs o and targets t (n x m). */
+/* correct + sum_k w_k [sample k predicted right], added in sample order, for
+ * outputs o and targets t (n x m). */
 static double SFX(count_correct)(const pybp_task *task, const REAL *o,
                                  const REAL *t, const REAL *sw, int64_t n,
-                                 int64_t m)
+                                 int64_t m, double correct)
 {
     const REAL thr = (REAL)task->threshold;
-    double correct = 0;
     int64_t k, j;
-    if (task->metric == PYBP_METRIC_NONE) return 0;
+    if (task->metric == PYBP_METRIC_NONE) return correct;
     for (k = 0; k < n; ++k) {
         const REAL *ok = o + k * m, *tk = t + k * m;
         int right = 1;
@@ -521,35 +567,38 @@ static double SFX(count_correct)(const pybp_task *task, const REAL *o,
     return correct;
 }
 
+/* sum_k sw[k] in sample order, or n when sw is NULL. */
+static double SFX(weight_sum)(const REAL *sw, int64_t n)
+{
+    double wsum = 0;
+    int64_t k;
+    if (!sw) return (double)n;
+    for (k = 0; k < n; ++k) wsum += (double)sw[k];
+    return wsum;
+}
+
 /*
- * Forward pass, losses, output deltas and the delta recurrence for one
- * contiguous batch; adds its loss, weight and correct sums into *stats and
- * returns its loss sum.
+ * Forward pass, losses, output deltas and the delta recurrence for n
+ * contiguous samples; adds their losses into *loss_sum and their correct
+ * predictions into *correct_sum, in sample order, so that a batch split
+ * into consecutive chunks gives the same sums as in one piece.
  */
-static double SFX(batch_deltas)(const pybp_net *net, const REAL *params,
-                                const REAL *x, const REAL *t, const REAL *sw,
-                                int64_t n, const pybp_task *task, REAL *acts,
-                                REAL *deltas, REAL *z_out, pybp_stats *stats)
+static void SFX(chunk_deltas)(const pybp_net *net, const REAL *params,
+                              const REAL *x, const REAL *t, const REAL *sw,
+                              int64_t n, const pybp_task *task, REAL *acts,
+                              REAL *deltas, REAL *z_out, double *loss_sum,
+                              double *correct_sum)
 {
     const int L = net->n_layers;
     const int64_t m = net->sizes[L];
     const int64_t out_off = n * (pybp_n_units(net) - m);
-    double loss_sum, wsum = 0;
-    int64_t k;
     SFX(pybp_forward)(net, params, x, n, acts, z_out);
-    loss_sum = SFX(pybp_output_delta)(task->loss, net->act[L - 1],
-                                      acts + out_off, z_out, t, sw, n, m,
-                                      deltas + out_off);
-    SFX(pybp_backward)(net, params, n, acts, deltas);
-    if (sw) {
-        for (k = 0; k < n; ++k) wsum += (double)sw[k];
-    } else {
-        wsum = (double)n;
-    }
-    stats->loss_sum += loss_sum;
-    stats->weight_sum += wsum;
-    stats->correct_sum += SFX(count_correct)(task, acts + out_off, t, sw, n, m);
-    return loss_sum;
+    *loss_sum = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
+                                  z_out, t, sw, n, m, deltas + out_off,
+                                  *loss_sum);
+    SFX(backward)(net, params, n, acts, deltas);
+    *correct_sum = SFX(count_correct)(task, acts + out_off, t, sw, n, m,
+                                      *correct_sum);
 }
 
 double SFX(pybp_batch_gradient)(const pybp_net *net, const REAL *params,
@@ -558,18 +607,18 @@ double SFX(pybp_batch_gradient)(const pybp_net *net, const REAL *params,
                                 REAL *z_out, REAL *grad, double *weight_sum)
 {
     const int64_t np = pybp_n_params(net);
+    const double wsum = SFX(weight_sum)(sw, n);
     pybp_task task = {0};
-    pybp_stats stats = {0, 0, 0};
-    double loss_sum;
+    double loss_sum = 0, correct = 0;
     int64_t p;
     task.loss = loss;
-    loss_sum = SFX(batch_deltas)(net, params, x, t, sw, n, &task, acts, deltas,
-                                 z_out, &stats);
+    SFX(chunk_deltas)(net, params, x, t, sw, n, &task, acts, deltas, z_out,
+                      &loss_sum, &correct);
     for (p = 0; p < np; ++p) grad[p] = 0;
-    if (stats.weight_sum > 0)
-        SFX(pybp_accumulate_gradient)(net, x, n, acts, deltas, sw,
-                                      1.0 / stats.weight_sum, grad);
-    *weight_sum = stats.weight_sum;
+    if (wsum > 0)
+        SFX(accumulate_gradient)(net, x, n, acts, deltas, sw, 1.0 / wsum,
+                                 grad);
+    *weight_sum = wsum;
     return loss_sum;
 }
 
@@ -585,24 +634,17 @@ void SFX(pybp_evaluate)(const pybp_net *net, const REAL *params,
     REAL *z_out = acts + batch * units;
     REAL *delta = z_out + batch * m;
     int64_t start;
+    if (batch < 1) return; /* precondition; guarded: it would never end */
     for (start = 0; start < n; start += batch) {
         const int64_t b = (n - start < batch) ? n - start : batch;
         const REAL *x = X + start * n_in, *t = T + start * m;
         const REAL *swk = sw ? sw + start : NULL;
         const REAL *o = acts + b * (units - m);
-        double wsum = 0;
-        int64_t k;
         SFX(pybp_forward)(net, params, x, b, acts, z_out);
-        stats->loss_sum += SFX(pybp_output_delta)(task->loss, net->act[L - 1],
-                                                  o, z_out, t, swk, b, m,
-                                                  delta);
-        if (swk) {
-            for (k = 0; k < b; ++k) wsum += (double)swk[k];
-        } else {
-            wsum = (double)b;
-        }
-        stats->weight_sum += wsum;
-        stats->correct_sum += SFX(count_correct)(task, o, t, swk, b, m);
+        stats->loss_sum += SFX(output_delta)(task->loss, net->act[L - 1], o,
+                                             z_out, t, swk, b, m, delta, 0.0);
+        stats->weight_sum += SFX(weight_sum)(swk, b);
+        stats->correct_sum += SFX(count_correct)(task, o, t, swk, b, m, 0.0);
     }
 }
 
@@ -618,6 +660,16 @@ static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
     }
 }
 
+/* sum_r sw[idx[r]] for r < n, in order. */
+static double SFX(gathered_weight)(const REAL *sw, const int64_t *idx,
+                                   int64_t n)
+{
+    double wsum = 0;
+    int64_t r;
+    for (r = 0; r < n; ++r) wsum += (double)sw[idx[r]];
+    return wsum;
+}
+
 int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                               REAL *params, REAL *state, const REAL *X,
                               const REAL *T, const REAL *sw,
@@ -631,57 +683,77 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
     const int64_t batch = task->batch;
     const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
     const int full_batch = pybp_optim_full_batch(opt);
-    /* Workspace carving; sizes match pybp_epoch_workspace_size. */
+    /* A batch is gathered and processed one chunk of samples at a time.
+     * Workspace carving; sizes match pybp_epoch_workspace_size. */
+    const int64_t chunk = pybp_epoch_chunk(net, batch);
     REAL *acts = work;
-    REAL *deltas = acts + batch * units;
-    REAL *z_out = deltas + batch * units;
-    REAL *xb = z_out + batch * m;
-    REAL *tb = xb + batch * n_in;
-    REAL *swb = tb + batch * m;
-    REAL *grad = swb + batch;
-    /* Report progress about every few million multiply-adds: the callback
-     * then costs nothing next to the work, yet comes every millisecond or
-     * so, often enough for a prompt Ctrl-C. */
-    const double progress_work = 4.0e6;
+    REAL *deltas = acts + chunk * units;
+    REAL *z_out = deltas + chunk * units;
+    REAL *xb = z_out + chunk * m;
+    REAL *tb = xb + chunk * n_in;
+    REAL *swb = tb + chunk * m;
+    REAL *grad = swb + chunk;
     double work_since = 0, epoch_weight = 0;
     int64_t start, p;
 
+    if (batch < 1) return 0; /* precondition; guarded: it would never end */
     if (full_batch)
         for (p = 0; p < np; ++p) grad[p] = 0;
     for (start = 0; start < n; start += batch) {
         const int64_t b = (n - start < batch) ? n - start : batch;
         const int64_t *idx = order + start;
-        const REAL *swk = NULL;
-        const double weight_before = stats->weight_sum;
-        double bl, bw;
-        SFX(gather_rows)(X, idx, b, n_in, xb);
-        SFX(gather_rows)(T, idx, b, m, tb);
-        if (sw) {
-            int64_t r;
-            for (r = 0; r < b; ++r) swb[r] = sw[idx[r]];
-            swk = swb;
+        /* The batch's loss and correct sums, and its weight, found first:
+         * the gradient is scaled by 1/bw as each chunk is added in. */
+        double bl = 0, bc = 0;
+        const double bw = sw ? SFX(gathered_weight)(sw, idx, b) : (double)b;
+        int64_t done, r;
+        if (!full_batch)
+            for (p = 0; p < np; ++p) grad[p] = 0;
+        for (done = 0; done < b;) {
+            const int64_t c = (b - done < chunk) ? b - done : chunk;
+            const REAL *swc = NULL;
+            SFX(gather_rows)(X, idx + done, c, n_in, xb);
+            SFX(gather_rows)(T, idx + done, c, m, tb);
+            if (sw) {
+                for (r = 0; r < c; ++r) swb[r] = sw[idx[done + r]];
+                swc = swb;
+            }
+            SFX(chunk_deltas)(net, params, xb, tb, swc, c, task, acts, deltas,
+                              z_out, &bl, &bc);
+            /* Full batch: the sum of per-sample gradients, divided by the
+             * epoch's weight at the end. */
+            if (full_batch)
+                SFX(accumulate_gradient)(net, xb, c, acts, deltas, swc, 1.0,
+                                         grad);
+            else if (bw > 0)
+                SFX(accumulate_gradient)(net, xb, c, acts, deltas, swc,
+                                         1.0 / bw, grad);
+            done += c;
+            work_since += (double)c * (double)np;
+            if (done < b && progress && work_since >= PYBP_PROGRESS_WORK) {
+                /* Inside a batch: stopping abandons it, nothing applied;
+                 * the losses of the samples seen so far still count. */
+                work_since = 0;
+                if (progress(ctx, start + done)) {
+                    stats->loss_sum += bl;
+                    stats->weight_sum +=
+                        sw ? SFX(gathered_weight)(sw, idx, done) : (double)done;
+                    stats->correct_sum += bc;
+                    return full_batch ? 0 : start;
+                }
+            }
         }
-        bl = SFX(batch_deltas)(net, params, xb, tb, swk, b, task, acts, deltas,
-                               z_out, stats);
-        bw = stats->weight_sum - weight_before;
+        stats->loss_sum += bl;
+        stats->weight_sum += bw;
+        stats->correct_sum += bc;
         if (!(bl - bl == 0)) /* NaN or infinity: this batch is not applied */
             return full_batch ? 0 : start;
         if (full_batch) {
-            /* Sum of per-sample gradients; divided by the weight at the end. */
-            SFX(pybp_accumulate_gradient)(net, xb, b, acts, deltas, swk, 1.0,
-                                          grad);
             epoch_weight += bw;
-        } else {
-            for (p = 0; p < np; ++p) grad[p] = 0;
-            if (bw > 0) {
-                SFX(pybp_accumulate_gradient)(net, xb, b, acts, deltas, swk,
-                                              1.0 / bw, grad);
-                SFX(pybp_optim_step)(net, opt, params, grad, state,
-                                     task->train_biases);
-            }
+        } else if (bw > 0) {
+            SFX(optim_step)(net, opt, params, grad, state, task->train_biases);
         }
-        work_since += (double)b * (double)np;
-        if (progress && work_since >= progress_work) {
+        if (progress && work_since >= PYBP_PROGRESS_WORK) {
             work_since = 0;
             if (progress(ctx, start + b))
                 return full_batch ? 0 : start + b;
@@ -690,7 +762,7 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
     if (full_batch) {
         if (!(epoch_weight > 0)) return 0;
         for (p = 0; p < np; ++p) grad[p] = (REAL)(grad[p] / epoch_weight);
-        SFX(pybp_optim_step)(net, opt, params, grad, state, task->train_biases);
+        SFX(optim_step)(net, opt, params, grad, state, task->train_biases);
     }
     return n;
 }

@@ -56,12 +56,23 @@ int pybp_optim_full_batch(const pybp_optim *opt)
     return opt->kind == PYBP_OPT_RPROP || opt->kind == PYBP_OPT_QUICKPROP;
 }
 
+int64_t pybp_epoch_chunk(const pybp_net *net, int64_t batch)
+{
+    /* About PYBP_PROGRESS_WORK multiply-adds per pass, a multiple of 4 (the
+     * kernels' sample blocking), at most a batch. */
+    int64_t chunk = (int64_t)(PYBP_PROGRESS_WORK / (double)pybp_n_params(net));
+    chunk -= chunk % 4;
+    if (chunk < 4) chunk = 4;
+    return chunk < batch ? chunk : batch;
+}
+
 int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
 {
     const int64_t n_in = net->sizes[0], m = net->sizes[net->n_layers];
-    /* acts, deltas, output net inputs, gathered x, t and sample weights,
-     * and the batch gradient. */
-    return batch * (2 * pybp_n_units(net) + m + n_in + m + 1)
+    const int64_t rows = pybp_epoch_chunk(net, batch);
+    /* For one chunk: acts, deltas, output net inputs, gathered x, t and
+     * sample weights; and the gradient. */
+    return rows * (2 * pybp_n_units(net) + m + n_in + m + 1)
            + pybp_n_params(net);
 }
 

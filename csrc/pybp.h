@@ -3,9 +3,10 @@
  *
  * Pure C99: no Python.h.  Every kernel works on caller-allocated, contiguous,
  * row-major buffers and comes in two precisions, suffixed _f64 (double) and
- * _f32 (float).  Nothing here allocates; nothing here checks its arguments:
- * the preconditions above each function are the caller's job (pybp/_core.pyx
- * checks them before releasing the GIL).
+ * _f32 (float).  Nothing here allocates; nothing here checks its arguments
+ * (but for batch < 1, which would never finish): the preconditions stated
+ * below are the caller's job (pybp/_core.pyx checks them before releasing
+ * the GIL).
  *
  * Notation follows the seeds: a layer's input activations are A(p_i), the
  * next layer's net inputs c_j = sum_i A(p_i) w_ij + b_j, and the sensitivity
@@ -77,7 +78,15 @@ typedef struct pybp_net {
 /*
  * Optimizer hyper-parameters and step counter.  `state` buffers passed with
  * it hold pybp_optim_state_slots() slots of pybp_n_params() values each,
- * slot s at state + s * n_params, zero-initialised by the caller.
+ * slot s at state + s * n_params, zero-initialised by the caller.  The slots,
+ * in order:
+ *     SGD with momentum   velocity V
+ *     Adam                first moment m, second moment v
+ *     RMSprop             running mean of squared gradients v
+ *     Adagrad             running sum of squared gradients G
+ *     Rprop               previous gradient, per-parameter step size
+ *     Quickprop           previous slope, previous step
+ * Fields an optimizer does not use are ignored.
  */
 typedef struct pybp_optim {
     int kind;              /* enum pybp_optimizer_kind                        */
@@ -85,8 +94,8 @@ typedef struct pybp_optim {
     double weight_decay;   /* L2 coefficient lambda >= 0, weights only        */
     double momentum;       /* SGD: mu in [0, 1)                               */
     int nesterov;          /* SGD: nonzero for Nesterov momentum              */
-    double beta1, beta2;   /* Adam: moment decays                             */
-    double rho;            /* RMSprop: decay of the running mean of g^2       */
+    double beta1, beta2;   /* Adam: moment decays in [0, 1)                   */
+    double rho;            /* RMSprop: decay of the mean square, in [0, 1)    */
     double eps;            /* Adam, RMSprop, Adagrad: added to the root       */
     double eta_plus;       /* Rprop: step growth factor > 1                   */
     double eta_minus;      /* Rprop: step shrink factor in (0, 1)             */
@@ -114,119 +123,137 @@ typedef struct pybp_stats {
 } pybp_stats;
 
 /*
- * Called by the epoch driver every so often between batches (never inside
- * one), with the number of samples processed so far.  A nonzero return stops
- * the epoch after the batch just finished, so parameters are never left
- * half-updated.
+ * Called by the epoch driver every few million multiply-adds -- between
+ * batches, and inside a long batch between chunks of its samples -- with the
+ * number of samples processed so far.  A nonzero return stops the epoch: a
+ * batch interrupted in the middle is abandoned (its gradient is dropped and
+ * no update is made), so parameters are never left half-updated.
  */
 typedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done);
 
+/*
+ * Assumptions on the arguments of every function below (not checked):
+ *   - `net` points to a valid pybp_net: n_layers >= 1, sizes[0..L] >= 1,
+ *     act[0..L-1] valid codes with softmax only at L - 1.
+ *   - Every pointer is non-NULL unless said otherwise, and every REAL buffer
+ *     is naturally aligned for REAL (8 bytes for double, 4 for float), with
+ *     at least the number of values stated.
+ *   - Counts fit in int64_t and products of sizes do not overflow it.
+ *   - Thread safety: each call is reentrant and keeps no state between
+ *     calls; the only global mutable state is the SIMD selection
+ *     (pybp_simd_select).  Calls on disjoint output buffers may run in
+ *     parallel; two calls must not write the same buffer at once.
+ */
+
 /* ---- sizes and offsets (no precision suffix) -------------------------- */
 int64_t pybp_n_params(const pybp_net *net);
+/* layer in [0, n_layers]; layer == n_layers gives n_params. */
 int64_t pybp_weight_offset(const pybp_net *net, int layer);
-int64_t pybp_bias_offset(const pybp_net *net, int layer); /* needs net->bias */
+/* layer in [0, n_layers); only when net->bias != 0. */
+int64_t pybp_bias_offset(const pybp_net *net, int layer);
 int64_t pybp_n_units(const pybp_net *net); /* sizes[1] + ... + sizes[L] */
-/* Number of n_params-sized state slots the optimizer needs. */
+/* Number of n_params-sized state slots the optimizer needs (0, 1 or 2);
+ * opt->kind is a valid enum pybp_optimizer_kind. */
 int pybp_optim_state_slots(const pybp_optim *opt);
 /* Nonzero for optimizers that take one step per epoch on the gradient of
  * the whole training set (Rprop, Quickprop). */
 int pybp_optim_full_batch(const pybp_optim *opt);
+/*
+ * Multiply-adds (samples x pybp_n_params) the epoch driver does between two
+ * calls of its progress function: the calls then cost nothing next to the
+ * work, yet come every few milliseconds.
+ */
+#define PYBP_PROGRESS_WORK 4.0e6
+/* Samples the epoch driver processes at once (batch >= 1): about
+ * PYBP_PROGRESS_WORK / n_params, a multiple of 4, at most batch. */
+int64_t pybp_epoch_chunk(const pybp_net *net, int64_t batch);
 /* Values (of the kernel's precision) needed by pybp_train_epoch_* and by
- * pybp_evaluate_* for a given batch size. */
+ * pybp_evaluate_* for a given batch size; batch >= 1.  The epoch's workspace
+ * holds one chunk of samples, not a whole batch. */
 int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch);
 int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch);
 
-/* ---- kernels, declared once per precision ----------------------------- */
-#define PYBP_DECLARE_KERNELS(REAL, SFX)                                        \
-/*                                                                             \
- * Forward pass for n samples x (n x sizes[0]).  Writes every layer's          \
- * activations A(c) into acts (n * pybp_n_units values) and, if z_out is not   \
- * NULL, the output layer's net inputs (n x sizes[L]).                         \
- */                                                                            \
-void pybp_forward_##SFX(const pybp_net *net, const REAL *params,               \
-                        const REAL *x, int64_t n, REAL *acts, REAL *z_out);    \
-                                                                               \
-/*                                                                             \
- * Per-sample loss and output sensitivity.  o, z, t, delta are (n x m); o are  \
- * the outputs, z their net inputs, `act` the output activation.  Writes each  \
- * sample's own delta = de_k/dz (not weighted).  Returns sum_k w_k e_k with    \
- * w_k = sw[k], or 1 when sw is NULL.  Preconditions: cross_entropy only with  \
- * softmax, binary_cross_entropy only with sigmoid.                            \
- */                                                                            \
-double pybp_output_delta_##SFX(int loss, int act, const REAL *o,               \
-                               const REAL *z, const REAL *t, const REAL *sw,   \
-                               int64_t n, int64_t m, REAL *delta);             \
-                                                                               \
-/*                                                                             \
- * The delta recurrence delta_p_i = A'(p_i) sum_j w_ij delta_c_j, from the      \
- * output layer's block of `deltas` (already filled) down to layer 0.          \
- */                                                                            \
-void pybp_backward_##SFX(const pybp_net *net, const REAL *params, int64_t n,   \
-                         const REAL *acts, REAL *deltas);                      \
-                                                                               \
-/*                                                                             \
- * grad += sum_k c_k * (dE/dW, dE/db of sample k), c_k = scale * sw[k] (or      \
- * scale when sw is NULL): dE/dw_ij = A(p_i) delta_c_j, dE/db_j = delta_c_j.   \
- */                                                                            \
-void pybp_accumulate_gradient_##SFX(const pybp_net *net, const REAL *x,        \
-                                    int64_t n, const REAL *acts,               \
-                                    const REAL *deltas, const REAL *sw,        \
-                                    double scale, REAL *grad);                 \
-                                                                               \
-/*                                                                             \
- * One optimizer update of params from grad (the gradient of the mean loss).   \
- * weight_decay adds lambda * w to the gradient of weights, never of biases;   \
- * biases are left alone when train_biases is 0.  Increments opt->step.        \
- */                                                                            \
-void pybp_optim_step_##SFX(const pybp_net *net, pybp_optim *opt,               \
-                           REAL *params, const REAL *grad, REAL *state,        \
-                           int train_biases);                                  \
-                                                                               \
-/*                                                                             \
- * Forward, loss, backward, gradient and loss sum for one batch of n samples   \
- * already gathered into x, t (and sw, or NULL).  grad is overwritten with     \
- * the gradient of the (weighted) mean loss over the batch; acts, deltas and   \
- * z_out are workspaces as above.  Returns the weighted loss sum and stores    \
- * the weight sum (n when sw is NULL) in *weight_sum.                          \
- */                                                                            \
-double pybp_batch_gradient_##SFX(const pybp_net *net, const REAL *params,      \
-                                 const REAL *x, const REAL *t, const REAL *sw, \
-                                 int64_t n, int loss, REAL *acts,              \
-                                 REAL *deltas, REAL *z_out, REAL *grad,        \
-                                 double *weight_sum);                          \
-                                                                               \
-/*                                                                             \
- * Loss (and correct-prediction count) of X, T in chunks of task->batch       \
- * samples, added into *stats.  work holds pybp_evaluate_workspace_size.      \
- */                                                                            \
-void pybp_evaluate_##SFX(const pybp_net *net, const REAL *params,              \
-                         const REAL *X, const REAL *T, const REAL *sw,         \
-                         int64_t n, const pybp_task *task, REAL *work,         \
-                         pybp_stats *stats);                                   \
-                                                                               \
-/*                                                                             \
- * One training epoch over the samples order[0..n-1] of X (N x sizes[0]) and  \
- * T (N x sizes[L]), with sw (N) or NULL, in batches of task->batch (the last \
- * may be smaller).  Per batch: gather, forward, loss, backward, gradient,    \
- * and an optimizer step -- or, for a full-batch optimizer, one step at the   \
- * end on the gradient of the whole epoch.  Each batch's loss, computed       \
- * before its update, is added into *stats.  work holds                        \
- * pybp_epoch_workspace_size(net, task->batch) values.  Stops early, after a  \
- * whole batch and never inside an update, when progress returns nonzero or   \
- * when a batch's loss is not finite (that batch is not applied).  Returns    \
- * the number of samples whose batches were applied (for a full-batch         \
- * optimizer: n if the step was taken, else 0).                               \
- */                                                                            \
-int64_t pybp_train_epoch_##SFX(const pybp_net *net, pybp_optim *opt,           \
-                               REAL *params, REAL *state, const REAL *X,       \
-                               const REAL *T, const REAL *sw,                  \
-                               const int64_t *order, int64_t n,                \
-                               const pybp_task *task, REAL *work,              \
-                               pybp_stats *stats, pybp_progress_fn progress,   \
-                               void *ctx);
+/* ---- kernels: one function type per kernel and precision ---------------- */
 
-PYBP_DECLARE_KERNELS(double, f64)
-PYBP_DECLARE_KERNELS(float, f32)
+/*
+ * pybp_forward_f64 / _f32: forward pass for the n x sizes[0] inputs x.
+ * Writes every layer's activations A(c) into acts and, if z_out is not NULL,
+ * the output layer's net inputs.
+ * Assumptions (not checked): n >= 0; params holds pybp_n_params values; x
+ * holds n * sizes[0]; acts n * pybp_n_units; z_out NULL or n * sizes[L].
+ * x and params may alias each other (both are only read), no output may
+ * alias any input or another output.
+ *
+ * pybp_batch_gradient_f64 / _f32: forward, loss, backward and gradient for
+ * one batch of n samples already gathered into x, t (n x sizes[L]) and sw
+ * (n sample weights, or NULL for weight 1).  Overwrites grad (pybp_n_params
+ * values) with the gradient of the weighted mean loss over the batch, using
+ * acts, deltas (n * pybp_n_units each) and z_out (n * sizes[L]) as
+ * workspaces.  Returns the weighted loss sum and stores the weight sum (n
+ * when sw is NULL) in *weight_sum.  When that sum is not > 0, grad is zero.
+ * Assumptions (not checked): n >= 1; loss a valid enum pybp_loss, with
+ * cross_entropy only after softmax and binary_cross_entropy only after
+ * sigmoid; the inputs (params, x, t, sw) may alias each other, the
+ * workspaces and grad alias nothing.
+ *
+ * pybp_evaluate_f64 / _f32: loss (and correct-prediction count) of the n
+ * samples X (n x sizes[0]), T (n x sizes[L]), sw (n, or NULL), in chunks of
+ * task->batch samples, added into *stats.  work holds
+ * pybp_evaluate_workspace_size(net, task->batch) values.
+ * Assumptions (not checked): n >= 0; task->loss, task->metric valid codes
+ * (loss/activation pairing as above); work aliases no input.
+ * task->batch < 1 adds nothing (it would otherwise never finish).
+ *
+ * pybp_train_epoch_f64 / _f32: one training epoch over the samples
+ * order[0..n-1] of X (N x sizes[0]) and T (N x sizes[L]), with sw (N) or
+ * NULL, in batches of task->batch (the last may be smaller).  Per batch:
+ * gather, forward, loss, backward, gradient, and an optimizer step -- or,
+ * for a full-batch optimizer, one step at the end on the gradient of the
+ * whole epoch.  A batch is processed in chunks of pybp_epoch_chunk samples,
+ * with the same sums in the same order as in one piece.  Each batch's loss,
+ * computed before its update, is added into *stats.  Stops early when
+ * progress (may be NULL) returns nonzero, abandoning the batch in progress
+ * (no update; the losses of the samples it had processed are still added),
+ * or when a batch's loss is not finite (that batch is not applied, its loss
+ * is still added into *stats).  Returns the number of samples whose batches
+ * were applied (for a full-batch optimizer: n if the step was taken, else 0).
+ * Assumptions (not checked): n >= 0; every order[k] in [0, N); params holds
+ * pybp_n_params values, state pybp_optim_state_slots(opt) of them (NULL when
+ * that is 0), work pybp_epoch_workspace_size(net, task->batch); opt->kind
+ * and task's codes valid.  params, state, work and stats alias nothing;
+ * X, T, sw, order are only read.  task->batch < 1 does nothing and returns 0
+ * (it would otherwise never finish).  progress is called, with ctx, on
+ * the calling thread only.
+ */
+#define PYBP_KERNEL_TYPES(REAL, SFX)                                          \
+typedef void pybp_forward_##SFX##_fn(                                         \
+    const pybp_net *net, const REAL *params, const REAL *x, int64_t n,        \
+    REAL *acts, REAL *z_out);                                                 \
+typedef double pybp_batch_gradient_##SFX##_fn(                                \
+    const pybp_net *net, const REAL *params, const REAL *x, const REAL *t,    \
+    const REAL *sw, int64_t n, int loss, REAL *acts, REAL *deltas,            \
+    REAL *z_out, REAL *grad, double *weight_sum);                             \
+typedef void pybp_evaluate_##SFX##_fn(                                        \
+    const pybp_net *net, const REAL *params, const REAL *X, const REAL *T,    \
+    const REAL *sw, int64_t n, const pybp_task *task, REAL *work,             \
+    pybp_stats *stats);                                                       \
+typedef int64_t pybp_train_epoch_##SFX##_fn(                                  \
+    const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
+    const REAL *X, const REAL *T, const REAL *sw, const int64_t *order,       \
+    int64_t n, const pybp_task *task, REAL *work, pybp_stats *stats,          \
+    pybp_progress_fn progress, void *ctx);
+PYBP_KERNEL_TYPES(double, f64)
+PYBP_KERNEL_TYPES(float, f32)
+
+/* Declares the kernels named pybp_<kernel>_<PREC><VARIANT>, e.g.
+ * PYBP_DECLARE_KERNELS(f64, ) declares pybp_forward_f64 and the rest. */
+#define PYBP_DECLARE_KERNELS(PREC, VARIANT)                                   \
+pybp_forward_##PREC##_fn pybp_forward_##PREC##VARIANT;                        \
+pybp_batch_gradient_##PREC##_fn pybp_batch_gradient_##PREC##VARIANT;          \
+pybp_evaluate_##PREC##_fn pybp_evaluate_##PREC##VARIANT;                      \
+pybp_train_epoch_##PREC##_fn pybp_train_epoch_##PREC##VARIANT;
+PYBP_DECLARE_KERNELS(f64, )
+PYBP_DECLARE_KERNELS(f32, )
 
 /* ---- run-time choice of the instruction-set variant --------------------- */
 

@@ -570,3 +570,13 @@ def test_megabyte_digits_in_metadata_values_are_fast(tmp_path):
     meta["sizes"] = "[" + "3" * (1 << 20) + "]"
     pybp.io.write_safetensors(tmp_path / "m", tensors, meta)
     assert _timed(pybp.load, tmp_path / "m") < 1.0
+
+
+def test_network_save_passes_metadata_through(tmp_path):
+    net = pybp.Network([3, 4, 2], "tanh", seed=0)
+    path = tmp_path / "m.safetensors"
+    net.save(path, metadata={"classes": ["a", "b"], "epochs": 3})
+    assert pybp.io.load_metadata(path) == {"classes": ["a", "b"], "epochs": 3}
+    np.testing.assert_array_equal(pybp.load(path).params, net.params)
+    net.save(path)
+    assert pybp.io.load_metadata(path) == {}

@@ -1,4 +1,6 @@
-# Cython declarations of csrc/pybp.h: the whole cimport surface of the C core.
+# Cython declarations of csrc/pybp.h: the whole cimport surface of the C core,
+# and only what pybp/_core.pyx uses.  The kernels' parameter names, meanings
+# and preconditions are documented once, in pybp.h; here are their types.
 from libc.stdint cimport int64_t
 
 cdef extern from "pybp.h" nogil:
@@ -65,60 +67,37 @@ cdef extern from "pybp.h" nogil:
     ctypedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done) noexcept
 
     int64_t pybp_n_params(const pybp_net *net)
-    int64_t pybp_weight_offset(const pybp_net *net, int layer)
-    int64_t pybp_bias_offset(const pybp_net *net, int layer)
     int64_t pybp_n_units(const pybp_net *net)
     int pybp_optim_state_slots(const pybp_optim *opt)
     int pybp_optim_full_batch(const pybp_optim *opt)
     int64_t pybp_epoch_workspace_size(const pybp_net *net, int64_t batch)
     int64_t pybp_evaluate_workspace_size(const pybp_net *net, int64_t batch)
 
-    void pybp_forward_f64(const pybp_net *net, const double *params,
-                          const double *x, int64_t n, double *acts, double *z_out)
-    void pybp_forward_f32(const pybp_net *net, const float *params,
-                          const float *x, int64_t n, float *acts, float *z_out)
-
-    double pybp_batch_gradient_f64(const pybp_net *net, const double *params,
-                                   const double *x, const double *t,
-                                   const double *sw, int64_t n, int loss,
-                                   double *acts, double *deltas, double *z_out,
-                                   double *grad, double *weight_sum)
-    double pybp_batch_gradient_f32(const pybp_net *net, const float *params,
-                                   const float *x, const float *t,
-                                   const float *sw, int64_t n, int loss,
-                                   float *acts, float *deltas, float *z_out,
-                                   float *grad, double *weight_sum)
-
-    void pybp_optim_step_f64(const pybp_net *net, pybp_optim *opt,
-                             double *params, const double *grad, double *state,
-                             int train_biases)
-    void pybp_optim_step_f32(const pybp_net *net, pybp_optim *opt,
-                             float *params, const float *grad, float *state,
-                             int train_biases)
-
-    void pybp_evaluate_f64(const pybp_net *net, const double *params,
-                           const double *X, const double *T, const double *sw,
-                           int64_t n, const pybp_task *task, double *work,
-                           pybp_stats *stats)
-    void pybp_evaluate_f32(const pybp_net *net, const float *params,
-                           const float *X, const float *T, const float *sw,
-                           int64_t n, const pybp_task *task, float *work,
-                           pybp_stats *stats)
-
-    int64_t pybp_train_epoch_f64(const pybp_net *net, pybp_optim *opt,
-                                 double *params, double *state, const double *X,
-                                 const double *T, const double *sw,
-                                 const int64_t *order, int64_t n,
-                                 const pybp_task *task, double *work,
-                                 pybp_stats *stats, pybp_progress_fn progress,
-                                 void *ctx)
-    int64_t pybp_train_epoch_f32(const pybp_net *net, pybp_optim *opt,
-                                 float *params, float *state, const float *X,
-                                 const float *T, const float *sw,
-                                 const int64_t *order, int64_t n,
-                                 const pybp_task *task, float *work,
-                                 pybp_stats *stats, pybp_progress_fn progress,
-                                 void *ctx)
+    # The four kernels, f64 then f32 (double / float buffers).
+    void pybp_forward_f64(const pybp_net *, const double *, const double *,
+                          int64_t, double *, double *)
+    void pybp_forward_f32(const pybp_net *, const float *, const float *,
+                          int64_t, float *, float *)
+    double pybp_batch_gradient_f64(const pybp_net *, const double *,
+        const double *, const double *, const double *, int64_t, int,
+        double *, double *, double *, double *, double *)
+    double pybp_batch_gradient_f32(const pybp_net *, const float *,
+        const float *, const float *, const float *, int64_t, int,
+        float *, float *, float *, float *, double *)
+    void pybp_evaluate_f64(const pybp_net *, const double *, const double *,
+        const double *, const double *, int64_t, const pybp_task *, double *,
+        pybp_stats *)
+    void pybp_evaluate_f32(const pybp_net *, const float *, const float *,
+        const float *, const float *, int64_t, const pybp_task *, float *,
+        pybp_stats *)
+    int64_t pybp_train_epoch_f64(const pybp_net *, pybp_optim *, double *,
+        double *, const double *, const double *, const double *,
+        const int64_t *, int64_t, const pybp_task *, double *, pybp_stats *,
+        pybp_progress_fn, void *)
+    int64_t pybp_train_epoch_f32(const pybp_net *, pybp_optim *, float *,
+        float *, const float *, const float *, const float *,
+        const int64_t *, int64_t, const pybp_task *, float *, pybp_stats *,
+        pybp_progress_fn, void *)
 
     int pybp_simd_select(const char *name)
     const char *pybp_simd_active()

@@ -373,10 +373,12 @@ class Network:
 
     # ---- serialization (pybp.io) ---------------------------------------
 
-    def save(self, path):
-        """Save to a safetensors file, atomically (see pybp.io.save)."""
+    def save(self, path, *, metadata=None):
+        """Save to a safetensors file, atomically (see pybp.io.save);
+        metadata: a dict of str -> JSON-able values, read back by
+        pybp.io.load_metadata."""
         from pybp import io
-        io.save(self, path)
+        io.save(self, path, metadata=metadata)
 
     def to_dict(self):
         """A JSON-able dict of the architecture and parameters."""

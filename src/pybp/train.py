@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from pybp import _backend, _registry, _validate, _warn, optim
+from pybp import _backend, _registry, _validate, _warn, optim, plot
 from pybp._progress import ProgressBar
 
 STOP_REASONS = _registry.STOP_REASONS
@@ -54,6 +54,12 @@ class History:
     @property
     def val_accuracy(self):
         return self.metrics.get("val_accuracy", [])
+
+    def plot(self, ax=None, **kwargs):
+        """Draw loss and val_loss (and accuracy where present); returns the
+        matplotlib Axes.  Keywords as pybp.plot.history; needs matplotlib
+        (``pip install "pybp[plot]"``)."""
+        return plot.history(self, ax=ax, **kwargs)
 
     def __repr__(self):
         last = f", loss {self.loss[-1]:.6g}" if self.loss else ""

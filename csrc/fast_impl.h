@@ -1,0 +1,417 @@
+/*
+ * fast_impl.h -- the body of the fast layer kernels (fast_kernels.h), for one
+ * precision and one instruction-set variant.  fast_instantiate.h includes it
+ * once per precision with:
+ *   REAL        double or float
+ *   SFX(name)   name suffixed _f64_ISA / _f32_ISA
+ *   FAST_MR, FAST_NR   the micro-tile: FAST_MR rows by FAST_NR columns
+ *   FAST_UKR    the micro-kernel, void (int64_t kc, const REAL *a,
+ *               const REAL *b, REAL *tile): tile[r*FAST_NR + c] =
+ *               sum_{p<kc} a[p*FAST_MR + r] * b[p*FAST_NR + c], p increasing
+ *   R_EXP, R_TANH      libm functions of that precision
+ *
+ * Every product is one C[M, N] = A[M, K] . B[K, N] computed the BLIS way:
+ *  1. packing (parallel): A is copied into row panels of FAST_MR rows and B
+ *     into column panels of FAST_NR columns, each panel contiguous in k and
+ *     cut into k blocks of PYBP_FAST_KC; edges are padded with zeros, so the
+ *     micro-kernel never reads outside the operands.  B (the weights in the
+ *     forward and delta products) is packed once per call and shared by the
+ *     whole batch and every thread.
+ *  2. compute (parallel): the output is cut into blocks of whole micro-tiles,
+ *     one task each.  A task runs, for each k block in increasing order,
+ *     over its column panels and, inside, its row panels (the A block stays
+ *     in L2, the B micro-panel in L1), calling the micro-kernel and then the
+ *     fused epilogue on the tile.  Since each output's k blocks are summed
+ *     in the same order whatever task computes it, the split (which depends
+ *     on the thread count) never changes a bit of the result.
+ */
+
+#define FAST_OP_FORWARD 0
+#define FAST_OP_DELTA 1
+#define FAST_OP_GRADIENT 2
+
+typedef struct SFX(fast_job) {
+    int op;
+    int64_t M, N, K;
+    /* A(m, k) = A[m*a_rs + k*a_cs] (times cvec[k] when cvec is set) */
+    const REAL *A, *cvec;
+    int64_t a_rs, a_cs;
+    /* B(k, n) = B[k*b_rs + n*b_cs] */
+    const REAL *B;
+    int64_t b_rs, b_cs;
+    REAL *Ap, *Bp;                  /* packed panels, in the workspace      */
+    int64_t mpanels, npanels, nchunks;
+    int64_t chunk;                  /* the k block being packed / computed  */
+    /* the output and its epilogue */
+    REAL *C, *Z;                    /* row-major, leading dimension N       */
+    const REAL *bias, *P;           /* forward bias; delta's activations    */
+    int act;
+    REAL scale;
+    /* the bias gradient: gb[j] += scale * sum_k cvec[k] * D[k*N_out + j] */
+    const REAL *D;
+    REAL *gb;
+    int64_t gb_blocks;
+    /* compute tasks: row blocks x column blocks, in panels */
+    int64_t col_blocks, rows_per_block, cols_per_block;
+} SFX(fast_job);
+
+#define FAST_GB_BLOCK 64
+
+/* dst[p*width + t] = src[p*ks + t*ts] (* cvec[p]) for t < valid, 0 beyond. */
+static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
+                           int64_t ts, int64_t kc, int64_t valid,
+                           const REAL *cvec)
+{
+    int64_t p, t;
+    if (ts == 1) {
+        for (p = 0; p < kc; ++p) {
+            const REAL *s = src + p * ks;
+            REAL *d = dst + p * width;
+            if (cvec) {
+                REAL cp = cvec[p];
+                for (t = 0; t < valid; ++t) d[t] = s[t] * cp;
+            } else {
+                for (t = 0; t < valid; ++t) d[t] = s[t];
+            }
+            for (; t < width; ++t) d[t] = 0;
+        }
+    } else {
+        for (t = 0; t < valid; ++t) {
+            const REAL *s = src + t * ts;
+            if (cvec)
+                for (p = 0; p < kc; ++p) dst[p * width + t] = s[p * ks] * cvec[p];
+            else
+                for (p = 0; p < kc; ++p) dst[p * width + t] = s[p * ks];
+        }
+        for (; t < width; ++t)
+            for (p = 0; p < kc; ++p) dst[p * width + t] = 0;
+    }
+}
+
+/* Packing phase of k block J->chunk: task t packs one A or B panel of it;
+ * tasks beyond the panels sum the bias gradient of FAST_GB_BLOCK outputs
+ * each (over every k, with the first block). */
+static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
+{
+    const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
+    int64_t per_chunk = J->mpanels + J->npanels;
+    (void)worker;
+    if (t < per_chunk) {
+        int64_t r = t;
+        int64_t pc = J->chunk * PYBP_FAST_KC;
+        int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
+        if (r < J->mpanels) {
+            int64_t m0 = r * FAST_MR;
+            int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
+            SFX(fast_pack)(J->Ap + r * kc * FAST_MR,
+                           FAST_MR, J->A + m0 * J->a_rs + pc * J->a_cs,
+                           J->a_cs, J->a_rs, kc, mr,
+                           J->cvec ? J->cvec + pc : NULL);
+        } else {
+            int64_t q = r - J->mpanels, n0 = q * FAST_NR;
+            int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
+            SFX(fast_pack)(J->Bp + q * kc * FAST_NR,
+                           FAST_NR, J->B + pc * J->b_rs + n0 * J->b_cs,
+                           J->b_rs, J->b_cs, kc, nr, NULL);
+        }
+    } else {
+        /* bias gradient: outputs [j0, j1), k in increasing order */
+        int64_t blk = t - per_chunk, j, k;
+        int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
+        int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
+        REAL s[FAST_GB_BLOCK];
+        for (j = j0; j < j1; ++j) s[j - j0] = 0;
+        for (k = 0; k < J->K; ++k) {
+            const REAL *d = J->D + k * n_out;
+            REAL ck = J->cvec ? J->cvec[k] : (REAL)1;
+            for (j = j0; j < j1; ++j) s[j - j0] += ck * d[j];
+        }
+        for (j = j0; j < j1; ++j) J->gb[j] += J->scale * s[j - j0];
+    }
+}
+
+static REAL SFX(fast_activate)(int act, REAL z)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return (REAL)1 / ((REAL)1 + R_EXP(-z));
+    case PYBP_FAST_ACT_TANH: return R_TANH(z);
+    case PYBP_FAST_ACT_RELU: return z > 0 ? z : (REAL)0;
+    case PYBP_FAST_ACT_LEAKY_RELU:
+        return z > 0 ? z : (REAL)PYBP_FAST_LEAKY_SLOPE * z;
+    default: return z; /* identity; softmax is the caller's */
+    }
+}
+
+/* A'(p) from a = A(p), as kernels_impl.h's scale_by_derivative. */
+static REAL SFX(fast_derivative)(int act, REAL a)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return a * ((REAL)1 - a);
+    case PYBP_FAST_ACT_TANH: return (REAL)1 - a * a;
+    case PYBP_FAST_ACT_RELU: return a > 0 ? (REAL)1 : (REAL)0;
+    case PYBP_FAST_ACT_LEAKY_RELU:
+        return a > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
+    default: return 1;
+    }
+}
+
+/* Adds one micro-tile (mr x nr valid of FAST_MR x FAST_NR) of k block
+ * `chunk` into the output at (m0, n0), with the op's epilogue after the last
+ * block. */
+static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
+                               int64_t m0, int64_t n0, int64_t mr, int64_t nr,
+                               int first, int last)
+{
+    int64_t r, c, N = J->N;
+    for (r = 0; r < mr; ++r) {
+        const REAL *t = tile + r * FAST_NR;
+        REAL *y = J->C + (m0 + r) * N + n0;
+        switch (J->op) {
+        case FAST_OP_FORWARD:
+            if (!last) {
+                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+                else for (c = 0; c < nr; ++c) y[c] += t[c];
+            } else {
+                REAL *z = J->Z ? J->Z + (m0 + r) * N + n0 : NULL;
+                for (c = 0; c < nr; ++c) {
+                    REAL v = first ? t[c] : y[c] + t[c];
+                    if (J->bias) v += J->bias[n0 + c];
+                    if (z) z[c] = v;
+                    y[c] = SFX(fast_activate)(J->act, v);
+                }
+            }
+            break;
+        case FAST_OP_DELTA:
+            if (!last || !J->P) {
+                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+                else for (c = 0; c < nr; ++c) y[c] += t[c];
+            } else {
+                const REAL *a = J->P + (m0 + r) * N + n0;
+                for (c = 0; c < nr; ++c) {
+                    REAL v = first ? t[c] : y[c] + t[c];
+                    y[c] = v * SFX(fast_derivative)(J->act, a[c]);
+                }
+            }
+            break;
+        default: /* gradient */
+            for (c = 0; c < nr; ++c) y[c] += J->scale * t[c];
+            break;
+        }
+    }
+}
+
+/* Asks for the output rows a tile will add to while the micro-kernel runs
+ * (they are in L3 or memory: the output does not fit in L2). */
+static void SFX(fast_prefetch_tile)(const REAL *c, int64_t ldc, int64_t mr)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    int64_t r;
+    for (r = 0; r < mr; ++r) {
+        __builtin_prefetch(c + r * ldc, 1, 3);
+        __builtin_prefetch(c + r * ldc + FAST_NR - 1, 1, 3);
+    }
+#else
+    (void)c; (void)ldc; (void)mr;
+#endif
+}
+
+/* Compute phase of k block J->chunk: task t is one block of row panels x
+ * column panels. */
+static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
+{
+    const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
+    int64_t ib = t / J->col_blocks, jb = t % J->col_blocks;
+    int64_t i0 = ib * J->rows_per_block, j0 = jb * J->cols_per_block;
+    int64_t i1 = i0 + J->rows_per_block, j1 = j0 + J->cols_per_block;
+    int64_t ip, jp;
+    REAL tile[FAST_MR * FAST_NR];
+    (void)worker;
+    if (i1 > J->mpanels) i1 = J->mpanels;
+    if (j1 > J->npanels) j1 = J->npanels;
+    {
+        int64_t pc = J->chunk * PYBP_FAST_KC;
+        int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
+        const REAL *Ablk = J->Ap, *Bblk = J->Bp;
+        int first = J->chunk == 0, last = J->chunk == J->nchunks - 1;
+        for (jp = j0; jp < j1; ++jp) {
+            int64_t n0 = jp * FAST_NR;
+            int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
+            for (ip = i0; ip < i1; ++ip) {
+                int64_t m0 = ip * FAST_MR;
+                int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
+                if (!first || J->op == FAST_OP_GRADIENT)
+                    SFX(fast_prefetch_tile)(J->C + m0 * J->N + n0, J->N, mr);
+                FAST_UKR(kc, Ablk + ip * kc * FAST_MR,
+                         Bblk + jp * kc * FAST_NR, tile);
+                SFX(fast_epilogue)(J, tile, m0, n0, mr, nr, first, last);
+            }
+        }
+    }
+}
+
+/* Rows of the A block kept in L2 by one compute task (a multiple of
+ * FAST_MR): about 192 KiB of packed A per k block.  FAST_MC_KB and
+ * FAST_NC_COLS may be set at compile time for tuning experiments; the
+ * results' bits do not depend on them. */
+#ifndef FAST_MC_KB
+#define FAST_MC_KB 192
+#endif
+#define FAST_MC_ROWS ((int64_t)(FAST_MC_KB * 1024 / (PYBP_FAST_KC * sizeof(REAL))))
+/* Columns of one compute task at most (the B block, in L2/L3). */
+#ifndef FAST_NC_COLS
+#define FAST_NC_COLS ((int64_t)1024)
+#endif
+
+/* For each k block in turn: packs it, then computes with it (so the packed
+ * block is still in cache when the micro-kernels read it).  The workspace
+ * and the task grid are decided here.  Preconditions: M, N, K > 0, ws has
+ * room for the product's workspace size (fast_dispatch.c). */
+static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
+{
+    int workers;
+    int64_t row_blocks, col_blocks, rpb, cpb, kc_max;
+    uintptr_t base = ((uintptr_t)ws + 63) & ~(uintptr_t)63;
+    J->mpanels = (J->M + FAST_MR - 1) / FAST_MR;
+    J->npanels = (J->N + FAST_NR - 1) / FAST_NR;
+    J->nchunks = (J->K + PYBP_FAST_KC - 1) / PYBP_FAST_KC;
+    kc_max = J->K < PYBP_FAST_KC ? J->K : PYBP_FAST_KC;
+    J->Ap = (REAL *)base;
+    base += (uintptr_t)(J->mpanels * FAST_MR * kc_max) * sizeof(REAL);
+    base = (base + 63) & ~(uintptr_t)63;
+    J->Bp = (REAL *)base;
+    J->gb_blocks = J->gb ? (J->M + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK : 0;
+
+    workers = pybp_pool_workers_for(2.0 * (double)J->M * (double)J->N *
+                                    (double)J->K, n_threads);
+
+    /* Task grid: row blocks of at most FAST_MC_ROWS rows and column blocks
+     * of at most FAST_NC_COLS, then, with several workers, more column (or
+     * row) blocks until there are three tasks per worker, so that the
+     * dynamic hand-out of the pool balances the load. */
+    {
+        int64_t mc_panels = FAST_MC_ROWS / FAST_MR, nc_panels = FAST_NC_COLS / FAST_NR;
+        if (mc_panels < 1) mc_panels = 1;
+        row_blocks = (J->mpanels + mc_panels - 1) / mc_panels;
+        col_blocks = (J->npanels + nc_panels - 1) / nc_panels;
+        while (workers > 1 && row_blocks * col_blocks < 3 * (int64_t)workers) {
+            if (col_blocks < J->npanels) ++col_blocks;
+            else if (row_blocks < J->mpanels) ++row_blocks;
+            else break;
+        }
+        rpb = (J->mpanels + row_blocks - 1) / row_blocks;
+        cpb = (J->npanels + col_blocks - 1) / col_blocks;
+        row_blocks = (J->mpanels + rpb - 1) / rpb;
+        col_blocks = (J->npanels + cpb - 1) / cpb;
+    }
+    J->rows_per_block = rpb;
+    J->cols_per_block = cpb;
+    J->col_blocks = col_blocks;
+    for (J->chunk = 0; J->chunk < J->nchunks; ++J->chunk) {
+        pybp_pool_run(J->mpanels + J->npanels + (J->chunk == 0 ? J->gb_blocks : 0),
+                      SFX(fast_pack_task), J, workers);
+        pybp_pool_run(row_blocks * col_blocks, SFX(fast_compute_task), J, workers);
+    }
+}
+
+/* Checks the workspace, allocating it when ws is NULL; runs; frees. */
+static int SFX(fast_call)(SFX(fast_job) *J, void *ws, size_t ws_bytes,
+                          size_t need, int n_threads)
+{
+    void *own = NULL;
+    if (ws == NULL) {
+        own = malloc(need);
+        if (own == NULL) return PYBP_FAST_ENOMEM;
+        ws = own;
+    } else if (ws_bytes < need) {
+        return PYBP_FAST_ESPACE;
+    }
+    SFX(fast_run)(J, ws, n_threads);
+    free(own);
+    return PYBP_FAST_OK;
+}
+
+int SFX(pybp_fast_forward)(int64_t n, int64_t n_in, int64_t n_out,
+                           const REAL *X, const REAL *W, const REAL *b,
+                           int act, REAL *Y, REAL *Z, void *ws,
+                           size_t ws_bytes, int n_threads)
+{
+    SFX(fast_job) J;
+    int64_t i, j;
+    if (n < 0 || n_in < 0 || n_out < 0) return PYBP_FAST_EARG;
+    if (n == 0 || n_out == 0) return PYBP_FAST_OK;
+    if (Y == NULL || (n_in > 0 && (X == NULL || W == NULL)))
+        return PYBP_FAST_EARG;
+    if (n_in == 0) { /* z = b: no product */
+        for (i = 0; i < n; ++i)
+            for (j = 0; j < n_out; ++j) {
+                REAL v = b ? b[j] : (REAL)0;
+                if (Z) Z[i * n_out + j] = v;
+                Y[i * n_out + j] = SFX(fast_activate)(act, v);
+            }
+        return PYBP_FAST_OK;
+    }
+    memset(&J, 0, sizeof J);
+    J.op = FAST_OP_FORWARD;
+    J.M = n; J.N = n_out; J.K = n_in;
+    J.A = X; J.a_rs = n_in; J.a_cs = 1;      /* A(k_sample, i) = X[k, i] */
+    J.B = W; J.b_rs = 1; J.b_cs = n_in;      /* B(i, j) = W[j, i]        */
+    J.C = Y; J.Z = Z; J.bias = b; J.act = act;
+    return SFX(fast_call)(&J, ws, ws_bytes,
+                          pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL)),
+                          n_threads);
+}
+
+int SFX(pybp_fast_delta)(int64_t n, int64_t n_in, int64_t n_out,
+                         const REAL *D, const REAL *W, const REAL *P, int act,
+                         REAL *Dp, void *ws, size_t ws_bytes, int n_threads)
+{
+    SFX(fast_job) J;
+    if (n < 0 || n_in < 0 || n_out < 0) return PYBP_FAST_EARG;
+    if (n == 0 || n_in == 0) return PYBP_FAST_OK;
+    if (Dp == NULL || (n_out > 0 && (D == NULL || W == NULL)))
+        return PYBP_FAST_EARG;
+    if (n_out == 0) {
+        memset(Dp, 0, (size_t)(n * n_in) * sizeof(REAL));
+        return PYBP_FAST_OK;
+    }
+    memset(&J, 0, sizeof J);
+    J.op = FAST_OP_DELTA;
+    J.M = n; J.N = n_in; J.K = n_out;
+    J.A = D; J.a_rs = n_out; J.a_cs = 1;     /* A(k, j) = D[k, j]        */
+    J.B = W; J.b_rs = n_in; J.b_cs = 1;      /* B(j, i) = W[j, i]        */
+    J.C = Dp; J.P = P; J.act = P ? act : PYBP_FAST_ACT_IDENTITY;
+    return SFX(fast_call)(&J, ws, ws_bytes,
+                          pybp_fast_delta_workspace(n, n_in, n_out, sizeof(REAL)),
+                          n_threads);
+}
+
+int SFX(pybp_fast_gradient)(int64_t n, int64_t n_in, int64_t n_out,
+                            const REAL *D, const REAL *X, const REAL *c,
+                            double scale, REAL *G, REAL *gb, void *ws,
+                            size_t ws_bytes, int n_threads)
+{
+    SFX(fast_job) J;
+    if (n < 0 || n_in < 0 || n_out < 0) return PYBP_FAST_EARG;
+    if (n == 0 || n_out == 0) return PYBP_FAST_OK;
+    if (D == NULL || (n_in > 0 && (X == NULL || G == NULL)))
+        return PYBP_FAST_EARG;
+    memset(&J, 0, sizeof J);
+    J.op = FAST_OP_GRADIENT;
+    J.M = n_out; J.N = n_in; J.K = n;
+    J.A = D; J.a_rs = 1; J.a_cs = n_out;     /* A(j, k) = D[k, j]        */
+    J.cvec = c;                              /* ... times c[k]           */
+    J.B = X; J.b_rs = n_in; J.b_cs = 1;      /* B(k, i) = X[k, i]        */
+    J.C = G; J.scale = (REAL)scale;
+    J.D = D; J.gb = gb;
+    if (n_in == 0) { /* only the bias gradient */
+        int64_t blk;
+        if (gb == NULL) return PYBP_FAST_OK;
+        J.nchunks = 0; J.mpanels = 0; J.npanels = 0;
+        for (blk = 0; blk < (n_out + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK; ++blk)
+            SFX(fast_pack_task)(&J, blk, 0);
+        return PYBP_FAST_OK;
+    }
+    return SFX(fast_call)(&J, ws, ws_bytes,
+                          pybp_fast_gradient_workspace(n, n_in, n_out, sizeof(REAL)),
+                          n_threads);
+}

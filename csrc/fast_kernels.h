@@ -1,0 +1,129 @@
+/*
+ * fast_kernels.h -- the "fast" layer kernels: the three products of one
+ * layer of backpropagation, as register-blocked, cache-blocked, threaded
+ * matrix products with fused epilogues (docs/kernels.md has the design).
+ *
+ * Layout (as in pybp.h): W is row-major (n_out, n_in), W[j*n_in + i] = w_ij;
+ * every batch matrix is row-major (n, width), sample k in row k.
+ *
+ *   forward   Y[n, n_out]  = A(X[n, n_in] . W^T + b)        (z = X.W^T + b)
+ *   delta     Dp[n, n_in]  = A'(P) (.) (D[n, n_out] . W)     sensitivities
+ *   gradient  G[n_out, n_in] += scale * sum_k c_k D[k,:]^T X[k,:]
+ *             gb[n_out]      += scale * sum_k c_k D[k,:]
+ *
+ * `act` takes the values of enum pybp_activation (pybp.h): SIGMOID 0, TANH
+ * 1, RELU 2, LEAKY_RELU 3 (slope PYBP_FAST_LEAKY_SLOPE), IDENTITY 4,
+ * SOFTMAX 5 (any other value acts as IDENTITY).  In the forward product SOFTMAX and IDENTITY both write z
+ * (the caller applies softmax per row).  In the delta product the
+ * derivative is taken from the stored activations P = A(p): sigmoid
+ * a(1-a), tanh 1-a^2, relu [a>0], leaky_relu 1 or the slope, identity 1.
+ *
+ * Determinism: for a given variant, every result is bit-identical whatever
+ * the number of threads: work is split by output tiles only, and each
+ * output's sum over k runs in a fixed order (blocks of PYBP_FAST_KC terms,
+ * in increasing k) that does not depend on the split.
+ *
+ * Workspace: each call packs its operands into `ws` (ws_bytes long, any
+ * alignment).  pybp_fast_*_workspace gives the size needed, which is the
+ * same for every variant.  With ws == NULL the call allocates the workspace
+ * itself, once, before any loop, and frees it before returning.
+ *
+ * Threads: n_threads <= 0 means pybp_get_num_threads() (threads.h); the
+ * count actually used is reduced for small products
+ * (pybp_pool_workers_for).  The functions may be called from any thread,
+ * concurrently, with the GIL released.
+ *
+ * Return value: PYBP_FAST_OK, or a negative PYBP_FAST_E* code, in which case
+ * no output has been written.
+ */
+#ifndef PYBP_FAST_KERNELS_H
+#define PYBP_FAST_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PYBP_FAST_OK 0
+#define PYBP_FAST_EARG (-1)   /* a size is negative, or a needed pointer NULL */
+#define PYBP_FAST_ESPACE (-2) /* ws_bytes smaller than the workspace needed  */
+#define PYBP_FAST_ENOMEM (-3) /* ws == NULL and the allocation failed        */
+
+/* The activation codes (the values of enum pybp_activation in pybp.h). */
+#define PYBP_FAST_ACT_SIGMOID 0
+#define PYBP_FAST_ACT_TANH 1
+#define PYBP_FAST_ACT_RELU 2
+#define PYBP_FAST_ACT_LEAKY_RELU 3
+#define PYBP_FAST_ACT_IDENTITY 4
+#define PYBP_FAST_ACT_SOFTMAX 5
+#define PYBP_FAST_LEAKY_SLOPE 0.01 /* = PYBP_LEAKY_SLOPE */
+
+/* Depth of one k block: sums run over blocks of this many terms. */
+#define PYBP_FAST_KC 256
+
+/*
+ * Workspace bytes for one call of each product (the same for float and
+ * double when elem_size is 4 or 8, for every variant).
+ * Preconditions: sizes >= 0, elem_size is sizeof(float) or sizeof(double).
+ */
+size_t pybp_fast_forward_workspace(int64_t n, int64_t n_in, int64_t n_out,
+                                   size_t elem_size);
+size_t pybp_fast_delta_workspace(int64_t n, int64_t n_in, int64_t n_out,
+                                 size_t elem_size);
+size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
+                                    size_t elem_size);
+
+/*
+ * The kernels of one variant, suffixed _f64_VARIANT / _f32_VARIANT.
+ *
+ * forward: X (n, n_in), W (n_out, n_in), b (n_out) or NULL for no bias,
+ *   act as above; Y (n, n_out) receives A(z); Z (n, n_out) receives z, or
+ *   NULL.  Y and Z must not overlap X, W or b; Z may equal Y only when act
+ *   is IDENTITY or SOFTMAX.
+ * delta: D (n, n_out) the layer's sensitivities, W (n_out, n_in), P (n,
+ *   n_in) the activations of the layer below and act its activation, or
+ *   P == NULL for no derivative (the first layer's product, or identity);
+ *   Dp (n, n_in) receives the result; it must not overlap D, W or P.
+ * gradient: D (n, n_out), X (n, n_in) the layer's input, c (n) the sample
+ *   weights or NULL for all ones; G (n_out, n_in) and gb (n_out, or NULL to
+ *   skip the bias) are added to.  G and gb must not overlap D, X or c.
+ */
+#define PYBP_FAST_DECLARE(REAL, SFX)                                          \
+    int pybp_fast_forward_##SFX(int64_t n, int64_t n_in, int64_t n_out,      \
+                                const REAL *X, const REAL *W, const REAL *b, \
+                                int act, REAL *Y, REAL *Z, void *ws,         \
+                                size_t ws_bytes, int n_threads);             \
+    int pybp_fast_delta_##SFX(int64_t n, int64_t n_in, int64_t n_out,        \
+                              const REAL *D, const REAL *W, const REAL *P,   \
+                              int act, REAL *Dp, void *ws, size_t ws_bytes,  \
+                              int n_threads);                                \
+    int pybp_fast_gradient_##SFX(int64_t n, int64_t n_in, int64_t n_out,     \
+                                 const REAL *D, const REAL *X,               \
+                                 const REAL *c, double scale, REAL *G,       \
+                                 REAL *gb, void *ws, size_t ws_bytes,        \
+                                 int n_threads);
+
+PYBP_FAST_DECLARE(double, f64_generic)
+PYBP_FAST_DECLARE(float, f32_generic)
+PYBP_FAST_DECLARE(double, f64_avx2)
+PYBP_FAST_DECLARE(float, f32_avx2)
+PYBP_FAST_DECLARE(double, f64_avx512)
+PYBP_FAST_DECLARE(float, f32_avx512)
+/* and the dispatched ones, pybp_fast_forward_f64 ... (fast_dispatch.c) */
+PYBP_FAST_DECLARE(double, f64)
+PYBP_FAST_DECLARE(float, f32)
+
+/*
+ * Variant selection (fast_dispatch.c).  The variants compiled in are
+ * "generic" always, "avx2" (AVX2 + FMA) and "avx512" (AVX-512F) on x86-64
+ * when built with PYBP_HAVE_FAST_AVX2 / PYBP_HAVE_FAST_AVX512.
+ * pybp_fast_runnable: 1 when compiled in and this CPU and OS can run it.
+ * pybp_fast_select: NULL or "" picks the best runnable one; returns 0, or
+ * -1 (selection unchanged) if the name is unknown or not runnable.  The
+ * selection is process-wide; make it (pybp_fast_select(NULL) at module
+ * initialisation) before kernels run in several threads: the dispatched
+ * kernels otherwise make it on first use.
+ */
+int pybp_fast_runnable(const char *name);
+int pybp_fast_select(const char *name);
+const char *pybp_fast_active(void);
+
+#endif /* PYBP_FAST_KERNELS_H */

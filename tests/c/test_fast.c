@@ -1,0 +1,405 @@
+/*
+ * test_fast.c -- the fast kernels (csrc/fast_kernels.h) against a naive
+ * reference summed in long double, for every variant this CPU runs, both
+ * precisions, every activation, edge sizes; bit-identical results for 1 to
+ * 4 threads (the threaded runs in a workspace of NaN bytes, which shows any
+ * read of unwritten workspace); the argument checks.  Exit status 0 when everything passes.
+ *
+ * Tolerance: for an output whose exact value is y and whose terms have
+ * absolute sum S (e.g. S = sum_i |x_i w_ij| + |b_j| in the forward product),
+ * |fast - y| <= tol * (S + |y|), tol = 1e-12 (double) and 2e-6 (float), or
+ * K * eps with K the sum's length, whichever is larger.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fast_kernels.h"
+#include "threads.h"
+
+typedef struct variant {
+    const char *name;
+    int (*fwd64)(int64_t, int64_t, int64_t, const double *, const double *,
+                 const double *, int, double *, double *, void *, size_t, int);
+    int (*fwd32)(int64_t, int64_t, int64_t, const float *, const float *,
+                 const float *, int, float *, float *, void *, size_t, int);
+    int (*del64)(int64_t, int64_t, int64_t, const double *, const double *,
+                 const double *, int, double *, void *, size_t, int);
+    int (*del32)(int64_t, int64_t, int64_t, const float *, const float *,
+                 const float *, int, float *, void *, size_t, int);
+    int (*grad64)(int64_t, int64_t, int64_t, const double *, const double *,
+                  const double *, double, double *, double *, void *, size_t,
+                  int);
+    int (*grad32)(int64_t, int64_t, int64_t, const float *, const float *,
+                  const float *, double, float *, float *, void *, size_t,
+                  int);
+} variant;
+
+#define V(ISA)                                                                \
+    { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
+      pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
+      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA }
+static const variant all_variants[] = {
+    V(generic),
+#if defined(__x86_64__) || defined(_M_X64)
+    V(avx2), V(avx512)
+#endif
+};
+
+static int failures = 0, checks = 0;
+static double worst[2][3]; /* [f32?][op]: largest error / allowance */
+
+#define FAIL(...) do { ++failures; if (failures < 30) { printf("FAIL: "); \
+    printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+/* ---- data ---------------------------------------------------------------- */
+
+static uint64_t rng = 88172645463325252ull;
+static double uniform(void) /* in [-1, 1), exactly a float */
+{
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (double)(float)((double)(rng >> 11) / 4503599627370496.0 - 1.0);
+}
+static double *rand_vec(int64_t n)
+{
+    double *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    int64_t i;
+    for (i = 0; i < n; ++i) v[i] = uniform();
+    return v;
+}
+static float *to_f32(const double *v, int64_t n)
+{
+    float *f = malloc((size_t)(n > 0 ? n : 1) * sizeof *f);
+    int64_t i;
+    for (i = 0; i < n; ++i) f[i] = (float)v[i];
+    return f;
+}
+static void from_f32(double *d, const float *f, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; ++i) d[i] = f[i];
+}
+
+/* ---- reference ------------------------------------------------------------ */
+
+static long double act_ref(int act, long double z)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return 1.0L / (1.0L + expl(-z));
+    case PYBP_FAST_ACT_TANH: return tanhl(z);
+    case PYBP_FAST_ACT_RELU: return z > 0 ? z : 0;
+    case PYBP_FAST_ACT_LEAKY_RELU: return z > 0 ? z : 0.01L * z;
+    default: return z;
+    }
+}
+/* A'(p) from a = A(p), rounded as the kernels compute it (in the working
+ * precision: its rounding is part of the definition, not an error of the
+ * product). */
+static long double deriv_ref(int act, double a, int f32)
+{
+    if (f32) {
+        float f = (float)a;
+        switch (act) {
+        case PYBP_FAST_ACT_SIGMOID: return f * (1.0f - f);
+        case PYBP_FAST_ACT_TANH: return 1.0f - f * f;
+        default: break;
+        }
+    } else {
+        switch (act) {
+        case PYBP_FAST_ACT_SIGMOID: return a * (1.0 - a);
+        case PYBP_FAST_ACT_TANH: return 1.0 - a * a;
+        default: break;
+        }
+    }
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return a * (1 - a);
+    case PYBP_FAST_ACT_TANH: return 1 - a * a;
+    case PYBP_FAST_ACT_RELU: return a > 0 ? 1 : 0;
+    case PYBP_FAST_ACT_LEAKY_RELU: return a > 0 ? 1 : 0.01L;
+    default: return 1;
+    }
+}
+/* activations a layer with `act` could have stored, from uniform u */
+static double plausible_activation(int act, double u)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return (u + 1) / 2;
+    case PYBP_FAST_ACT_RELU: return u > 0 ? u : 0;
+    case PYBP_FAST_ACT_LEAKY_RELU: return u > 0 ? u : (double)(float)(0.01 * u);
+    default: return u;
+    }
+}
+
+static void check(int f32, int op, int64_t K, double got, long double ref,
+                  long double S, const char *what, const char *vname,
+                  int64_t n, int64_t ni, int64_t no, int act, int64_t idx)
+{
+    double tol = f32 ? 2e-6 : 1e-12;
+    double keps = (double)K * (f32 ? 6e-8 : 1.2e-16);
+    double allow, err = fabs((double)((long double)got - ref));
+    if (keps > tol) tol = keps;
+    allow = tol * (double)(S + fabsl(ref)) + (f32 ? 1e-37 : 1e-300);
+    ++checks;
+    if (!(err <= allow))
+        FAIL("%s %s %s n=%lld n_in=%lld n_out=%lld act=%d [%lld]: got %.17g want %.17Lg (err %.3g > %.3g)",
+             vname, f32 ? "f32" : "f64", what, (long long)n, (long long)ni,
+             (long long)no, act, (long long)idx, got, ref, err, allow);
+    if (err / allow > worst[f32][op]) worst[f32][op] = err / allow;
+}
+
+/* ---- one shape ------------------------------------------------------------ */
+
+static const int ACTS[] = { 0, 1, 2, 3, 4, 5 };
+#define N_ACTS 6
+
+static void test_shape(const variant *v, int64_t n, int64_t ni, int64_t no)
+{
+    int64_t k, i, j, f32;
+    double *X = rand_vec(n * ni), *W = rand_vec(no * ni), *b = rand_vec(no);
+    double *D = rand_vec(n * no), *U = rand_vec(n * ni), *c = rand_vec(n);
+    double *G0 = rand_vec(no * ni), *gb0 = rand_vec(no);
+    long double *zref = malloc((size_t)(n * no + 1) * sizeof *zref);
+    long double *zS = malloc((size_t)(n * no + 1) * sizeof *zS);
+    long double *vref = malloc((size_t)(n * ni + 1) * sizeof *vref);
+    long double *vS = malloc((size_t)(n * ni + 1) * sizeof *vS);
+    double *Y = malloc((size_t)(n * no + 1) * sizeof *Y);
+    double *Z = malloc((size_t)(n * no + 1) * sizeof *Z);
+    double *Dp = malloc((size_t)(n * ni + 1) * sizeof *Dp);
+    double *P = malloc((size_t)(n * ni + 1) * sizeof *P);
+    double *G = malloc((size_t)(no * ni + 1) * sizeof *G);
+    double *gb = malloc((size_t)(no + 1) * sizeof *gb);
+    double scale = 1.0 / (double)(n > 0 ? n : 1);
+    int a, rc;
+
+    for (k = 0; k < n; ++k) c[k] = (c[k] + 1) / 2; /* weights >= 0 */
+    for (k = 0; k < n; ++k)
+        for (j = 0; j < no; ++j) {
+            long double s = b[j], S = fabsl((long double)b[j]);
+            for (i = 0; i < ni; ++i) {
+                long double t = (long double)X[k * ni + i] * W[j * ni + i];
+                s += t; S += fabsl(t);
+            }
+            zref[k * no + j] = s; zS[k * no + j] = S;
+        }
+    for (k = 0; k < n; ++k)
+        for (i = 0; i < ni; ++i) {
+            long double s = 0, S = 0;
+            for (j = 0; j < no; ++j) {
+                long double t = (long double)D[k * no + j] * W[j * ni + i];
+                s += t; S += fabsl(t);
+            }
+            vref[k * ni + i] = s; vS[k * ni + i] = S;
+        }
+
+    for (f32 = 0; f32 < 2; ++f32) {
+        float *fX = to_f32(X, n * ni), *fW = to_f32(W, no * ni),
+              *fb = to_f32(b, no), *fD = to_f32(D, n * no),
+              *fc = to_f32(c, n);
+        float *fY = malloc((size_t)(n * no + 1) * 4), *fZ = malloc((size_t)(n * no + 1) * 4);
+        float *fDp = malloc((size_t)(n * ni + 1) * 4), *fP = malloc((size_t)(n * ni + 1) * 4);
+        float *fG = malloc((size_t)(no * ni + 1) * 4), *fgb = malloc((size_t)(no + 1) * 4);
+
+        /* forward, every activation, with and without Z */
+        for (a = 0; a < N_ACTS; ++a) {
+            int act = ACTS[a], withZ = a % 2 == 0;
+            if (f32) {
+                rc = v->fwd32(n, ni, no, fX, fW, fb, act, fY, withZ ? fZ : NULL, NULL, 0, 1);
+                from_f32(Y, fY, n * no); from_f32(Z, fZ, n * no);
+            } else {
+                rc = v->fwd64(n, ni, no, X, W, b, act, Y, withZ ? Z : NULL, NULL, 0, 1);
+            }
+            if (rc != PYBP_FAST_OK) FAIL("%s forward rc %d", v->name, rc);
+            for (k = 0; k < n * no; ++k) {
+                check((int)f32, 0, ni, Y[k], act_ref(act, zref[k]), zS[k], "forward Y", v->name, n, ni, no, act, k);
+                if (withZ) check((int)f32, 0, ni, Z[k], zref[k], zS[k], "forward Z", v->name, n, ni, no, act, k);
+            }
+        }
+        /* delta: every activation's derivative, and none */
+        for (a = -1; a < 5; ++a) {
+            int act = a < 0 ? PYBP_FAST_ACT_IDENTITY : ACTS[a];
+            for (k = 0; k < n * ni; ++k) P[k] = plausible_activation(act, U[k]);
+            if (f32) {
+                for (k = 0; k < n * ni; ++k) fP[k] = (float)P[k];
+                rc = v->del32(n, ni, no, fD, fW, a < 0 ? NULL : fP, act, fDp, NULL, 0, 1);
+                from_f32(Dp, fDp, n * ni);
+            } else {
+                rc = v->del64(n, ni, no, D, W, a < 0 ? NULL : P, act, Dp, NULL, 0, 1);
+            }
+            if (rc != PYBP_FAST_OK) FAIL("%s delta rc %d", v->name, rc);
+            for (k = 0; k < n * ni; ++k) {
+                long double d = a < 0 ? 1 : deriv_ref(act, P[k], (int)f32);
+                check((int)f32, 1, no, Dp[k], d * vref[k], vS[k] * fabsl(d), "delta", v->name, n, ni, no, act, k);
+            }
+        }
+        /* gradient, with and without sample weights and bias */
+        for (a = 0; a < 2; ++a) {
+            const double *cw = a ? c : NULL;
+            if (f32) {
+                for (k = 0; k < no * ni; ++k) fG[k] = (float)G0[k];
+                for (k = 0; k < no; ++k) fgb[k] = (float)gb0[k];
+                rc = v->grad32(n, ni, no, fD, fX, a ? fc : NULL, scale, fG, a ? fgb : NULL, NULL, 0, 1);
+                from_f32(G, fG, no * ni); from_f32(gb, fgb, no);
+            } else {
+                memcpy(G, G0, (size_t)(no * ni) * sizeof *G);
+                memcpy(gb, gb0, (size_t)no * sizeof *gb);
+                rc = v->grad64(n, ni, no, D, X, cw, scale, G, a ? gb : NULL, NULL, 0, 1);
+            }
+            if (rc != PYBP_FAST_OK) FAIL("%s gradient rc %d", v->name, rc);
+            for (j = 0; j < no; ++j) {
+                long double sb = 0, Sb = 0;
+                for (i = 0; i < ni; ++i) {
+                    long double s = 0, S = 0;
+                    for (k = 0; k < n; ++k) {
+                        long double t = (long double)(cw ? cw[k] : 1) * D[k * no + j] * X[k * ni + i];
+                        s += t; S += fabsl(t);
+                    }
+                    check((int)f32, 2, n, G[j * ni + i], G0[j * ni + i] + scale * s,
+                          fabsl((long double)G0[j * ni + i]) + scale * S, "gradient G", v->name, n, ni, no, a, j * ni + i);
+                }
+                for (k = 0; k < n; ++k) {
+                    long double t = (long double)(cw ? cw[k] : 1) * D[k * no + j];
+                    sb += t; Sb += fabsl(t);
+                }
+                if (a) check((int)f32, 2, n, gb[j], gb0[j] + scale * sb, fabsl((long double)gb0[j]) + scale * Sb,
+                             "gradient gb", v->name, n, ni, no, a, j);
+                else if (memcmp(&gb[j], &gb0[j], sizeof gb[j]) != 0 && !f32)
+                    FAIL("gb written though NULL");
+            }
+        }
+        free(fX); free(fW); free(fb); free(fD); free(fc); free(fY); free(fZ);
+        free(fDp); free(fP); free(fG); free(fgb);
+    }
+    free(X); free(W); free(b); free(D); free(U); free(c); free(G0); free(gb0);
+    free(zref); free(zS); free(vref); free(vS); free(Y); free(Z); free(Dp);
+    free(P); free(G); free(gb);
+}
+
+/* ---- thread counts give identical bits ------------------------------------ */
+
+static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
+{
+    double *X = rand_vec(n * ni), *W = rand_vec(no * ni), *b = rand_vec(no);
+    double *D = rand_vec(n * no), *P = rand_vec(n * ni), *c = rand_vec(n);
+    float *fX = to_f32(X, n * ni), *fW = to_f32(W, no * ni), *fb = to_f32(b, no);
+    float *fD = to_f32(D, n * no), *fP = to_f32(P, n * ni), *fc = to_f32(c, n);
+    size_t sy = (size_t)(n * no), sd = (size_t)(n * ni), sg = (size_t)(no * ni);
+    double *Y[2], *Dp[2], *G[2], *gb[2];
+    float *fY[2], *fDp[2], *fG[2], *fgb[2];
+    /* threaded runs use a workspace full of NaN bytes: any read of a byte
+     * the kernel did not write would show in the result */
+    size_t need = pybp_fast_forward_workspace(n, ni, no, 8), w2;
+    unsigned char *ws;
+    int t, s;
+    w2 = pybp_fast_delta_workspace(n, ni, no, 8); if (w2 > need) need = w2;
+    w2 = pybp_fast_gradient_workspace(n, ni, no, 8); if (w2 > need) need = w2;
+    ws = malloc(need);
+    for (s = 0; s < 2; ++s) {
+        Y[s] = malloc(sy * 8); Dp[s] = malloc(sd * 8); G[s] = calloc(sg, 8); gb[s] = calloc((size_t)no, 8);
+        fY[s] = malloc(sy * 4); fDp[s] = malloc(sd * 4); fG[s] = calloc(sg, 4); fgb[s] = calloc((size_t)no, 4);
+    }
+    for (t = 1; t <= 4; ++t) {
+        s = t == 1 ? 0 : 1;
+        memset(G[s], 0, sg * 8); memset(gb[s], 0, (size_t)no * 8);
+        memset(fG[s], 0, sg * 4); memset(fgb[s], 0, (size_t)no * 4);
+#define WS (t == 1 ? NULL : (memset(ws, 0xff, need), (void *)ws)), need, t
+        v->fwd64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, WS);
+        v->del64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], WS);
+        v->grad64(n, ni, no, D, X, c, 0.5, G[s], gb[s], WS);
+        v->fwd32(n, ni, no, fX, fW, fb, PYBP_FAST_ACT_SIGMOID, fY[s], NULL, WS);
+        v->del32(n, ni, no, fD, fW, fP, PYBP_FAST_ACT_SIGMOID, fDp[s], WS);
+        v->grad32(n, ni, no, fD, fX, fc, 0.5, fG[s], fgb[s], WS);
+#undef WS
+        if (t > 1) {
+            ++checks;
+            if (memcmp(Y[0], Y[1], sy * 8) || memcmp(Dp[0], Dp[1], sd * 8) ||
+                memcmp(G[0], G[1], sg * 8) || memcmp(gb[0], gb[1], (size_t)no * 8) ||
+                memcmp(fY[0], fY[1], sy * 4) || memcmp(fDp[0], fDp[1], sd * 4) ||
+                memcmp(fG[0], fG[1], sg * 4) || memcmp(fgb[0], fgb[1], (size_t)no * 4))
+                FAIL("%s: %d threads differ from 1 thread (n=%lld n_in=%lld n_out=%lld)",
+                     v->name, t, (long long)n, (long long)ni, (long long)no);
+        }
+    }
+    for (s = 0; s < 2; ++s) {
+        free(Y[s]); free(Dp[s]); free(G[s]); free(gb[s]);
+        free(fY[s]); free(fDp[s]); free(fG[s]); free(fgb[s]);
+    }
+    free(ws);
+    free(X); free(W); free(b); free(D); free(P); free(c);
+    free(fX); free(fW); free(fb); free(fD); free(fP); free(fc);
+}
+
+/* ---- arguments ------------------------------------------------------------ */
+
+static void test_arguments(void)
+{
+    double X[6] = {1, 2, 3, 4, 5, 6}, W[6] = {1, 0, 0, 1, 1, 1}, Y[4], G[6];
+    char ws[64];
+    int rc;
+    size_t need = pybp_fast_forward_workspace(2, 3, 2, sizeof(double));
+    ++checks;
+    if (pybp_fast_forward_f64(-1, 3, 2, X, W, NULL, 4, Y, NULL, NULL, 0, 1) != PYBP_FAST_EARG ||
+        pybp_fast_delta_f64(2, -3, 2, X, W, NULL, 4, Y, NULL, 0, 1) != PYBP_FAST_EARG ||
+        pybp_fast_gradient_f32(2, 3, -2, NULL, NULL, NULL, 1.0, NULL, NULL, NULL, 0, 1) != PYBP_FAST_EARG ||
+        pybp_fast_forward_f64(2, 3, 2, NULL, W, NULL, 4, Y, NULL, NULL, 0, 1) != PYBP_FAST_EARG)
+        FAIL("negative sizes or NULL operands not refused");
+    Y[0] = 42;
+    rc = pybp_fast_forward_f64(2, 3, 2, X, W, NULL, 4, Y, NULL, ws, sizeof ws, 1);
+    ++checks;
+    if (need <= sizeof ws || rc != PYBP_FAST_ESPACE || Y[0] != 42)
+        FAIL("small workspace: rc %d, Y[0] %g, need %zu", rc, Y[0], need);
+    {
+        double *big = malloc(need);
+        rc = pybp_fast_forward_f64(2, 3, 2, X, W, NULL, 4, Y, NULL, big, need, 1);
+        ++checks;
+        if (rc != 0 || Y[0] != 1 || Y[1] != 1 + 2 + 3 || Y[2] != 4 || Y[3] != 4 + 5 + 6)
+            FAIL("forward with a given workspace: rc %d, Y = %g %g %g %g", rc, Y[0], Y[1], Y[2], Y[3]);
+        free(big);
+    }
+    memset(G, 0, sizeof G);
+    ++checks;
+    if (pybp_fast_gradient_f64(0, 3, 2, NULL, NULL, NULL, 1.0, G, NULL, NULL, 0, 1) != 0 || G[0] != 0)
+        FAIL("empty batch");
+    ++checks;
+    if (pybp_fast_select("no-such-variant") != -1 || pybp_fast_select(NULL) != 0 ||
+        !pybp_fast_runnable(pybp_fast_active()))
+        FAIL("variant selection");
+}
+
+int main(int argc, char **argv)
+{
+    static const int64_t dims[] = {1, 2, 5, 7, 17, 63, 64, 65, 127, 784, 1024};
+    static const int64_t combos[][3] = {
+        {128, 784, 128}, {128, 128, 64}, {128, 64, 10}, {32, 64, 64},
+        {65, 300, 257}, {1, 1, 1}, {300, 513, 3}, {256, 1024, 1024}};
+    int nd = (int)(sizeof dims / sizeof dims[0]), v, d, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    size_t nv = sizeof all_variants / sizeof all_variants[0], q;
+
+    for (q = 0; q < nv; ++q) {
+        const variant *vr = &all_variants[q];
+        if (!pybp_fast_runnable(vr->name)) {
+            printf("variant %s: not runnable on this CPU (or not compiled in), skipped\n", vr->name);
+            continue;
+        }
+        for (d = 0; d < nd; ++d) {
+            test_shape(vr, dims[d], 17, 7);
+            test_shape(vr, 7, dims[d], 17);
+            test_shape(vr, 17, 7, dims[d]);
+        }
+        for (v = 0; v < (int)(sizeof combos / sizeof combos[0]) - (quick ? 1 : 0); ++v)
+            test_shape(vr, combos[v][0], combos[v][1], combos[v][2]);
+        test_threads(vr, 128, 784, 128);
+        test_threads(vr, 65, 300, 257);
+        test_threads(vr, 256, 1024, 1024);
+        test_threads(vr, 1000, 37, 11);
+        printf("variant %s: tested\n", vr->name);
+    }
+    test_arguments();
+    printf("largest error / allowance: f64 forward %.3g delta %.3g gradient %.3g; "
+           "f32 forward %.3g delta %.3g gradient %.3g\n",
+           worst[0][0], worst[0][1], worst[0][2], worst[1][0], worst[1][1], worst[1][2]);
+    printf("%d checks, %d failures\n", checks, failures);
+    pybp_pool_shutdown();
+    return failures != 0;
+}
