@@ -216,6 +216,43 @@ def test_slot_of_a_dead_thread_is_taken_over():
     assert not net._guard.busy
 
 
+def test_writers_delayed_by_a_copy_get_one_owner():
+    """Two writers that arrive while a snapshot is being copied wait for
+    it; then exactly one becomes the writer and the other is refused."""
+    net = _net("c", "float64")
+    guard = net._guard
+    with guard._mutex:
+        guard._copying = 1          # as snapshot() does around its copy
+    outcomes, done = [], threading.Event()
+
+    def writer():
+        try:
+            guard._enter("test")
+        except RuntimeError:
+            outcomes.append("refused")
+            return
+        outcomes.append("owner")
+        done.wait(WAIT)             # stays alive, holding the slot
+        guard._exit()
+
+    threads = [threading.Thread(target=writer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    assert outcomes == []           # both wait for the copy
+    with guard._mutex:
+        guard._copying = 0
+        guard._mutex.notify_all()
+    deadline = time.monotonic() + WAIT
+    while len(outcomes) < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert sorted(outcomes) == ["owner", "refused"]
+    done.set()
+    for t in threads:
+        t.join(WAIT)
+    assert not guard.busy
+
+
 def _fit_in_thread(net, X, T):
     result = []
     t = threading.Thread(target=lambda: result.append(net.fit(X, T, epochs=1)))

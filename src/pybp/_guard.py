@@ -51,18 +51,23 @@ class Guard:
     def _enter(self, what):
         me = threading.current_thread()
         with self._mutex:
-            owner = self._owner
-            if owner is not None and owner is not me:
-                if owner.is_alive():
-                    raise RuntimeError(
-                        f"this Network is being trained by another thread "
-                        f"({owner.name}); {what} from thread {me.name} was "
-                        "refused, not queued: train a net.copy() in each "
-                        "thread, or wait for the other fit to return "
-                        "(net.snapshot() gives a consistent copy meanwhile)")
-                # A thread that died holding the slot cannot release it.
-                self._depth = 0
-            while self._copying:
+            while True:
+                owner = self._owner
+                if owner is not None and owner is not me:
+                    if owner.is_alive():
+                        raise RuntimeError(
+                            f"this Network is being trained by another "
+                            f"thread ({owner.name}); {what} from thread "
+                            f"{me.name} was refused, not queued: train a "
+                            "net.copy() in each thread, or wait for the "
+                            "other fit to return (net.snapshot() gives a "
+                            "consistent copy meanwhile)")
+                    # A thread that died holding the slot cannot release it.
+                    self._owner, self._depth = None, 0
+                # A snapshot being copied delays a new writer (microseconds)
+                # instead of refusing it; the owner is looked at again after.
+                if owner is me or not self._copying:
+                    break
                 self._mutex.wait()
             self._owner, self._depth = me, self._depth + 1
 
