@@ -296,8 +296,12 @@ def test_snapshots_during_training_are_never_torn(backend, dtype):
         states.append(n.params.copy())   # in the training thread: exact
 
     def train():
-        net.fit(X, T, optimizer=optim.SGD(0.1), epochs=40, batch_size=1,
-                callbacks=[record])
+        # Full batches: every state the fit passes through is an epoch end
+        # (a snapshot taken inside an epoch sees its start), so each
+        # snapshot can be checked against the recorded states.
+        net.fit(X, T, optimizer=optim.SGD(0.1),
+                epochs=300 if backend == "c" else 60,
+                batch_size=len(X), callbacks=[record])
 
     t = threading.Thread(target=train)
     t.start()
@@ -311,11 +315,41 @@ def test_snapshots_during_training_are_never_torn(backend, dtype):
     assert np.array_equal(snapshots[-1], net.params)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_snapshot_inside_one_long_epoch_comes_between_batches(backend):
+    """The training thread serves snapshots at its progress checks (about
+    every millisecond), not only at epoch ends: a snapshot asked for during
+    a single long epoch arrives while that epoch still runs."""
+    net = pybp.Network([20, 64, 4] if backend == "c" else [4, 8, 2], seed=0,
+                       backend=backend)
+    rng = np.random.default_rng(0)
+    n = 200_000 if backend == "c" else 20_000
+    X = rng.normal(size=(n, net.n_inputs))
+    T = rng.uniform(size=(n, net.n_outputs))
+    started = threading.Event()
+    result = []
+
+    def train():
+        started.set()
+        result.append(net.fit(X, T, epochs=1, batch_size=1, shuffle=False))
+
+    t = threading.Thread(target=train)
+    t.start()
+    started.wait(WAIT)
+    time.sleep(0.05)
+    snap = net.snapshot(timeout=WAIT)
+    still_training = t.is_alive()
+    t.join(WAIT)
+    assert result and result[0].epochs == 1
+    assert still_training, "the epoch ended before the snapshot: make it longer"
+    assert np.isfinite(snap.params).all()
+
+
 def test_snapshot_times_out_while_training_reaches_no_epoch_end():
     net = _net("c", "float64")
     with _Held(net, epochs=2) as held:
         t0 = time.perf_counter()
-        with pytest.raises(TimeoutError, match="epoch end"):
+        with pytest.raises(TimeoutError, match="batch or epoch end"):
             net.snapshot(timeout=0.05)
         assert time.perf_counter() - t0 < WAIT
         assert not net._guard._requests   # the request was withdrawn

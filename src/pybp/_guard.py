@@ -15,8 +15,10 @@ the same network reads the buffer as it is at that moment, which may be in
 the middle of an update.  ``Guard.snapshot`` gives a consistent copy instead:
 with no writer it copies at once (a writer arriving meanwhile waits for the
 copy, which takes microseconds, instead of being refused); while another
-thread trains, the training thread itself makes the copy between two epochs
-(Trainer calls ``serve``), so the copy is never torn.
+thread trains, the training thread itself makes the copy at the next point
+where the parameters are whole -- its progress check between batches (about
+every millisecond) or an epoch end (Trainer calls ``serve``) -- so the copy
+is never torn.
 
 The guard is per object: copies, pickles and loaded networks get a new one.
 """
@@ -84,7 +86,10 @@ class Guard:
 
     def serve(self):
         """Called by the writing thread at a point where the parameters are
-        whole (between epochs): give every waiting snapshot its copy."""
+        whole (between batches or epochs): give every waiting snapshot its
+        copy.  Cheap when none waits (it is called every millisecond)."""
+        if not self._requests:
+            return
         with self._mutex:
             requests, self._requests = self._requests, []
         for request in requests:
@@ -92,8 +97,8 @@ class Guard:
 
     def snapshot(self, timeout):
         """A consistent net.copy() (see the module docstring); TimeoutError
-        if another thread's training reaches no epoch end within timeout
-        seconds (None: wait as long as it takes)."""
+        if another thread's training reaches no batch or epoch end within
+        timeout seconds (None: wait as long as it takes)."""
         me = threading.current_thread()
         with self._mutex:
             owner = self._owner
@@ -116,9 +121,9 @@ class Guard:
                     self._requests.remove(request)
                     raise TimeoutError(
                         f"no consistent snapshot within {timeout} s: the "
-                        "training thread reached no epoch end (snapshots are "
-                        "taken between epochs; use smaller epochs, e.g. "
-                        "partial_fit on chunks, or a longer timeout)")
+                        "training thread reached no batch or epoch end "
+                        "(snapshots are taken there; it may be busy in a "
+                        "callback), use a longer timeout")
             request[0].wait()   # served just now, by the training thread
         if isinstance(request[1], BaseException):
             raise RuntimeError("the snapshot failed in the training "

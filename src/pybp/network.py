@@ -251,7 +251,8 @@ class Network:
         while another thread trains this network (predict on the snapshot,
         take a new one now and then).  Not training: an immediate copy().
         Training in another thread: the copy is made by the training thread
-        at the next epoch end (or when its fit returns); TimeoutError if
+        where the parameters are whole (between batches, about every
+        millisecond; at epoch ends; when its fit returns); TimeoutError if
         that takes longer than timeout seconds (None: no limit)."""
         return self._guard.snapshot(timeout)
 

@@ -343,6 +343,9 @@ class _Run:
         reason = []
 
         def progress(done):
+            # Called between batches (or between pieces of one batch, before
+            # its step): the parameters are whole, so snapshots can be made.
+            net._guard.serve()
             if interrupts.flag:
                 reason.append("interrupted")
             elif self.past_deadline():
