@@ -294,6 +294,12 @@ def test_snapshots_during_training_are_never_torn(backend, dtype):
 
     def record(n, history):
         states.append(n.params.copy())   # in the training thread: exact
+        if history.epochs == 10:
+            # Go on only once the main thread is waiting for a snapshot, so
+            # that at least one is served while the fit runs.
+            deadline = time.monotonic() + WAIT
+            while not n._guard._requests and time.monotonic() < deadline:
+                time.sleep(0.001)
 
     def train():
         # Full batches: every state the fit passes through is an epoch end
@@ -310,7 +316,7 @@ def test_snapshots_during_training_are_never_torn(backend, dtype):
     t.join()
     snapshots.append(net.snapshot(timeout=WAIT).params)
     known = {s.tobytes() for s in states}
-    assert len(snapshots) >= 2
+    assert len(snapshots) >= 2 and len(states) == len(known) > 10
     assert all(s.tobytes() in known for s in snapshots)
     assert np.array_equal(snapshots[-1], net.params)
 
