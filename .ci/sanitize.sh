@@ -31,7 +31,10 @@ log="$tmp/pytest.log"
 status=0
 # The package is under src/, so the tests (run in the copy) import the
 # installed, sanitized build, never the source tree.
-LD_PRELOAD="$libasan" \
+# libstdc++ is preloaded too: without it, matplotlib's C++ extension trips
+# an ASan CHECK in its __cxa_throw interceptor while tests/test_plot.py is
+# collected (not a pybp fault).
+LD_PRELOAD="$libasan $(gcc -print-file-name=libstdc++.so)" \
 ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:abort_on_error=1" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 PYTHONFAULTHANDLER=1 \

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pybp import _backend, _core, _registry, _validate
+from pybp import _backend, _core, _guard, _registry, _validate, _warn
 from pybp.train import Trainer, classification_metric
 
 if TYPE_CHECKING:
@@ -27,8 +27,12 @@ class _ViewList(list["FloatArray"]):
     """The per-layer views of a network's buffer.
 
     Item assignment copies into the view (net.weights[0] = W works and keeps
-    the buffer shared); the list itself cannot grow or shrink.
+    the buffer shared); the list itself cannot grow or shrink.  A network's
+    own lists carry its Guard: assignment is a write (refused while another
+    thread trains the network).
     """
+
+    guard: _guard.Guard | None = None
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
@@ -39,7 +43,11 @@ class _ViewList(list["FloatArray"]):
         if value.shape != view.shape:
             raise ValueError(f"layer {index} has shape {view.shape}; got an "
                              f"array of shape {value.shape}")
-        view[...] = value
+        if self.guard is None:
+            view[...] = value
+            return
+        with self.guard.writing("assigning a layer"):
+            view[...] = value
 
     def _fixed(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("the list of layers has a fixed length")
@@ -131,8 +139,14 @@ class Network:
         self.backend = backend
         self._layout, n_params = _registry.layout(self._sizes, self._bias)
         self._params = np.zeros(n_params, dtype=self._dtype)
-        self._weights, self._biases = self._views(self._params)
+        self._own_views()
         self._core = None
+
+    def _own_views(self) -> None:
+        """A new Guard, and the guarded per-layer views of self._params."""
+        self._guard = _guard.Guard(self)
+        self._weights, self._biases = self._views(self._params)
+        self._weights.guard = self._biases.guard = self._guard
 
     @classmethod
     def _empty(cls, sizes: Sequence[int], activations: Sequence[str],
@@ -233,7 +247,8 @@ class Network:
         if value.shape != self._params.shape:
             raise ValueError(f"params must have shape {self._params.shape}; "
                              f"got {value.shape}")
-        self._params[...] = value
+        with self._guard.writing("assigning params"):
+            self._params[...] = value
 
     @property
     def backend(self) -> str:
@@ -259,16 +274,28 @@ class Network:
                 f"dtype={self._dtype.name!r}, backend={self._backend!r})")
 
     def copy(self, *, backend: str | None = None) -> Network:
-        """An independent copy (optionally on another backend)."""
+        """An independent copy (optionally on another backend).  It copies
+        the buffer as it is: from another thread while this network trains,
+        use snapshot() instead."""
         other = object.__new__(Network)
         other.__dict__.update(self.__dict__)
         other._params = self._params.copy()
-        other._weights, other._biases = other._views(other._params)
+        other._own_views()
         other._core = None
         other._runner = self._runner
         if backend is not None:
             other.backend = backend
         return other
+
+    def snapshot(self, timeout: float | None = None) -> Network:
+        """A consistent copy, safe from any thread: for serving predictions
+        while another thread trains this network (predict on the snapshot,
+        take a new one now and then).  Not training: an immediate copy().
+        Training in another thread: the copy is made by the training thread
+        where the parameters are whole (between batches, about every
+        millisecond; at epoch ends; when its fit returns); TimeoutError if
+        that takes longer than timeout seconds (None: no limit)."""
+        return self._guard.snapshot(timeout)
 
     # ---- inference -----------------------------------------------------
 
@@ -278,7 +305,9 @@ class Network:
         NaN or infinite (predict, evaluate, gradients and fit all check)."""
         X, single = _validate.inputs(X, self.n_inputs, self._dtype)
         self._check_params()
-        out = self._runner.forward(self, X)
+        with _warn.numpy_quiet(self._backend):   # non_finite warns instead
+            out = self._runner.forward(self, X)
+        _warn.non_finite("predict", out, self._dtype)
         return out[0] if single else out
 
     __call__ = predict
@@ -318,8 +347,11 @@ class Network:
         """
         X, T, sw, loss = self._data(X, T, sample_weight, loss, allow_empty=False)
         metric, threshold = classification_metric(T)
-        loss_sum, wsum, correct = self._runner.evaluate(
-            self, X, T, sw, loss, metric, threshold)
+        with _warn.numpy_quiet(self._backend):   # non_finite warns instead
+            loss_sum, wsum, correct = self._runner.evaluate(
+                self, X, T, sw, loss, metric, threshold)
+        _warn.non_finite("the loss", np.asarray(loss_sum / wsum),
+                         self._dtype)
         return {"loss": float(loss_sum / wsum),
                 "accuracy": float(correct / wsum) if metric else None}
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from pybp import _backend, _registry, _validate, optim, plot
+from pybp import _backend, _registry, _validate, _warn, optim, plot
 from pybp._progress import ProgressBar
 
 if TYPE_CHECKING:
@@ -41,7 +41,9 @@ class History:
     {"accuracy": [...], "val_accuracy": [...]} for classification targets
     (one-hot rows, or 0/1 or -1/1 targets); stopped: why training stopped,
     one of max_epochs, target_loss, no_improvement, max_seconds, callback,
-    interrupted, diverged.
+    interrupted, diverged; warnings: what went wrong numerically without
+    stopping the fit (each also raised as a RuntimeWarning), e.g. an epoch
+    that changed no weight although their gradient was not zero.
     """
 
     loss: list[float]
@@ -58,6 +60,7 @@ class History:
         self.seconds = []
         self.metrics = {}
         self.stopped = None
+        self.warnings = []
 
     @property
     def epochs(self) -> int:
@@ -298,7 +301,8 @@ class Trainer:
         X, T, sw = _training_data(net, X, T, sample_weight, loss)
         X, T, sw, val = _split_validation(net, X, T, sw, validation_data,
                                           validation_split, loss)
-        return self._run(net, X, T, sw, val, loss, epochs)
+        with net._guard.writing("fit"):
+            return self._run(net, X, T, sw, val, loss, epochs)
 
     def partial_fit(self, net: Network, X: ArrayLike, T: ArrayLike, *,
                     sample_weight: ArrayLike | None = None) -> History:
@@ -310,22 +314,28 @@ class Trainer:
         """
         loss = _validate.loss_for(self.loss, net.output_activation)
         X, T, sw = _training_data(net, X, T, sample_weight, loss)
-        return self._run(net, X, T, sw, None, loss, 1)
+        with net._guard.writing("partial_fit"):
+            return self._run(net, X, T, sw, None, loss, 1)
 
     def _run(self, net, X, T, sw, val, loss, epochs):
-        """Up to `epochs` epochs; the stopping rules between them."""
+        """Up to `epochs` epochs; the stopping rules between them.  The
+        caller holds net's guard; snapshots are served between epochs."""
         _validate.parameters(net.params, net.weights, net.biases)
         run = _Run(self, net, X, T, sw, val, loss, epochs)
+        stall = _StallCheck(net, X, T, sw, loss)
         stopped = "max_epochs"
         with _Interrupts() as interrupts:
             for _ in range(epochs):
                 if run.past_deadline():
                     stopped = "max_seconds"
                     break
+                stall.before()
                 reason = run.epoch(interrupts)
                 if reason == "diverged":
                     stopped = reason
                     break
+                stall.after(reason, run.history)
+                net._guard.serve()
                 stopped = run.after_epoch(reason, interrupts)
                 if stopped is not None:
                     break
@@ -386,6 +396,9 @@ class _Run:
         reason = []
 
         def progress(done):
+            # Called between batches (or between pieces of one batch, before
+            # its step): the parameters are whole, so snapshots can be made.
+            net._guard.serve()
             if interrupts.flag:
                 reason.append("interrupted")
             elif self.past_deadline():
@@ -495,6 +508,51 @@ class _Run:
             self.net.params[...] = self.best_params
         self.history.stopped = stopped
         return self.history
+
+
+class _StallCheck:
+    """Notices an epoch that left every weight unchanged although their
+    gradient is not zero: each update was below the dtype's precision (a
+    learning rate that underflowed, e.g. 1e-50 in float32, or one so small
+    that w - lr*g rounds back to w).  Biases are not looked at: starting at
+    zero, they can creep by tiny steps while the weights stay frozen.
+    Reported once per fit, in History.warnings and as a RuntimeWarning."""
+
+    # Samples the gradient is checked on (only after a stalled epoch).
+    SAMPLES = 1024
+
+    def __init__(self, net, X, T, sw, loss):
+        self.net, self.X, self.T, self.sw, self.loss = net, X, T, sw, loss
+        self.weights, self.reported = None, False
+
+    def before(self):
+        if not self.reported:
+            self.weights = [W.copy() for W in self.net.weights]
+
+    def after(self, reason, history):
+        """After an epoch that ran to its end (reason None)."""
+        if self.reported or reason is not None or not all(
+                np.array_equal(old, W)
+                for old, W in zip(self.weights, self.net.weights)):
+            return
+        m = min(len(self.X), self.SAMPLES)
+        grad = self.net.gradients(
+            self.X[:m], self.T[:m], loss=self.loss,
+            sample_weight=None if self.sw is None else self.sw[:m])
+        largest = max(float(np.max(np.abs(g), initial=0.0))
+                      for g in grad.weights)
+        if not largest > 0:
+            return      # a true stationary point: nothing to report
+        self.reported = True
+        lr = history.lr[-1]
+        message = (
+            f"epoch {history.epochs}: no weight changed although their "
+            f"gradient is not zero (largest |gradient| {largest:.3g}"
+            f"{'' if lr is None else f', lr {lr:.3g}'}): every update was "
+            f"below {self.net.dtype.name} precision (the learning rate is "
+            "too small or underflowed; use a larger one, or float64)")
+        history.warnings.append(message)
+        _warn.warn(message)
 
 
 def _training_data(net, X, T, sample_weight, loss):
