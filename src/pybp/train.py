@@ -52,6 +52,7 @@ class History:
     seconds: list[float]
     metrics: dict[str, list[float]]
     stopped: str | None
+    warnings: list[str]
 
     def __init__(self) -> None:
         self.loss = []
