@@ -434,49 +434,73 @@ cdef class Core:
         return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
                 opt.step, box[1])
 
-    def predict(self, const real[::1] params, const real[:, ::1] X,
-                real[:, ::1] out):
-        """out = network(X) for a validated-shape X, checking in C that X and
-        params are finite.  Returns 0, or 1 if X has a non-finite value, 2 if
-        params has one (out is then not written; the caller reports it).  A
-        small batch's workspace is on the stack: no allocation."""
-        cdef int64_t n = X.shape[0], m = self.n_out, need, chunk, start, b
+    cdef int _predict(self, const real *params, const real *X, int64_t n,
+                      real *out) except -1:
+        """out (n x n_out) = network(X (n x n_in)), n >= 1, after checking
+        in C that X and params are finite: 0, or 1 (X) / 2 (params) when
+        not, with out not written.  A small batch's workspace is on the
+        stack: no allocation."""
+        cdef int64_t m = self.n_out, units = self.n_units, chunk, start, b
         cdef int code = 0
         cdef real stack_work[PREDICT_STACK]
         cdef real *work = stack_work
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("out rows", out.shape[0], n)
-        _check_len("out columns", out.shape[1], m)
-        if n == 0:
-            return 0
-        chunk = min(n, max(1, PREDICT_STACK // self.n_units))
-        need = chunk * self.n_units
-        if need > PREDICT_STACK:
-            work = <real *>malloc(need * sizeof(real))
+        chunk = min(n, max(1, PREDICT_STACK // units))
+        if chunk * units > PREDICT_STACK:
+            work = <real *>malloc(chunk * units * sizeof(real))
             if work == NULL:
                 raise MemoryError()
         with nogil:
-            if not _all_finite(&params[0], self.n_params):
+            if not _all_finite(params, self.n_params):
                 code = 2
-            elif not _all_finite(&X[0, 0], n * self.n_in):
+            elif not _all_finite(X, n * self.n_in):
                 code = 1
             else:
                 start = 0
                 while start < n:
                     b = min(chunk, n - start)
                     if real is double:
-                        pybp_forward_f64(&self.net, &params[0], &X[start, 0],
+                        pybp_forward_f64(&self.net, params, X + start * self.n_in,
                                          b, work, NULL)
                     else:
-                        pybp_forward_f32(&self.net, &params[0], &X[start, 0],
+                        pybp_forward_f32(&self.net, params, X + start * self.n_in,
                                          b, work, NULL)
-                    memcpy(&out[start, 0], &work[(self.n_units - m) * b],
+                    memcpy(out + start * m, work + (units - m) * b,
                            b * m * sizeof(real))
                     start += b
         if work != stack_work:
             free(work)
         return code
+
+    def predict_f64(self, const double[::1] params, const double[:, ::1] X,
+                    double[:, ::1] out):
+        """See predict (float64, without the fused-type dispatch)."""
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("out rows", out.shape[0], X.shape[0])
+        _check_len("out columns", out.shape[1], self.n_out)
+        if X.shape[0] == 0:
+            return 0
+        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
+
+    def predict_f32(self, const float[::1] params, const float[:, ::1] X,
+                    float[:, ::1] out):
+        """See predict (float32, without the fused-type dispatch)."""
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("out rows", out.shape[0], X.shape[0])
+        _check_len("out columns", out.shape[1], self.n_out)
+        if X.shape[0] == 0:
+            return 0
+        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
+
+    def predict(self, params, X, out):
+        """out = network(X) for X of shape (n, n_in), checking in C that X
+        and params are finite.  Returns 0, or 1 if X has a non-finite value,
+        2 if params has one (out is then not written; the caller reports
+        it)."""
+        if getattr(params, "dtype", None) == "float32":
+            return self.predict_f32(params, X, out)
+        return self.predict_f64(params, X, out)
 
     def train_epochs(self, dict spec, int64_t step, real[::1] params,
                      real[::1] state, const real[:, ::1] X,

@@ -245,7 +245,9 @@ class Network:
             single = X.ndim == 1
             X2 = X.reshape(1, -1) if single else X
             out = np.empty((X2.shape[0], self._sizes[-1]), dtype=self._dtype)
-            if self.core.predict(self._params, X2, out) == 0:
+            predict = (self.core.predict_f64 if self._dtype == np.float64
+                       else self.core.predict_f32)
+            if predict(self._params, X2, out) == 0:
                 return out[0] if single else out
             # Not finite: the checks below say where.
         X, single = _validate.inputs(X, self.n_inputs, self._dtype)
