@@ -691,12 +691,14 @@ static int SFX(fused_sgd)(const pybp_optim *opt)
  * equals the unfused path's (gradient g = 0 + c delta_j A(p_i), then
  * w -= lr (g + decay w)), operation for operation.  deltas holds the output
  * block already; acts the sample's activations; c the sample's gradient
- * scale, as accumulate_gradient computes it.
+ * scale, as accumulate_gradient computes it; wo, bo each layer's weight and
+ * bias offsets, hoisted out of the step by the caller (or NULL).
  */
 static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
                                    REAL *params, const REAL *x,
                                    const REAL *acts, REAL *deltas, REAL c,
-                                   int train_biases)
+                                   int train_biases, const int64_t *wo,
+                                   const int64_t *bo)
 {
     const int L = net->n_layers;
     const REAL lr = (REAL)opt->lr, decay = (REAL)opt->weight_decay;
@@ -705,7 +707,7 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
     int l;
     for (l = L - 1; l >= 0; --l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        REAL *W = params + pybp_weight_offset(net, l);
+        REAL *W = params + (wo ? wo[l] : pybp_weight_offset(net, l));
         const REAL *dc = deltas + off;
         const int64_t off_p = off - n_in;
         const REAL *ap = l > 0 ? acts + off_p : x;
@@ -730,7 +732,7 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
             }
         }
         if (net->bias && train_biases) {
-            REAL *b = params + pybp_bias_offset(net, l);
+            REAL *b = params + (bo ? bo[l] : pybp_bias_offset(net, l));
             for (j = 0; j < n_out; ++j) {
                 const REAL g = zero + c * dc[j];
                 b[j] -= lr * (g + zero * b[j]);
@@ -761,7 +763,15 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
     REAL *acts = work;
     REAL *deltas = acts + units;
     REAL *z_out = deltas + units;
+    /* Offsets hoisted out of the step for nets of up to 32 layers. */
+    int64_t wo[32], bo[32];
+    const int hoist = L <= 32;
     int64_t k;
+    int l;
+    for (l = 0; hoist && l < L; ++l) {
+        wo[l] = pybp_weight_offset(net, l);
+        bo[l] = net->bias ? pybp_bias_offset(net, l) : 0;
+    }
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
         const REAL *x = X + s * n_in, *t = T + s * m;
@@ -781,7 +791,8 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
             const double scale = 1.0 / bw;
             const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
             SFX(sample_sgd_update)(net, opt, params, x, acts, deltas, c,
-                                   task->train_biases);
+                                   task->train_biases, hoist ? wo : NULL,
+                                   hoist ? bo : NULL);
             opt->step += 1;
         }
         *work_since += (double)np;

@@ -598,22 +598,20 @@ class _Run:
         """History and counters for a chunk's recorded epochs (the last one
         diverged and undone when stop == "diverged")."""
         trainer, history = self.trainer, self.history
-        loss_sum, wsum, correct, done = rec.T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            losses = np.where(wsum > 0, loss_sum / np.where(wsum > 0, wsum, 1),
-                              math.nan)
-            accs = np.where(wsum > 0, correct / np.where(wsum > 0, wsum, 1),
-                            math.nan)
-        count = len(rec)
-        history.loss.extend(losses.tolist())
+        rows = rec.tolist()
+        count = len(rows)
+        # As the per-epoch loop divides: loss sum / weight sum, NaN at 0.
+        history.loss.extend([r[0] / r[1] if r[1] > 0 else math.nan
+                             for r in rows])
         if lrs.size:
             history.lr.extend(lrs[:count].tolist())
         else:
             history.lr.extend([None] * count)
         history.seconds.extend([seconds] * count)
         if self.metric is not None:
-            history.metrics["accuracy"].extend(accs.tolist())
-        trainer.samples_seen += int(done.sum())
+            history.metrics["accuracy"].extend(
+                [r[2] / r[1] if r[1] > 0 else math.nan for r in rows])
+        trainer.samples_seen += int(sum(r[3] for r in rows))
         trainer.epochs_done += count - (stop == "diverged")
         if count:
             self.epoch_loss = history.loss[-1]
