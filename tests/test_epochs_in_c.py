@@ -307,6 +307,37 @@ def test_chunked_ctrl_c():
     assert np.isfinite(net.params).all()
 
 
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"),
+                    reason="needs signal.raise_signal")
+def test_chunked_foreign_sigint_handler():
+    """A SIGINT handler of the user's that raises KeyboardInterrupt: inside
+    an epoch, that epoch is undone and recorded with a NaN loss, as by the
+    per-epoch loop; between epochs it propagates out of fit."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    X, T = _data("float64", n=4)
+    net = pybp.Network([3, 4, 2], seed=1)
+    trainer = pybp.Trainer(seed=1)
+    previous = signal.signal(signal.SIGINT, handler)
+    timer = threading.Timer(0.2, signal.raise_signal, (signal.SIGINT,))
+    timer.start()
+    try:
+        h = trainer.fit(net, X, T, epochs=10 ** 9)
+    except KeyboardInterrupt:
+        h = None
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert np.isfinite(net.params).all()
+    if h is not None:
+        assert h.stopped == "interrupted" and math.isnan(h.loss[-1])
+        assert trainer.epochs_done == h.epochs
+        assert len(h.loss) == len(h.lr) == len(h.seconds) == h.epochs
+    else:
+        assert trainer.epochs_done > 0
+
+
 def test_chunked_path_is_taken_and_callbacks_still_run():
     """The chunked path is taken without callbacks (it records the same
     seconds for every epoch of one call); with a callback the per-epoch loop

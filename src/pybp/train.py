@@ -341,7 +341,7 @@ class _Run:
                         and (schedule is None
                              or type(schedule) in _PURE_SCHEDULES))
         if self.chunked:
-            self._setup_chunks(X, T, sw)
+            self._setup_chunks(X, T, sw, epochs)
 
     def past_deadline(self):
         return self.deadline is not None and time.perf_counter() >= self.deadline
@@ -475,7 +475,7 @@ class _Run:
 
     # ---- epochs in C -----------------------------------------------------
 
-    def _setup_chunks(self, X, T, sw):
+    def _setup_chunks(self, X, T, sw, epochs):
         trainer, net = self.trainer, self.net
         dt = net.dtype
         slots = self.state.size // net.n_params
@@ -487,7 +487,7 @@ class _Run:
                          else np.empty(0, dtype=dt))
         self.work = np.empty(net.core.epoch_workspace_size(self.batch),
                              dtype=dt)
-        self.record = np.empty((EPOCH_CHUNK, 4))
+        self.record = np.empty((max(1, min(epochs, EPOCH_CHUNK)), 4))
 
     @property
     def batch(self):
@@ -536,6 +536,9 @@ class _Run:
             lrs, k = self._chunk_rates(min(remaining, EPOCH_CHUNK))
             if k == 0:
                 self._rate()  # raises the schedule's ValueError
+                raise RuntimeError(f"learning-rate schedule "
+                                   f"{trainer.optimizer.schedule!r} refused "
+                                   "a rate, then accepted it")
             spec = trainer.optimizer.spec(float(lrs[0]) if lrs.size else None)
             # A constant rate is spec's; no per-epoch rates needed in C.
             c_lrs = (lrs if lrs.size and type(trainer.optimizer.schedule)
@@ -566,8 +569,11 @@ class _Run:
             trainer._step = step
             rec = self.record[:recorded]
             if exc is not None:
+                # Raised inside an epoch, C stopped it ("asked_inside", or
+                # "diverged" when it also undid it); between epochs
+                # ("asked") it propagates, as from the per-epoch loop.
                 if not isinstance(exc, KeyboardInterrupt) or \
-                        stop != "asked_inside":
+                        stop not in ("asked_inside", "diverged"):
                     self._record_chunk(rec, lrs, seconds, stop)
                     raise exc
                 # As the per-epoch loop: the interrupted epoch is undone and
@@ -577,7 +583,7 @@ class _Run:
                 self.state[...] = self.backup[np_:]
                 trainer._step = last_step0
                 rec[-1] = (math.nan, 1.0, 0.0, 0.0)
-                self._record_chunk(rec, lrs, seconds, stop)
+                self._record_chunk(rec, lrs, seconds, "interrupted")
                 self._watch(math.nan)
                 return "interrupted"
             self._record_chunk(rec, lrs, seconds, stop)
