@@ -163,12 +163,14 @@ def test_chunked_equals_per_epoch(dtype, make_opt, batch, shuffle):
     ("sigmoid", "sigmoid", "binary_cross_entropy"),
     ("identity", "softmax", "half_sse")])
 @pytest.mark.parametrize("train_biases", [True, False])
-def test_chunked_equals_per_epoch_losses(dtype, act, out, loss, train_biases):
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_chunked_equals_per_epoch_losses(dtype, act, out, loss, train_biases,
+                                         chunk):
     X, T = _data(dtype, kind="onehot" if out == "softmax" else "regression")
     w = np.linspace(0, 2, len(X)).astype(dtype)  # one weight is zero
     a, b = _fit_both(
         lambda: pybp.Network([3, 5, 2], act, out, seed=2, dtype=dtype),
-        X, T, epochs=5,
+        X, T, epochs=5 if chunk == 3 else 40, chunk=chunk,
         trainer_kw=dict(loss=loss, optimizer=SGD(0.2), seed=3,
                         train_biases=train_biases),
         fit_kw=dict(sample_weight=w))
@@ -224,14 +226,15 @@ def test_chunked_patience(dtype, restore_best):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_chunked_divergence_undone(dtype):
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_chunked_divergence_undone(dtype, chunk):
     X, T = _data(dtype)
     T = T * 1e3
     a, b = _fit_both(
         lambda: pybp.Network([3, 8, 2], "relu", "identity", seed=1,
                              dtype=dtype),
-        X, T, epochs=50, trainer_kw=dict(optimizer=SGD(5.0), loss="sse",
-                                         seed=6), fits=1)
+        X, T, epochs=500, chunk=chunk,
+        trainer_kw=dict(optimizer=SGD(5.0), loss="sse", seed=6), fits=1)
     _same(a, b)
     h = b[2][0]
     assert h.stopped == "diverged"

@@ -604,20 +604,35 @@ class _Run:
         """History and counters for a chunk's recorded epochs (the last one
         diverged and undone when stop == "diverged")."""
         trainer, history = self.trainer, self.history
-        rows = rec.tolist()
-        count = len(rows)
-        # As the per-epoch loop divides: loss sum / weight sum, NaN at 0.
-        history.loss.extend([r[0] / r[1] if r[1] > 0 else math.nan
-                             for r in rows])
+        count = len(rec)
+        # As the per-epoch loop divides: loss sum / weight sum, NaN where the
+        # weight sum is not > 0 (numpy's float64 division is the same IEEE
+        # operation as Python's).  A few epochs: in Python, cheaper than
+        # numpy's per-call overhead.
+        if count <= 16:
+            rows = rec.tolist()
+            losses = [r[0] / r[1] if r[1] > 0 else math.nan for r in rows]
+            accs = [r[2] / r[1] if r[1] > 0 else math.nan for r in rows]
+            applied = int(sum(r[3] for r in rows))
+        else:
+            wsum = rec[:, 1]
+            bad = ~(wsum > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                loss_arr = rec[:, 0] / wsum
+                acc_arr = rec[:, 2] / wsum
+            loss_arr[bad] = math.nan
+            acc_arr[bad] = math.nan
+            losses, accs = loss_arr.tolist(), acc_arr.tolist()
+            applied = int(rec[:, 3].sum())
+        history.loss.extend(losses)
         if lrs.size:
             history.lr.extend(lrs[:count].tolist())
         else:
             history.lr.extend([None] * count)
         history.seconds.extend([seconds] * count)
         if self.metric is not None:
-            history.metrics["accuracy"].extend(
-                [r[2] / r[1] if r[1] > 0 else math.nan for r in rows])
-        trainer.samples_seen += int(sum(r[3] for r in rows))
+            history.metrics["accuracy"].extend(accs)
+        trainer.samples_seen += applied
         trainer.epochs_done += count - (stop == "diverged")
         if count:
             self.epoch_loss = history.loss[-1]
