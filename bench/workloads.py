@@ -6,8 +6,9 @@ loss, optimizer settings, batch size, epochs, the seeded data, the initial
 parameters (one seeded draw, pybp's own initialisation, handed to every
 implementation) and the sample order of every epoch.
 
-The sample order is the one pybp draws for fit(..., seed=ORDER_SEED):
-numpy.random.default_rng(seed).permutation(n), once per epoch, in turn.
+The sample order is the one pybp draws for fit(..., seed=ORDER_SEED): per
+epoch, a 64-bit seed from numpy.random.default_rng(seed), then pybp's
+Fisher-Yates shuffle from it (csrc/shuffle.h; pybp._core.shuffle).
 `python bench/run.py --check` verifies that pybp still draws it.
 
 Scripts in bench/ import this module (run them as `python bench/<script>`,
@@ -126,9 +127,14 @@ class Workload:
         n = self.n_train if n is None else n
         if self.optimizer == "rprop":
             return np.tile(np.arange(n, dtype=np.int64), (epochs, 1))
+        # pybp's rule (pybp.train): one 64-bit seed per epoch from the
+        # Trainer's stream, then csrc/shuffle.h's Fisher-Yates from it.
         rng = np.random.default_rng(ORDER_SEED)
-        return np.stack([rng.permutation(n) for _ in range(epochs)]
-                        ).astype(np.int64)
+        orders = np.empty((epochs, n), dtype=np.int64)
+        for e, seed in enumerate(rng.integers(2 ** 64, size=epochs,
+                                              dtype=np.uint64)):
+            pybp._core.shuffle(int(seed), orders[e])
+        return orders
 
     def fit_pybp(self, net, X, T, epochs=None):
         """Train a pybp network the way this workload says."""

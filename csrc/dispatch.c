@@ -36,6 +36,8 @@ typedef struct pybp_variant {
     pybp_evaluate_f32_fn *evaluate_f32;
     pybp_train_epoch_f64_fn *train_epoch_f64;
     pybp_train_epoch_f32_fn *train_epoch_f32;
+    pybp_train_epochs_f64_fn *train_epochs_f64;
+    pybp_train_epochs_f32_fn *train_epochs_f32;
 } pybp_variant;
 
 #define PYBP_VARIANT(ISA)                                                     \
@@ -43,7 +45,8 @@ typedef struct pybp_variant {
       pybp_forward_f64_##ISA, pybp_forward_f32_##ISA,                         \
       pybp_batch_gradient_f64_##ISA, pybp_batch_gradient_f32_##ISA,           \
       pybp_evaluate_f64_##ISA, pybp_evaluate_f32_##ISA,                       \
-      pybp_train_epoch_f64_##ISA, pybp_train_epoch_f32_##ISA }
+      pybp_train_epoch_f64_##ISA, pybp_train_epoch_f32_##ISA,                 \
+      pybp_train_epochs_f64_##ISA, pybp_train_epochs_f32_##ISA }
 
 /* Every variant compiled in, baseline first. */
 static const pybp_variant variants[] = {
@@ -239,6 +242,19 @@ int64_t pybp_train_epoch_##PREC(                                              \
     return current()->train_epoch_##PREC(net, opt, params, state, X, T, sw,   \
                                       order, n, task, work, stats, progress,  \
                                       ctx);                                   \
+}                                                                             \
+                                                                              \
+int64_t pybp_train_epochs_##PREC(                                             \
+    const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
+    const REAL *X, const REAL *T, const REAL *sw, int64_t n,                  \
+    const pybp_task *task, pybp_epochs *ep, int64_t *order, REAL *backup,     \
+    REAL *best_params, REAL *work, double *record,                            \
+    pybp_progress_fn progress, void *ctx)                                     \
+{                                                                             \
+    return current()->train_epochs_##PREC(net, opt, params, state, X, T, sw,  \
+                                          n, task, ep, order, backup,         \
+                                          best_params, work, record,          \
+                                          progress, ctx);                     \
 }
 
 PYBP_DISPATCH(double, f64)

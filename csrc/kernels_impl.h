@@ -24,6 +24,7 @@
  * Only the four kernels declared in pybp.h are external (per variant); the
  * rest is static.  There is deliberately no include guard.
  */
+#include "shuffle.h"
 
 /* ---- activations ------------------------------------------------------- */
 
@@ -640,10 +641,14 @@ static void SFX(optim_step)(const pybp_net *net, pybp_optim *opt,
     const int64_t np = pybp_n_params(net);
     REAL *const slot0 = slots > 0 ? state : NULL;
     REAL *const slot1 = slots > 1 ? state + np : NULL;
-    const double t = (double)(opt->step + 1);
-    const REAL c1 = (REAL)(1.0 - pow(opt->beta1, t));
-    const REAL c2 = (REAL)(1.0 - pow(opt->beta2, t));
+    /* Adam's bias corrections; the pow() calls only when Adam uses them. */
+    REAL c1 = 1, c2 = 1;
     int l;
+    if (opt->kind == PYBP_OPT_ADAM) {
+        const double t = (double)(opt->step + 1);
+        c1 = (REAL)(1.0 - pow(opt->beta1, t));
+        c2 = (REAL)(1.0 - pow(opt->beta2, t));
+    }
     for (l = 0; l < net->n_layers; ++l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         const int64_t wo = pybp_weight_offset(net, l);
@@ -795,13 +800,145 @@ static double SFX(gathered_weight)(const REAL *sw, const int64_t *idx,
     return wsum;
 }
 
-int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
-                              REAL *params, REAL *state, const REAL *X,
-                              const REAL *T, const REAL *sw,
-                              const int64_t *order, int64_t n,
-                              const pybp_task *task, REAL *work,
-                              pybp_stats *stats, pybp_progress_fn progress,
-                              void *ctx)
+/* ---- per-sample plain SGD, fused ---------------------------------------- */
+
+/* Whether the per-sample path below applies: SGD without momentum, where
+ * an update needs nothing but the sample's own gradient. */
+static int SFX(fused_sgd)(const pybp_optim *opt)
+{
+    return opt->kind == PYBP_OPT_SGD && opt->momentum == 0;
+}
+
+/*
+ * One sample's backward pass and plain-SGD update, layer by layer from the
+ * output down, without a gradient buffer: layer l's weights are read for
+ * the sensitivities of layer l-1 before they are updated, so every value
+ * equals the unfused path's (gradient g = 0 + c delta_j A(p_i), then
+ * w -= lr (g + decay w)), operation for operation.  deltas holds the output
+ * block already; acts the sample's activations; c the sample's gradient
+ * scale, as accumulate_gradient computes it; wo, bo each layer's weight and
+ * bias offsets, hoisted out of the step by the caller (or NULL).
+ */
+static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
+                                   REAL *params, const REAL *x,
+                                   const REAL *acts, REAL *deltas, REAL c,
+                                   int train_biases, const int64_t *wo,
+                                   const int64_t *bo)
+{
+    const int L = net->n_layers;
+    const REAL lr = (REAL)opt->lr, decay = (REAL)opt->weight_decay;
+    const REAL zero = 0;
+    int64_t off = pybp_n_units(net) - net->sizes[L]; /* output block */
+    int l;
+    for (l = L - 1; l >= 0; --l) {
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        REAL *W = params + (wo ? wo[l] : pybp_weight_offset(net, l));
+        const REAL *dc = deltas + off;
+        const int64_t off_p = off - n_in;
+        const REAL *ap = l > 0 ? acts + off_p : x;
+        int64_t i, j;
+        if (l > 0) {
+            /* delta_p_i = A'(p_i) sum_j w_ij delta_c_j, old weights. */
+            REAL *dp = deltas + off_p;
+            for (i = 0; i < n_in; ++i) dp[i] = 0;
+            for (j = 0; j < n_out; ++j) {
+                const REAL d = dc[j];
+                const REAL *Wj = W + j * n_in;
+                for (i = 0; i < n_in; ++i) dp[i] += Wj[i] * d;
+            }
+            SFX(scale_by_derivative)(net->act[l - 1], ap, n_in, dp);
+        }
+        for (j = 0; j < n_out; ++j) {
+            const REAL cd = c * dc[j];
+            REAL *Wj = W + j * n_in;
+            for (i = 0; i < n_in; ++i) {
+                const REAL g = zero + cd * ap[i];
+                Wj[i] -= lr * (g + decay * Wj[i]);
+            }
+        }
+        if (net->bias && train_biases) {
+            REAL *b = params + (bo ? bo[l] : pybp_bias_offset(net, l));
+            for (j = 0; j < n_out; ++j) {
+                const REAL g = zero + c * dc[j];
+                b[j] -= lr * (g + zero * b[j]);
+            }
+        }
+        off = off_p;
+    }
+}
+
+/*
+ * The epoch driver's loop for batch 1 and plain SGD: no gather, no
+ * gradient buffer, no optimizer pass; the same results, the same progress
+ * calls and the same early stops as the general loop.
+ */
+static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
+                                     REAL *params, const REAL *X,
+                                     const REAL *T, const REAL *sw,
+                                     const int64_t *order, int64_t n,
+                                     const pybp_task *task, REAL *work,
+                                     pybp_stats *stats,
+                                     pybp_progress_fn progress, void *ctx,
+                                     double *work_since)
+{
+    const int L = net->n_layers;
+    const int64_t n_in = net->sizes[0], m = net->sizes[L];
+    const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
+    const int64_t out_off = units - m;
+    REAL *acts = work;
+    REAL *deltas = acts + units;
+    REAL *z_out = deltas + units;
+    /* Offsets hoisted out of the step for nets of up to 32 layers. */
+    int64_t wo[32], bo[32];
+    const int hoist = L <= 32;
+    int64_t k;
+    int l;
+    for (l = 0; hoist && l < L; ++l) {
+        wo[l] = pybp_weight_offset(net, l);
+        bo[l] = net->bias ? pybp_bias_offset(net, l) : 0;
+    }
+    for (k = 0; k < n; ++k) {
+        const int64_t s = order[k];
+        const REAL *x = X + s * n_in, *t = T + s * m;
+        const REAL *sws = sw ? sw + s : NULL;
+        const double bw = sw ? (double)sw[s] : 1.0;
+        double bl;
+        SFX(pybp_forward)(net, params, x, 1, acts, z_out);
+        bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
+                               z_out, t, sws, 1, m, deltas + out_off, 0.0);
+        stats->correct_sum = SFX(count_correct)(task, acts + out_off, t, sws,
+                                                1, m, stats->correct_sum);
+        stats->loss_sum += bl;
+        stats->weight_sum += bw;
+        if (!(bl - bl == 0)) /* NaN or infinity: not applied */
+            return k;
+        if (bw > 0) {
+            const double scale = 1.0 / bw;
+            const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
+            SFX(sample_sgd_update)(net, opt, params, x, acts, deltas, c,
+                                   task->train_biases, hoist ? wo : NULL,
+                                   hoist ? bo : NULL);
+            opt->step += 1;
+        }
+        *work_since += (double)np;
+        if (progress && *work_since >= PYBP_PROGRESS_WORK) {
+            *work_since = 0;
+            if (progress(ctx, k + 1)) return k + 1;
+        }
+    }
+    return n;
+}
+
+/* ---- one epoch, many epochs ----------------------------------------------- */
+
+/* pybp_train_epoch's body; *work_since counts multiply-adds since the last
+ * progress call, carried across the epochs of pybp_train_epochs. */
+static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
+                          REAL *state, const REAL *X, const REAL *T,
+                          const REAL *sw, const int64_t *order, int64_t n,
+                          const pybp_task *task, REAL *work,
+                          pybp_stats *stats, pybp_progress_fn progress,
+                          void *ctx, double *work_since)
 {
     const int L = net->n_layers;
     const int64_t n_in = net->sizes[0], m = net->sizes[L];
@@ -818,10 +955,14 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
     REAL *tb = xb + chunk * n_in;
     REAL *swb = tb + chunk * m;
     REAL *grad = swb + chunk;
-    double work_since = 0, epoch_weight = 0;
+    double epoch_weight = 0;
     int64_t start, p;
 
     if (batch < 1) return 0; /* precondition; guarded: it would never end */
+    if (batch == 1 && SFX(fused_sgd)(opt))
+        return SFX(sample_sgd_epoch)(net, opt, params, X, T, sw, order, n,
+                                     task, work, stats, progress, ctx,
+                                     work_since);
     if (full_batch)
         for (p = 0; p < np; ++p) grad[p] = 0;
     for (start = 0; start < n; start += batch) {
@@ -854,11 +995,11 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                 SFX(accumulate_gradient)(net, xb, c, acts, deltas, swc,
                                          1.0 / bw, grad);
             done += c;
-            work_since += (double)c * (double)np;
-            if (done < b && progress && work_since >= PYBP_PROGRESS_WORK) {
+            (*work_since) += (double)c * (double)np;
+            if (done < b && progress && (*work_since) >= PYBP_PROGRESS_WORK) {
                 /* Inside a batch: stopping abandons it, nothing applied;
                  * the losses of the samples seen so far still count. */
-                work_since = 0;
+                (*work_since) = 0;
                 if (progress(ctx, start + done)) {
                     stats->loss_sum += bl;
                     stats->weight_sum +=
@@ -878,8 +1019,8 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
         } else if (bw > 0) {
             SFX(optim_step)(net, opt, params, grad, state, task->train_biases);
         }
-        if (progress && work_since >= PYBP_PROGRESS_WORK) {
-            work_since = 0;
+        if (progress && (*work_since) >= PYBP_PROGRESS_WORK) {
+            (*work_since) = 0;
             if (progress(ctx, start + b))
                 return full_batch ? 0 : start + b;
         }
@@ -890,4 +1031,140 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
         SFX(optim_step)(net, opt, params, grad, state, task->train_biases);
     }
     return n;
+}
+
+int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
+                              REAL *params, REAL *state, const REAL *X,
+                              const REAL *T, const REAL *sw,
+                              const int64_t *order, int64_t n,
+                              const pybp_task *task, REAL *work,
+                              pybp_stats *stats, pybp_progress_fn progress,
+                              void *ctx)
+{
+    double work_since = 0;
+    return SFX(epoch)(net, opt, params, state, X, T, sw, order, n, task, work,
+                      stats, progress, ctx, &work_since);
+}
+
+/* Nonzero when every one of the count values is finite. */
+static int SFX(all_finite)(const REAL *v, int64_t count)
+{
+    int64_t i;
+    for (i = 0; i < count; ++i)
+        if (!(v[i] - v[i] == 0)) return 0;
+    return 1;
+}
+
+static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)
+{
+    int64_t i;
+    for (i = 0; i < count; ++i) dst[i] = src[i];
+}
+
+/* The progress function of pybp_train_epochs: the caller's, noting
+ * whether it asked to stop. */
+typedef struct SFX(progress_box) {
+    pybp_progress_fn fn;
+    void *ctx;
+    int asked;
+} SFX(progress_box);
+
+static int SFX(noting_progress)(void *ctx, int64_t done)
+{
+    SFX(progress_box) *box = (SFX(progress_box) *)ctx;
+    if (box->fn(box->ctx, done)) {
+        box->asked = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
+                               REAL *params, REAL *state, const REAL *X,
+                               const REAL *T, const REAL *sw, int64_t n,
+                               const pybp_task *task, pybp_epochs *ep,
+                               int64_t *order, REAL *backup,
+                               REAL *best_params, REAL *work, double *record,
+                               pybp_progress_fn progress, void *ctx)
+{
+    const int64_t np = pybp_n_params(net);
+    const int64_t ns = (int64_t)pybp_optim_state_slots(opt) * np;
+    SFX(progress_box) box;
+    double work_since = 0;
+    int64_t e, k;
+    box.fn = progress;
+    box.ctx = ctx;
+    box.asked = 0;
+    ep->stop = PYBP_STOP_MAX_EPOCHS;
+    ep->improved = 0;
+    if (task->batch < 1) return 0; /* precondition; guarded */
+    if (!ep->seeds)
+        for (k = 0; k < n; ++k) order[k] = k;
+    for (e = 0; e < ep->max_epochs; ++e) {
+        pybp_stats stats = {0, 0, 0};
+        const int64_t step0 = opt->step;
+        double *rec = record + 4 * e;
+        double loss = 0;
+        int64_t done;
+        if (ep->seeds) {
+            uint64_t rng = ep->seeds[e];
+            pybp_shuffle_order(&rng, order, n);
+        }
+        if (ep->lr) opt->lr = ep->lr[e];
+        SFX(copy)(backup, params, np);
+        if (ns) SFX(copy)(backup + np, state, ns);
+        done = SFX(epoch)(net, opt, params, state, X, T, sw, order, n, task,
+                          work, &stats, progress ? SFX(noting_progress) : NULL,
+                          &box, &work_since);
+        rec[0] = stats.loss_sum;
+        rec[1] = stats.weight_sum;
+        rec[2] = stats.correct_sum;
+        rec[3] = (double)done;
+        ep->last_step0 = step0;
+        if (stats.weight_sum > 0) loss = stats.loss_sum / stats.weight_sum;
+        if ((!box.asked && (!(stats.weight_sum > 0) || !(loss - loss == 0)))
+                || !SFX(all_finite)(params, np)) {
+            /* Diverged: the epoch is undone; its record stays. */
+            SFX(copy)(params, backup, np);
+            if (ns) SFX(copy)(state, backup + np, ns);
+            opt->step = step0;
+            ep->stop = PYBP_STOP_DIVERGED;
+            return e + 1;
+        }
+        if (box.asked) {
+            /* Stopped inside the epoch: the caller finishes it. */
+            ep->stop = PYBP_STOP_ASKED_INSIDE;
+            return e + 1;
+        }
+        if (ep->watch) {
+            if (loss < ep->best - ep->min_delta) {
+                ep->best = loss;
+                ep->wait = 0;
+                if (best_params) {
+                    SFX(copy)(best_params, params, np);
+                    ep->improved = 1;
+                }
+            } else {
+                ep->wait += 1;
+            }
+        }
+        if (ep->has_target && loss <= ep->target_loss) {
+            ep->stop = PYBP_STOP_TARGET;
+            return e + 1;
+        }
+        if (ep->patience > 0 && ep->wait >= ep->patience) {
+            ep->stop = PYBP_STOP_PATIENCE;
+            return e + 1;
+        }
+        /* Between epochs: the progress function, as often as inside one. */
+        work_since += (double)np;
+        if (progress && work_since >= PYBP_PROGRESS_WORK) {
+            work_since = 0;
+            if (progress(ctx, -1)) {
+                ep->stop = PYBP_STOP_ASKED;
+                return e + 1;
+            }
+        }
+    }
+    return ep->max_epochs;
 }

@@ -122,6 +122,39 @@ typedef struct pybp_stats {
     double correct_sum;    /* sum_k w_k [sample k predicted right]            */
 } pybp_stats;
 
+/* Why pybp_train_epochs returned. */
+enum pybp_stop {
+    PYBP_STOP_MAX_EPOCHS = 0,  /* ran ep->max_epochs epochs                  */
+    PYBP_STOP_TARGET = 1,      /* an epoch's loss <= ep->target_loss         */
+    PYBP_STOP_PATIENCE = 2,    /* ep->wait reached ep->patience              */
+    PYBP_STOP_DIVERGED = 3,    /* the last epoch diverged and was undone     */
+    PYBP_STOP_ASKED = 4,       /* progress asked, between epochs             */
+    PYBP_STOP_ASKED_INSIDE = 5 /* progress asked inside the last epoch, which
+                                  the caller finishes (see below)            */
+};
+
+/*
+ * What pybp_train_epochs runs and decides; "in/out" fields carry across
+ * calls, so that a fit split into several calls decides as one.
+ */
+typedef struct pybp_epochs {
+    int64_t max_epochs;    /* in: epochs to run at most, >= 0                 */
+    const uint64_t *seeds; /* in: max_epochs seeds, epoch e's order being
+                              pybp_shuffle_order from state seeds[e]; or
+                              NULL: data order                              */
+    const double *lr;      /* in: max_epochs learning rates, or NULL: opt->lr */
+    int has_target;        /* in: nonzero: stop when a loss <= target_loss    */
+    double target_loss;    /* in                                              */
+    int watch;             /* in: nonzero: track best and wait                */
+    int64_t patience;      /* in: stop when wait reaches it; 0: never         */
+    double min_delta;      /* in: an improvement is a loss < best - min_delta */
+    double best;           /* in/out: best epoch loss so far (watch)          */
+    int64_t wait;          /* in/out: epochs since it improved (watch)        */
+    int improved;          /* out: nonzero if best_params was written         */
+    int64_t last_step0;    /* out: opt->step before the last epoch recorded   */
+    int stop;              /* out: enum pybp_stop                             */
+} pybp_epochs;
+
 /*
  * Called by the epoch driver every few million multiply-adds -- between
  * batches, and inside a long batch between chunks of its samples -- with the
@@ -245,13 +278,53 @@ typedef int64_t pybp_train_epoch_##SFX##_fn(                                  \
 PYBP_KERNEL_TYPES(double, f64)
 PYBP_KERNEL_TYPES(float, f32)
 
+/*
+ * pybp_train_epochs_f64 / _f32: up to ep->max_epochs epochs of
+ * pybp_train_epoch over all n samples of X, T, sw, deciding the stopping
+ * rules between them as pybp.train's per-epoch loop does; returns the
+ * number of epochs recorded (in record[4e .. 4e+3]: loss sum, weight sum,
+ * correct sum, samples applied).  Per epoch e: order = 0..n-1, or
+ * pybp_shuffle_order from state ep->seeds[e]; opt->lr = ep->lr[e]
+ * when ep->lr; params and state copied into backup; one epoch.  Then, in
+ * order:
+ *   - a parameter not finite, or (unless progress asked to stop inside the
+ *     epoch) weight sum not > 0 or loss sum / weight sum not finite: params,
+ *     state, opt->step are put back as they were before it,
+ *     stop = PYBP_STOP_DIVERGED;
+ *   - progress asked to stop inside it: stop = PYBP_STOP_ASKED_INSIDE,
+ *     nothing more (the caller finishes it; it may still undo it from
+ *     backup and ep->last_step0);
+ *   - ep->watch: loss < best - min_delta sets best = loss, wait = 0 and
+ *     copies params into best_params (when not NULL; ep->improved = 1),
+ *     else wait += 1;
+ *   - has_target and loss <= target_loss: PYBP_STOP_TARGET;
+ *   - patience > 0 and wait >= patience: PYBP_STOP_PATIENCE;
+ *   - every few million multiply-adds (counted across epochs, as inside
+ *     one), progress(ctx, -1); nonzero: PYBP_STOP_ASKED.
+ * Assumptions (not checked): as pybp_train_epoch with N = n; ep->lr and
+ * ep->seeds NULL or max_epochs values each; order holds n values, backup
+ * (1 + pybp_optim_state_slots(opt)) * pybp_n_params values, best_params
+ * NULL or pybp_n_params, record 4 * max_epochs doubles; none of them
+ * alias each other or any other argument.  progress may be NULL.
+ */
+#define PYBP_EPOCHS_TYPE(REAL, SFX)                                           \
+typedef int64_t pybp_train_epochs_##SFX##_fn(                                 \
+    const pybp_net *net, pybp_optim *opt, REAL *params, REAL *state,          \
+    const REAL *X, const REAL *T, const REAL *sw, int64_t n,                  \
+    const pybp_task *task, pybp_epochs *ep, int64_t *order, REAL *backup,     \
+    REAL *best_params, REAL *work, double *record,                            \
+    pybp_progress_fn progress, void *ctx);
+PYBP_EPOCHS_TYPE(double, f64)
+PYBP_EPOCHS_TYPE(float, f32)
+
 /* Declares the kernels named pybp_<kernel>_<PREC><VARIANT>, e.g.
  * PYBP_DECLARE_KERNELS(f64, ) declares pybp_forward_f64 and the rest. */
 #define PYBP_DECLARE_KERNELS(PREC, VARIANT)                                   \
 pybp_forward_##PREC##_fn pybp_forward_##PREC##VARIANT;                        \
 pybp_batch_gradient_##PREC##_fn pybp_batch_gradient_##PREC##VARIANT;          \
 pybp_evaluate_##PREC##_fn pybp_evaluate_##PREC##VARIANT;                      \
-pybp_train_epoch_##PREC##_fn pybp_train_epoch_##PREC##VARIANT;
+pybp_train_epoch_##PREC##_fn pybp_train_epoch_##PREC##VARIANT;             \
+pybp_train_epochs_##PREC##_fn pybp_train_epochs_##PREC##VARIANT;
 PYBP_DECLARE_KERNELS(f64, )
 PYBP_DECLARE_KERNELS(f32, )
 

@@ -7,6 +7,8 @@ A backend runs the algorithm on a network's flat parameter buffer:
   weight sum, correct sum);
 - ``batch_gradient(net, X, T, sw, loss)`` -> (loss sum, weight sum, flat
   gradient, per-layer deltas of shape (n, n_out_l));
+- ``shuffle(state, n)`` -> (new generator state, int64 permutation of
+  range(n)), csrc/shuffle.h's generator (the same orders on both backends);
 - ``epoch(net, X, T, sw, loss, metric, threshold, batch, train_biases,
   state)`` -> a callable ``run(spec, step, order, progress)`` ->
   (samples applied, loss sum, weight sum, correct sum, new step), holding
@@ -59,6 +61,11 @@ class CBackend:
             work = np.empty(chunk * core.n_units, dtype=net.dtype)
             core.forward(net.params, X, out, work)
         return out
+
+    @staticmethod
+    def shuffle(state, n):
+        order = np.empty(n, dtype=np.int64)
+        return _core.shuffle(state, order), order
 
     @staticmethod
     def evaluate(net, X, T, sw, loss, metric, threshold):
@@ -154,6 +161,11 @@ class PyBackend:
                                   X.tolist())
         out = np.array(acts[-1], dtype=net.dtype)
         return out.reshape(X.shape[0], net.n_outputs)
+
+    @staticmethod
+    def shuffle(state, n):
+        state, order = _pycore.shuffle(state, n)
+        return state, np.array(order, dtype=np.int64)
 
     @staticmethod
     def evaluate(net, X, T, sw, loss, metric, threshold):

@@ -9,7 +9,7 @@ typed memoryviews only, so the build needs no NumPy headers.  User-facing
 validation (names, dtypes, NaN) is done before this, in pybp._validate; the
 checks here are the last line that keeps a bad call from reaching C.
 """
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
@@ -241,6 +241,38 @@ def full_batch(dict spec):
     return bool(pybp_optim_full_batch(&opt))
 
 
+def shuffle(uint64_t rng, int64_t[::1] order):
+    """order[:] = a random permutation of 0..len(order)-1 by csrc/shuffle.h's
+    generator (SplitMix64, Lemire's bounded draw, Fisher-Yates) from state
+    rng (an int in [0, 2**64)); returns the generator's new state.
+    pybp._pycore.shuffle is the same in Python."""
+    cdef uint64_t state = rng
+    cdef int64_t n = order.shape[0]
+    if n:
+        with nogil:
+            pybp_shuffle_order(&state, &order[0], n)
+    return state
+
+
+# What pybp_train_epochs returns as enum pybp_stop, by name.
+STOPS = {PYBP_STOP_MAX_EPOCHS: "max_epochs", PYBP_STOP_TARGET: "target_loss",
+         PYBP_STOP_PATIENCE: "no_improvement", PYBP_STOP_DIVERGED: "diverged",
+         PYBP_STOP_ASKED: "asked", PYBP_STOP_ASKED_INSIDE: "asked_inside"}
+
+# Values of the on-stack workspace Core.predict uses before allocating.
+cdef enum:
+    PREDICT_STACK = 2048
+
+
+cdef bint _all_finite(const real *v, int64_t count) noexcept nogil:
+    cdef int64_t i
+    cdef real acc = 0
+    # v - v is 0 for finite values and NaN otherwise; the sum keeps a NaN.
+    for i in range(count):
+        acc += v[i] - v[i]
+    return acc == 0
+
+
 cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
     if got != want:
         raise ValueError(f"{what}: expected {want} values, got {got}")
@@ -439,3 +471,159 @@ cdef class Core:
                     <void *>box)
         return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
                 opt.step, box[1])
+
+    cdef int _predict(self, const real *params, const real *X, int64_t n,
+                      real *out) except -1:
+        """out (n x n_out) = network(X (n x n_in)), n >= 1, after checking
+        in C that X and params are finite: 0, or 1 (X) / 2 (params) when
+        not, with out not written; 3 when out was written but holds a
+        non-finite value (overflow).  A small batch's workspace is on the
+        stack: no allocation."""
+        cdef int64_t m = self.n_out, units = self.n_units, chunk, start, b
+        cdef int code = 0
+        cdef real stack_work[PREDICT_STACK]
+        cdef real *work = stack_work
+        chunk = min(n, max(1, PREDICT_STACK // units))
+        if chunk * units > PREDICT_STACK:
+            work = <real *>malloc(chunk * units * sizeof(real))
+            if work == NULL:
+                raise MemoryError()
+        with nogil:
+            if not _all_finite(params, self.n_params):
+                code = 2
+            elif not _all_finite(X, n * self.n_in):
+                code = 1
+            else:
+                start = 0
+                while start < n:
+                    b = min(chunk, n - start)
+                    if real is double:
+                        pybp_forward_f64(&self.net, params, X + start * self.n_in,
+                                         b, work, NULL)
+                    else:
+                        pybp_forward_f32(&self.net, params, X + start * self.n_in,
+                                         b, work, NULL)
+                    memcpy(out + start * m, work + (units - m) * b,
+                           b * m * sizeof(real))
+                    start += b
+                if not _all_finite(out, n * m):
+                    code = 3
+        if work != stack_work:
+            free(work)
+        return code
+
+    def predict_f64(self, const double[::1] params, const double[:, ::1] X,
+                    double[:, ::1] out):
+        """See predict (float64, without the fused-type dispatch)."""
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("out rows", out.shape[0], X.shape[0])
+        _check_len("out columns", out.shape[1], self.n_out)
+        if X.shape[0] == 0:
+            return 0
+        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
+
+    def predict_f32(self, const float[::1] params, const float[:, ::1] X,
+                    float[:, ::1] out):
+        """See predict (float32, without the fused-type dispatch)."""
+        _check_len("params", params.shape[0], self.n_params)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("out rows", out.shape[0], X.shape[0])
+        _check_len("out columns", out.shape[1], self.n_out)
+        if X.shape[0] == 0:
+            return 0
+        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
+
+    def predict(self, params, X, out):
+        """out = network(X) for X of shape (n, n_in), checking in C that X
+        and params are finite.  Returns 0, or 1 if X has a non-finite value,
+        2 if params has one (out is then not written; the caller reports
+        it), 3 if the outputs overflowed to a non-finite value."""
+        if getattr(params, "dtype", None) == "float32":
+            return self.predict_f32(params, X, out)
+        return self.predict_f64(params, X, out)
+
+    def train_epochs(self, dict spec, int64_t step, real[::1] params,
+                     real[::1] state, const real[:, ::1] X,
+                     const real[:, ::1] T, const real[::1] sw, int64_t batch,
+                     str loss, bint train_biases, metric, double threshold,
+                     real[::1] work, int64_t[::1] order, real[::1] backup,
+                     real[::1] best_params, double[:, ::1] record,
+                     const double[::1] lrs, const uint64_t[::1] seeds,
+                     target_loss, bint watch, int64_t patience,
+                     double min_delta, double best, int64_t wait,
+                     progress=None):
+        """Up to len(record) epochs over all of X in one C call
+        (pybp_train_epochs; see csrc/pybp.h for the rules it decides).
+        lrs: one learning rate per epoch, or empty for spec's; seeds: one
+        order seed per epoch (see shuffle), or empty for data order; best_params
+        empty for none; target_loss None for none; patience 0 for none.
+
+        Returns (epochs recorded, stop reason (a STOPS value), optimizer
+        step, best, wait, whether best_params was written,
+        optimizer step before the last epoch recorded, exception raised by a signal handler or `progress` or None);
+        record[e] = (loss sum, weight sum, correct sum, samples applied).
+        """
+        cdef pybp_optim opt = _make_optim(spec, step)
+        cdef pybp_task task = _make_task(loss, metric, threshold, batch,
+                                         train_biases)
+        cdef pybp_epochs ep
+        cdef int64_t n = X.shape[0], recorded = 0
+        cdef int64_t np_ = self.n_params
+        cdef int slots = pybp_optim_state_slots(&opt)
+        cdef const real *swp = NULL
+        cdef real *statep = NULL
+        cdef real *bestp = NULL
+        cdef list box = [progress, None]
+        _check_len("params", params.shape[0], np_)
+        _check_len("optimizer state", state.shape[0], slots * np_)
+        _check_len("X columns", X.shape[1], self.n_in)
+        _check_len("T rows", T.shape[0], n)
+        _check_len("T columns", T.shape[1], self.n_out)
+        _check_len("workspace", work.shape[0],
+                   pybp_epoch_workspace_size(&self.net, batch))
+        _check_len("order", order.shape[0], n)
+        _check_len("backup", backup.shape[0], (1 + slots) * np_)
+        _check_len("record columns", record.shape[1], 4)
+        if best_params.shape[0] != 0:
+            _check_len("best_params", best_params.shape[0], np_)
+            bestp = &best_params[0]
+        if lrs.shape[0] != 0:
+            _check_len("learning rates", lrs.shape[0], record.shape[0])
+        if seeds.shape[0] != 0:
+            _check_len("seeds", seeds.shape[0], record.shape[0])
+        if sw.shape[0] != 0:
+            _check_len("sample weights", sw.shape[0], n)
+            swp = &sw[0]
+        if state.shape[0] != 0:
+            statep = &state[0]
+        if n == 0:
+            raise ValueError("train_epochs: no samples")
+        ep.max_epochs = record.shape[0]
+        ep.seeds = &seeds[0] if seeds.shape[0] != 0 else NULL
+        ep.lr = &lrs[0] if lrs.shape[0] != 0 else NULL
+        ep.has_target = target_loss is not None
+        ep.target_loss = target_loss if target_loss is not None else 0.0
+        ep.watch = watch
+        ep.patience = patience
+        ep.min_delta = min_delta
+        ep.best = best
+        ep.wait = wait
+        ep.improved = 0
+        ep.last_step0 = step
+        ep.stop = PYBP_STOP_MAX_EPOCHS
+        if ep.max_epochs == 0:
+            return 0, STOPS[ep.stop], opt.step, best, wait, False, step, None
+        with nogil:
+            if real is double:
+                recorded = pybp_train_epochs_f64(
+                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
+                    swp, n, &task, &ep, &order[0], &backup[0], bestp,
+                    &work[0], &record[0, 0], _progress, <void *>box)
+            else:
+                recorded = pybp_train_epochs_f32(
+                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
+                    swp, n, &task, &ep, &order[0], &backup[0], bestp,
+                    &work[0], &record[0, 0], _progress, <void *>box)
+        return (recorded, STOPS[ep.stop], opt.step, ep.best, ep.wait,
+                bool(ep.improved), ep.last_step0, box[1])

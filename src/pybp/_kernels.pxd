@@ -1,7 +1,7 @@
 # Cython declarations of csrc/pybp.h: the whole cimport surface of the C core,
 # and only what pybp/_core.pyx uses.  The kernels' parameter names, meanings
 # and preconditions are documented once, in pybp.h; here are their types.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "pybp.h" nogil:
     enum:
@@ -64,6 +64,29 @@ cdef extern from "pybp.h" nogil:
         double weight_sum
         double correct_sum
 
+    enum:
+        PYBP_STOP_MAX_EPOCHS
+        PYBP_STOP_TARGET
+        PYBP_STOP_PATIENCE
+        PYBP_STOP_DIVERGED
+        PYBP_STOP_ASKED
+        PYBP_STOP_ASKED_INSIDE
+
+    ctypedef struct pybp_epochs:
+        int64_t max_epochs
+        const uint64_t *seeds
+        const double *lr
+        int has_target
+        double target_loss
+        int watch
+        int64_t patience
+        double min_delta
+        double best
+        int64_t wait
+        int improved
+        int64_t last_step0
+        int stop
+
     ctypedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done) noexcept
 
     int64_t pybp_n_params(const pybp_net *net)
@@ -99,6 +122,15 @@ cdef extern from "pybp.h" nogil:
         const int64_t *, int64_t, const pybp_task *, float *, pybp_stats *,
         pybp_progress_fn, void *)
 
+    int64_t pybp_train_epochs_f64(const pybp_net *, pybp_optim *, double *,
+        double *, const double *, const double *, const double *, int64_t,
+        const pybp_task *, pybp_epochs *, int64_t *, double *, double *,
+        double *, double *, pybp_progress_fn, void *)
+    int64_t pybp_train_epochs_f32(const pybp_net *, pybp_optim *, float *,
+        float *, const float *, const float *, const float *, int64_t,
+        const pybp_task *, pybp_epochs *, int64_t *, float *, float *,
+        float *, double *, pybp_progress_fn, void *)
+
     int pybp_simd_select(const char *name)
     const char *pybp_simd_active()
     int pybp_simd_count()
@@ -112,6 +144,9 @@ cdef extern from "threads.h" nogil:
     void pybp_set_num_threads(int n)
     int pybp_get_num_threads()
     int pybp_available_cores()
+
+cdef extern from "shuffle.h" nogil:
+    void pybp_shuffle_order(uint64_t *state, int64_t *order, int64_t n)
 
 cdef extern from "pybp_build.h":
     const char *PYBP_BUILD_CFLAGS

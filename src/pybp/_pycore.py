@@ -58,6 +58,43 @@ def dot(a, b):
 LEAKY_SLOPE = _registry.LEAKY_SLOPE
 state_slots = _registry.state_slots
 
+# ---- the sample-order generator (csrc/shuffle.h) --------------------------
+
+_MASK64 = (1 << 64) - 1
+
+
+def rng_next(state):
+    """SplitMix64: (new state, 64-bit output)."""
+    state = (state + 0x9E3779B97F4A7C15) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def rng_below(state, bound):
+    """Lemire's bounded draw: (new state, index uniform in [0, bound))."""
+    state, x = rng_next(state)
+    product = x * bound
+    low = product & _MASK64
+    if low < bound:
+        reject = (1 << 64) % bound
+        while low < reject:
+            state, x = rng_next(state)
+            product = x * bound
+            low = product & _MASK64
+    return state, product >> 64
+
+
+def shuffle(state, n):
+    """(new state, a permutation of range(n)) exactly as pybp_shuffle_order:
+    Fisher-Yates from the last position down."""
+    order = list(range(n))
+    for i in range(n - 1, 0, -1):
+        state, j = rng_below(state, i + 1)
+        order[i], order[j] = order[j], order[i]
+    return state, order
+
 
 def sigmoid(x):
     """Logistic function without overflow: exp() only ever sees -|x|."""

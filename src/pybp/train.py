@@ -5,6 +5,21 @@ between epochs the Trainer records the History, watches the stopping rules,
 runs callbacks and draws the next sample order.  Inside an epoch the backend
 calls back every millisecond or so (after a whole batch), which is where
 Ctrl-C, max_seconds and the progress bar are noticed.
+
+Epochs in C: on the C backend, when nothing needs Python between epochs (no
+callbacks, no progress bar, no validation data, a built-in learning-rate
+schedule other than ReduceOnPlateau), up to EPOCH_CHUNK epochs run in one C
+call (pybp_train_epochs), which shuffles, records each epoch and decides
+target_loss, patience/min_delta and divergence exactly as the per-epoch loop
+here; max_seconds and Ctrl-C are noticed through the same callback.  Results
+are identical, bit for bit; History.seconds is then the call's time shared
+evenly among its epochs.
+
+Sample order: each shuffled epoch draws one 64-bit seed from the Trainer's
+numpy stream (``integers(2**64, dtype=uint64)``) and shuffles 0..n-1 with
+csrc/shuffle.h's generator from it (the same generator in pybp._pycore), so
+a seed gives the same orders on both backends.  The epochs-in-C path draws
+a chunk's seeds at once and puts back those of epochs it did not run.
 """
 from __future__ import annotations
 
@@ -29,6 +44,16 @@ if TYPE_CHECKING:
     from pybp.network import Network
 
 STOP_REASONS: tuple[str, ...] = _registry.STOP_REASONS
+
+# Most epochs per C call on the epochs-in-C path (bounds the per-epoch
+# record); CHUNKED = False forces the per-epoch loop (a test hook).
+EPOCH_CHUNK = 4096
+CHUNKED = True
+
+# Schedules whose rates are a pure function of (epoch, samples_seen), so a
+# chunk's rates can be computed before it runs.
+_PURE_SCHEDULES = (optim.Constant, optim.StepDecay, optim.ExponentialDecay,
+                   optim.InverseScaling)
 
 
 class History:
@@ -326,6 +351,8 @@ class Trainer:
         stall = _StallCheck(net, X, T, sw, loss)
         stopped = "max_epochs"
         with _Interrupts() as interrupts:
+            if run.chunked:
+                return run.finish(run.run_chunks(epochs, interrupts, stall))
             for _ in range(epochs):
                 if run.past_deadline():
                     stopped = "max_seconds"
@@ -371,6 +398,14 @@ class _Run:
             val is not None or trainer.patience is not None)
         self.best, self.best_params, self.wait = math.inf, None, 0
         self.bar = ProgressBar(epochs, self.n) if trainer.verbose else None
+        self.shuffler = _backend.get(net.backend).shuffle
+        schedule = trainer.optimizer.schedule
+        self.chunked = (CHUNKED and net.backend == "c" and val is None
+                        and not trainer.callbacks and self.bar is None
+                        and (schedule is None
+                             or type(schedule) in _PURE_SCHEDULES))
+        if self.chunked:
+            self._setup_chunks(X, T, sw, epochs)
 
     def past_deadline(self):
         return self.deadline is not None and time.perf_counter() >= self.deadline
@@ -392,8 +427,11 @@ class _Run:
         trainer, net, history = self.trainer, self.net, self.history
         lr = self._rate()
         spec = trainer.optimizer.spec(lr)
-        order = (trainer._rng.permutation(self.n) if trainer.shuffle
-                 else np.arange(self.n)).astype(np.int64)
+        if trainer.shuffle:
+            seed = int(trainer._rng.integers(2 ** 64, dtype=np.uint64))
+            _, order = self.shuffler(seed, self.n)
+        else:
+            order = np.arange(self.n, dtype=np.int64)
         reason = []
 
         def progress(done):
@@ -502,6 +540,178 @@ class _Run:
             return "interrupted"
         return None
 
+    # ---- epochs in C -----------------------------------------------------
+
+    def _setup_chunks(self, X, T, sw, epochs):
+        trainer, net = self.trainer, self.net
+        dt = net.dtype
+        slots = self.state.size // net.n_params
+        self.X, self.T = X, T
+        self.sw = sw if sw is not None else np.empty(0, dtype=dt)
+        self.order = np.empty(self.n, dtype=np.int64)
+        self.backup = np.empty((1 + slots) * net.n_params, dtype=dt)
+        self.best_buf = (np.empty(net.n_params, dtype=dt) if self.track_best
+                         else np.empty(0, dtype=dt))
+        self.work = np.empty(net.core.epoch_workspace_size(self.batch),
+                             dtype=dt)
+        self.record = np.empty((max(1, min(epochs, EPOCH_CHUNK)), 4))
+
+    @property
+    def batch(self):
+        return min(self.trainer.batch_size, self.n)
+
+    def _chunk_rates(self, k):
+        """Up to k learning rates for the next epochs, assuming each epoch
+        applies all n samples (a chunk ends at any epoch that does not); an
+        empty array when there is no schedule.  Stops before a rate the
+        schedule refuses (the per-epoch path then raises on it)."""
+        trainer = self.trainer
+        schedule = trainer.optimizer.schedule
+        if schedule is None:
+            return np.empty(0), k
+        if type(schedule) is optim.Constant:
+            rate = optim.checked_rate(schedule, trainer.epochs_done,
+                                      trainer.samples_seen)
+            return np.full(k, rate), k
+        rates = []
+        for i in range(k):
+            try:
+                rates.append(optim.checked_rate(
+                    schedule, trainer.epochs_done + i,
+                    trainer.samples_seen + i * self.n))
+            except ValueError:
+                break
+        return np.array(rates), len(rates)
+
+    def run_chunks(self, epochs, interrupts, stall):
+        """All epochs on the epochs-in-C path; returns the stop reason.
+        Snapshots are served at every progress call (the parameters are
+        whole there) and after each chunk; the stall check looks at each
+        chunk as a whole (no weight changed in any of its epochs)."""
+        trainer, net, history = self.trainer, self.net, self.history
+        core = net.core
+        reason = []
+
+        def progress(done):
+            net._guard.serve()
+            if interrupts.flag:
+                reason.append("interrupted")
+            elif self.past_deadline():
+                reason.append("max_seconds")
+            return bool(reason)
+
+        remaining = epochs
+        while remaining > 0:
+            if self.past_deadline():
+                return "max_seconds"
+            lrs, k = self._chunk_rates(min(remaining, EPOCH_CHUNK))
+            if k == 0:
+                self._rate()  # raises the schedule's ValueError
+                raise RuntimeError(f"learning-rate schedule "
+                                   f"{trainer.optimizer.schedule!r} refused "
+                                   "a rate, then accepted it")
+            spec = trainer.optimizer.spec(float(lrs[0]) if lrs.size else None)
+            # A constant rate is spec's; no per-epoch rates needed in C.
+            c_lrs = (lrs if lrs.size and type(trainer.optimizer.schedule)
+                     is not optim.Constant else np.empty(0))
+            if trainer.shuffle:
+                rng_before = trainer._rng.bit_generator.state
+                seeds = trainer._rng.integers(2 ** 64, size=k, dtype=np.uint64)
+            else:
+                seeds = np.empty(0, dtype=np.uint64)
+            stall.before()
+            t0 = time.perf_counter()
+            (recorded, stop, step, self.best, self.wait,
+             improved, last_step0, exc) = core.train_epochs(
+                spec, trainer._step, net.params, self.state, self.X, self.T,
+                self.sw, self.batch, self.loss, trainer.train_biases,
+                self.metric, self.threshold, self.work, self.order,
+                self.backup, self.best_buf, self.record[:k], c_lrs, seeds,
+                trainer.target_loss,
+                self.track_best or trainer.patience is not None,
+                trainer.patience or 0, trainer.min_delta, self.best,
+                self.wait, progress)
+            seconds = (time.perf_counter() - t0) / max(recorded, 1)
+            if trainer.shuffle and recorded < k:
+                # The stream as if only the epochs run had drawn their seeds.
+                trainer._rng.bit_generator.state = rng_before
+                trainer._rng.integers(2 ** 64, size=recorded, dtype=np.uint64)
+            if improved:
+                self.best_params = self.best_buf.copy()
+            trainer._step = step
+            rec = self.record[:recorded]
+            if exc is not None:
+                # Raised inside an epoch, C stopped it ("asked_inside", or
+                # "diverged" when it also undid it); between epochs
+                # ("asked") it propagates, as from the per-epoch loop.
+                if not isinstance(exc, KeyboardInterrupt) or \
+                        stop not in ("asked_inside", "diverged"):
+                    self._record_chunk(rec, lrs, seconds, stop)
+                    raise exc
+                # As the per-epoch loop: the interrupted epoch is undone and
+                # recorded with a NaN loss.
+                np_ = net.n_params
+                net.params[...] = self.backup[:np_]
+                self.state[...] = self.backup[np_:]
+                trainer._step = last_step0
+                rec[-1] = (math.nan, 1.0, 0.0, 0.0)
+                self._record_chunk(rec, lrs, seconds, "interrupted")
+                self._watch(math.nan)
+                return "interrupted"
+            self._record_chunk(rec, lrs, seconds, stop)
+            net._guard.serve()
+            if stop in ("max_epochs", "target_loss", "no_improvement"):
+                stall.after(None, history, history.epochs - recorded + 1)
+            if stop == "max_epochs":
+                remaining -= recorded
+                if interrupts.flag:
+                    return "interrupted"
+                continue
+            if stop == "asked_inside":
+                self._watch(self.epoch_loss)
+                return reason[0]
+            if stop == "asked":
+                return reason[0]
+            return stop
+        return "max_epochs"
+
+    def _record_chunk(self, rec, lrs, seconds, stop):
+        """History and counters for a chunk's recorded epochs (the last one
+        diverged and undone when stop == "diverged")."""
+        trainer, history = self.trainer, self.history
+        count = len(rec)
+        # As the per-epoch loop divides: loss sum / weight sum, NaN where the
+        # weight sum is not > 0 (numpy's float64 division is the same IEEE
+        # operation as Python's).  A few epochs: in Python, cheaper than
+        # numpy's per-call overhead.
+        if count <= 16:
+            rows = rec.tolist()
+            losses = [r[0] / r[1] if r[1] > 0 else math.nan for r in rows]
+            accs = [r[2] / r[1] if r[1] > 0 else math.nan for r in rows]
+            applied = int(sum(r[3] for r in rows))
+        else:
+            wsum = rec[:, 1]
+            bad = ~(wsum > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                loss_arr = rec[:, 0] / wsum
+                acc_arr = rec[:, 2] / wsum
+            loss_arr[bad] = math.nan
+            acc_arr[bad] = math.nan
+            losses, accs = loss_arr.tolist(), acc_arr.tolist()
+            applied = int(rec[:, 3].sum())
+        history.loss.extend(losses)
+        if lrs.size:
+            history.lr.extend(lrs[:count].tolist())
+        else:
+            history.lr.extend([None] * count)
+        history.seconds.extend([seconds] * count)
+        if self.metric is not None:
+            history.metrics["accuracy"].extend(accs)
+        trainer.samples_seen += applied
+        trainer.epochs_done += count - (stop == "diverged")
+        if count:
+            self.epoch_loss = history.loss[-1]
+
     def finish(self, stopped):
         if self.bar is not None:
             self.bar.close(stopped)
@@ -530,8 +740,10 @@ class _StallCheck:
         if not self.reported:
             self.weights = [W.copy() for W in self.net.weights]
 
-    def after(self, reason, history):
-        """After an epoch that ran to its end (reason None)."""
+    def after(self, reason, history, epoch=None):
+        """After an epoch that ran to its end (reason None); or after a
+        chunk of epochs run in C ending with epoch `epoch` + ... (then no
+        weight changed in any of them, so in epoch `epoch`, 1-based)."""
         if self.reported or reason is not None or not all(
                 np.array_equal(old, W)
                 for old, W in zip(self.weights, self.net.weights)):
@@ -545,9 +757,10 @@ class _StallCheck:
         if not largest > 0:
             return      # a true stationary point: nothing to report
         self.reported = True
-        lr = history.lr[-1]
+        epoch = history.epochs if epoch is None else epoch
+        lr = history.lr[epoch - 1]
         message = (
-            f"epoch {history.epochs}: no weight changed although their "
+            f"epoch {epoch}: no weight changed although their "
             f"gradient is not zero (largest |gradient| {largest:.3g}"
             f"{'' if lr is None else f', lr {lr:.3g}'}): every update was "
             f"below {self.net.dtype.name} precision (the learning rate is "

@@ -1,0 +1,413 @@
+"""Epochs in C (pybp_train_epochs), the sample-order generator shared by
+both backends (csrc/shuffle.h, pybp._pycore.shuffle) and the fused
+per-sample SGD path.
+
+The chunked path must give the per-epoch loop's results bit for bit: the
+same History (but seconds), parameters, optimizer state, counters and random
+stream, whatever the chunk length.
+"""
+import math
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import pybp
+from pybp import _core, _pycore, train
+from pybp.optim import (SGD, Adagrad, Adam, ExponentialDecay, InverseScaling,
+                        Quickprop, RMSprop, Rprop, StepDecay)
+
+DTYPES = ["float64", "float32"]
+
+
+# ---- the generator -------------------------------------------------------
+
+def test_splitmix64_reference_outputs():
+    """The first outputs of SplitMix64 from state 1234567, as in Vigna's
+    reference splitmix64.c."""
+    state, outs = 1234567, []
+    for _ in range(3):
+        state, x = _pycore.rng_next(state)
+        outs.append(x)
+    assert outs == [6457827717110365317, 3203168211198807973,
+                    9817491932198370423]
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 100, 1000])
+@pytest.mark.parametrize("seed", [0, 1, 2 ** 63, 2 ** 64 - 1, 987654321])
+def test_c_and_python_shuffles_agree(n, seed):
+    order = np.empty(n, dtype=np.int64)
+    c_state = _core.shuffle(seed, order)
+    py_state, py_order = _pycore.shuffle(seed, n)
+    assert c_state == py_state
+    assert order.tolist() == py_order
+    assert sorted(py_order) == list(range(n))
+
+
+def test_backends_shuffle_alike():
+    from pybp import _backend
+    for seed in (3, 2 ** 64 - 2):
+        sc, oc = _backend.CBackend.shuffle(seed, 50)
+        sp, op = _backend.PyBackend.shuffle(seed, 50)
+        assert sc == sp and np.array_equal(oc, op) and oc.dtype == np.int64
+
+
+def test_bounded_draw_is_unbiased_and_in_range():
+    # A bound just above 2**63 rejects almost half the draws: the loop runs.
+    bound = 2 ** 63 + 12345
+    state = 5
+    for _ in range(200):
+        state, j = _pycore.rng_below(state, bound)
+        assert 0 <= j < bound
+    # All 6 orders of 3 samples, about equally often.
+    counts = {}
+    for seed in range(6000):
+        _, order = _pycore.shuffle(seed, 3)
+        counts[tuple(order)] = counts.get(tuple(order), 0) + 1
+    assert len(counts) == 6
+    assert all(850 < c < 1150 for c in counts.values()), counts
+
+
+def test_shuffle_rejects_bad_state():
+    with pytest.raises(OverflowError):
+        _core.shuffle(-1, np.empty(3, dtype=np.int64))
+    with pytest.raises(OverflowError):
+        _core.shuffle(2 ** 64, np.empty(3, dtype=np.int64))
+
+
+# ---- chunked == per-epoch ---------------------------------------------------
+
+def _data(dtype, n=13, n_in=3, n_out=2, kind="regression"):
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(n, n_in)).astype(dtype)
+    if kind == "onehot":
+        T = np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, n)]
+    else:
+        T = rng.uniform(0.1, 0.9, (n, n_out)).astype(dtype)
+    return X, T
+
+
+def _fit_both(make_net, X, T, epochs, chunk=3, trainer_kw=None,
+              fit_kw=None, fits=2):
+    """Fit twice on one Trainer (fits times), per-epoch and chunked; returns
+    both (net, trainer, histories)."""
+    results = []
+    for chunked in (False, True):
+        old = train.CHUNKED, train.EPOCH_CHUNK
+        train.CHUNKED, train.EPOCH_CHUNK = chunked, chunk
+        try:
+            net = make_net()
+            trainer = pybp.Trainer(**(trainer_kw or {}))
+            hs = [trainer.fit(net, X, T, epochs=epochs, **(fit_kw or {}))
+                  for _ in range(fits)]
+        finally:
+            train.CHUNKED, train.EPOCH_CHUNK = old
+        results.append((net, trainer, hs))
+    return results
+
+
+def _same(a, b):
+    (na, ta, ha), (nb, tb, hb) = a, b
+    assert na.params.tobytes() == nb.params.tobytes()
+    if ta._state is not None:
+        assert ta._state.tobytes() == tb._state.tobytes()
+    assert (ta._step, ta.epochs_done, ta.samples_seen) == \
+        (tb._step, tb.epochs_done, tb.samples_seen)
+    assert ta._rng.bit_generator.state == tb._rng.bit_generator.state
+    for x, y in zip(ha, hb):
+        assert x.stopped == y.stopped
+        np.testing.assert_array_equal(x.loss, y.loss)   # NaN == NaN here
+        assert x.lr == y.lr
+        assert x.metrics.keys() == y.metrics.keys()
+        for k in x.metrics:
+            np.testing.assert_array_equal(x.metrics[k], y.metrics[k])
+        assert len(x.seconds) == len(y.seconds) == x.epochs
+        assert x.val_loss == y.val_loss == []
+
+
+OPTIMIZERS = [
+    lambda: SGD(0.3),
+    lambda: SGD(0.2, momentum=0.6),
+    lambda: SGD(0.2, momentum=0.6, nesterov=True, weight_decay=1e-3),
+    lambda: SGD(0.3, weight_decay=1e-2),
+    lambda: Adam(0.01),
+    lambda: RMSprop(0.01),
+    lambda: Adagrad(0.1),
+    lambda: Rprop(),
+    lambda: Quickprop(0.1),
+    lambda: SGD(StepDecay(0.5, step_size=2, gamma=0.5)),
+    lambda: SGD(ExponentialDecay(0.5, gamma=0.9)),
+    lambda: SGD(InverseScaling(0.5, power_t=0.3)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("make_opt", OPTIMIZERS)
+@pytest.mark.parametrize("batch", [1, 4, 13])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_chunked_equals_per_epoch(dtype, make_opt, batch, shuffle):
+    X, T = _data(dtype)
+    a, b = _fit_both(lambda: pybp.Network([3, 4, 2], seed=1, dtype=dtype),
+                     X, T, epochs=7,
+                     trainer_kw=dict(optimizer=make_opt(), batch_size=batch,
+                                     shuffle=shuffle, seed=11))
+    _same(a, b)
+    assert b[2][0].stopped == "max_epochs" and b[2][0].epochs == 7
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act,out,loss", [
+    ("sigmoid", "sigmoid", "half_sse"), ("tanh", "identity", "sse"),
+    ("relu", "softmax", "cross_entropy"), ("leaky_relu", "tanh", "mse"),
+    ("sigmoid", "sigmoid", "binary_cross_entropy"),
+    ("identity", "softmax", "half_sse")])
+@pytest.mark.parametrize("train_biases", [True, False])
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_chunked_equals_per_epoch_losses(dtype, act, out, loss, train_biases,
+                                         chunk):
+    X, T = _data(dtype, kind="onehot" if out == "softmax" else "regression")
+    w = np.linspace(0, 2, len(X)).astype(dtype)  # one weight is zero
+    a, b = _fit_both(
+        lambda: pybp.Network([3, 5, 2], act, out, seed=2, dtype=dtype),
+        X, T, epochs=5 if chunk == 3 else 40, chunk=chunk,
+        trainer_kw=dict(loss=loss, optimizer=SGD(0.2), seed=3,
+                        train_biases=train_biases),
+        fit_kw=dict(sample_weight=w))
+    _same(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_chunked_target_loss(dtype):
+    X, T = _data(dtype)
+    free = pybp.Network([3, 4, 2], seed=1, dtype=dtype).fit(
+        X, T, optimizer=SGD(0.5), seed=4, epochs=40)
+    target = min(free.loss[:20])
+    a, b = _fit_both(lambda: pybp.Network([3, 4, 2], seed=1, dtype=dtype),
+                     X, T, epochs=200,
+                     trainer_kw=dict(optimizer=SGD(0.5), seed=4,
+                                     target_loss=target), fits=1)
+    _same(a, b)
+    h = b[2][0]
+    assert h.stopped == "target_loss" and 1 < h.epochs <= 20
+    assert h.loss == free.loss[:h.epochs]
+    assert h.loss[-1] <= target < min(h.loss[:-1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("restore_best", [True, False])
+def test_chunked_patience(dtype, restore_best):
+    X, T = _data(dtype)
+    # Noisy Adam with a large rate stops improving quickly.
+    a, b = _fit_both(lambda: pybp.Network([3, 4, 2], seed=1, dtype=dtype),
+                     X, T, epochs=300,
+                     trainer_kw=dict(optimizer=Adam(0.3), seed=5, patience=4,
+                                     min_delta=1e-3,
+                                     restore_best=restore_best), fits=1)
+    _same(a, b)
+    h = b[2][0]
+    assert h.stopped == "no_improvement" and h.epochs < 300
+    # The rule, replayed: stop when 4 epochs in a row missed best - min_delta.
+    best, wait, best_epoch = math.inf, 0, None
+    for e, loss in enumerate(h.loss):
+        if loss < best - 1e-3:
+            best, wait, best_epoch = loss, 0, e
+        else:
+            wait += 1
+        if wait >= 4:
+            break
+    assert e == h.epochs - 1
+    # restore_best: the parameters after the best epoch are back (the same
+    # fit stopped there); otherwise those after the last epoch.
+    upto = best_epoch + 1 if restore_best else h.epochs
+    ref = pybp.Network([3, 4, 2], seed=1, dtype=dtype)
+    pybp.Trainer(optimizer=Adam(0.3), seed=5).fit(ref, X, T, epochs=upto)
+    assert ref.params.tobytes() == b[0].params.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_chunked_divergence_undone(dtype, chunk):
+    X, T = _data(dtype)
+    T = T * 1e3
+    a, b = _fit_both(
+        lambda: pybp.Network([3, 8, 2], "relu", "identity", seed=1,
+                             dtype=dtype),
+        X, T, epochs=500, chunk=chunk,
+        trainer_kw=dict(optimizer=SGD(5.0), loss="sse", seed=6), fits=1)
+    _same(a, b)
+    h = b[2][0]
+    assert h.stopped == "diverged"
+    assert np.isfinite(b[0].params).all()
+    # The diverged epoch is recorded but not counted as done.
+    assert b[1].epochs_done == h.epochs - 1
+
+
+def test_worked_example_chunked_matches_design():
+    """DESIGN.md's worked example: one step of SGD(0.5) on seed 002's net."""
+    net = pybp.Network.from_params(
+        [2, 2, 2], ["sigmoid", "sigmoid"],
+        np.array([0.15, 0.20, 0.25, 0.30, 0.35, 0.35,
+                  0.40, 0.45, 0.50, 0.55, 0.60, 0.60]))
+    X, T = np.array([[0.05, 0.10]]), np.array([[0.01, 0.99]])
+    long = net.copy()
+    h = net.fit(X, T, optimizer=SGD(0.5), epochs=1, train_biases=False)
+    assert round(h.loss[0], 9) == 0.298371109
+    np.testing.assert_allclose(net.weights[1].ravel(),
+                               [0.35891648, 0.408666186, 0.511301270,
+                                0.561370121], rtol=0, atol=5e-10)
+    np.testing.assert_allclose(net.weights[0].ravel(),
+                               [0.149780716, 0.19956143, 0.24975114,
+                                0.29950229], rtol=0, atol=5e-9)
+    assert round(net.loss(X, T), 8) == 0.29102777
+    # 10,000 steps in three C calls: error about 3.51e-05.
+    h = long.fit(X, T, optimizer=SGD(0.5), epochs=10000, train_biases=False)
+    assert h.epochs == 10000 and round(long.loss(X, T), 7) == 3.51e-05
+    np.testing.assert_allclose(long.predict(X[0]), [0.0159, 0.9841],
+                               atol=5e-5)
+
+
+def test_chunked_rate_refused_midway():
+    """A schedule whose rate underflows to 0 at epoch 6: the first six
+    epochs run and are kept, then ValueError, on both paths alike."""
+    X, T = _data("float64")
+    for chunked in (False, True):
+        train.CHUNKED = chunked
+        try:
+            sched = StepDecay(0.5, step_size=3, gamma=1e-200)
+            net = pybp.Network([3, 4, 2], seed=1)
+            trainer = pybp.Trainer(optimizer=SGD(sched), seed=2)
+            with pytest.raises(ValueError, match="schedule"):
+                trainer.fit(net, X, T, epochs=10)
+            assert trainer.epochs_done == 6
+        finally:
+            train.CHUNKED = True
+
+
+def test_chunked_max_seconds():
+    X, T = _data("float64", n=4)
+    net = pybp.Network([3, 4, 2], seed=1)
+    h = net.fit(X, T, epochs=10 ** 9, max_seconds=0.2, seed=1)
+    assert h.stopped == "max_seconds"
+    assert 10 < h.epochs < 10 ** 9
+    assert len(h.loss) == len(h.lr) == len(h.seconds) == h.epochs
+    assert np.isfinite(net.params).all()
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"),
+                    reason="needs signal.raise_signal")
+def test_chunked_ctrl_c():
+    X, T = _data("float64", n=4)
+    net = pybp.Network([3, 4, 2], seed=1)
+    timer = threading.Timer(0.2, signal.raise_signal, (signal.SIGINT,))
+    timer.start()
+    try:
+        h = net.fit(X, T, epochs=10 ** 9, seed=1)
+    finally:
+        timer.cancel()
+    assert h.stopped == "interrupted"
+    assert 10 < h.epochs < 10 ** 9
+    assert np.isfinite(net.params).all()
+
+
+@pytest.mark.skipif(not hasattr(signal, "raise_signal"),
+                    reason="needs signal.raise_signal")
+def test_chunked_foreign_sigint_handler():
+    """A SIGINT handler of the user's that raises KeyboardInterrupt: inside
+    an epoch, that epoch is undone and recorded with a NaN loss, as by the
+    per-epoch loop; between epochs it propagates out of fit."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    X, T = _data("float64", n=4)
+    net = pybp.Network([3, 4, 2], seed=1)
+    trainer = pybp.Trainer(seed=1)
+    previous = signal.signal(signal.SIGINT, handler)
+    timer = threading.Timer(0.2, signal.raise_signal, (signal.SIGINT,))
+    timer.start()
+    try:
+        h = trainer.fit(net, X, T, epochs=10 ** 9)
+    except KeyboardInterrupt:
+        h = None
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert np.isfinite(net.params).all()
+    if h is not None:
+        assert h.stopped == "interrupted" and math.isnan(h.loss[-1])
+        assert trainer.epochs_done == h.epochs
+        assert len(h.loss) == len(h.lr) == len(h.seconds) == h.epochs
+    else:
+        assert trainer.epochs_done > 0
+
+
+def test_chunked_path_is_taken_and_callbacks_still_run():
+    """The chunked path is taken without callbacks (it records the same
+    seconds for every epoch of one call); with a callback the per-epoch loop
+    runs it after every epoch, with the same numbers."""
+    X, T = _data("float64")
+    net = pybp.Network([3, 4, 2], seed=1)
+    other = net.copy()
+    h = net.fit(X, T, epochs=6, seed=1)
+    assert len(set(h.seconds)) == 1
+    seen = []
+    h2 = other.fit(X, T, epochs=6, seed=1,
+                        callbacks=lambda n, hist: seen.append(hist.epochs))
+    assert seen == [1, 2, 3, 4, 5, 6]
+    # Same numbers on both paths.
+    assert h.loss == h2.loss
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch", [1, 5])
+def test_c_chunked_equals_python_backend(dtype, batch):
+    """Same seed, same orders, on both backends: float64 bit for bit on the
+    exact kernels, float32 to float32 rounding."""
+    X, T = _data(dtype)
+    kernels = getattr(pybp, "get_kernels", lambda: None)()
+    if kernels is not None:
+        pybp.set_kernels("exact")
+    try:
+        c = pybp.Network([3, 4, 2], seed=1, dtype=dtype)
+        p = c.copy(backend="python")
+        hc = c.fit(X, T, optimizer=SGD(0.3), epochs=4, batch_size=batch,
+                   seed=9)
+        hp = p.fit(X, T, optimizer=SGD(0.3), epochs=4, batch_size=batch,
+                   seed=9)
+    finally:
+        if kernels is not None:
+            pybp.set_kernels(kernels)
+    if dtype == "float64":
+        assert c.params.tobytes() == p.params.tobytes()
+        assert hc.loss == hp.loss
+    else:
+        np.testing.assert_allclose(c.params, p.params, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(hc.loss, hp.loss, rtol=1e-4)
+
+
+# ---- fused per-sample SGD -------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act,out,loss", [
+    ("sigmoid", "sigmoid", "half_sse"), ("tanh", "softmax", "cross_entropy"),
+    ("relu", "identity", "mse")])
+@pytest.mark.parametrize("decay", [0.0, 1e-2])
+def test_fused_sgd_equals_unfused_steps(dtype, act, out, loss, decay):
+    """Per-sample plain SGD (the fused path) equals, bit for bit, stepping
+    sample by sample with the unfused gradient kernel:
+    w -= lr * (g + decay * w) (no decay on biases)."""
+    X, T = _data(dtype, kind="onehot" if out == "softmax" else "regression")
+    lr = 0.2
+    net = pybp.Network([3, 6, 4, 2], act, out, seed=3, dtype=dtype)
+    ref = net.copy()
+    net.fit(X, T, loss=loss, optimizer=SGD(lr, weight_decay=decay),
+            epochs=2, shuffle=False)
+    dt = np.dtype(dtype).type
+    for _ in range(2):
+        for k in range(len(X)):
+            g = ref.gradients(X[k:k + 1], T[k:k + 1], loss=loss)
+            for w, gw in zip(ref.weights, g.weights):
+                w[...] = w - dt(lr) * (gw + dt(decay) * w)
+            for b, gb in zip(ref.biases, g.biases):
+                b[...] = b - dt(lr) * (gb + dt(0) * b)
+    assert net.params.tobytes() == ref.params.tobytes()
