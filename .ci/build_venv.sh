@@ -11,12 +11,15 @@ fresh_venv() {
     python -m pip install --quiet "setuptools>=77" "Cython>=3.1" wheel
 }
 
-# venv_with_extra EXTRA DIR SWITCH: unless SWITCH is "current" (then the
-# active environment is used as it is), make a fresh virtual environment at
-# DIR and install pybp from the working tree with its EXTRA extra into it.
-venv_with_extra() {
-    if [ "$3" != current ]; then
-        fresh_venv "$2"
+# work_venv EXTRA SWITCH: set $work to a new temporary folder, removed when
+# the script exits, and, unless SWITCH is "current" (then the active
+# environment is used as it is), make a fresh virtual environment in it
+# with pybp installed from the working tree with its EXTRA extra.
+work_venv() {
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    if [ "$2" != current ]; then
+        fresh_venv "$work/venv"
         python -m pip install --quiet --no-build-isolation ".[$1]"
     fi
 }

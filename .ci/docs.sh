@@ -9,11 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 source .ci/build_venv.sh
-venv_with_extra docs "$work/venv" "${PYBP_DOCS_VENV:-}"
+work_venv docs "${PYBP_DOCS_VENV:-}"
 
 echo "== docs examples print what the pages say"
 (cd "$work" && python - "$root"/docs/*.md <<'PY'

@@ -9,11 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
 source .ci/build_venv.sh
-venv_with_extra typecheck "$work/venv" "${PYBP_TYPECHECK_VENV:-}"
+work_venv typecheck "${PYBP_TYPECHECK_VENV:-}"
 
 # The modules that pass mypy --strict as a whole: -m NAME for each line of
 # tests/typing/strict_modules.txt that is not a comment.
