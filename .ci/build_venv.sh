@@ -1,4 +1,5 @@
-# Sourced by .ci/sanitize.sh and .ci/valgrind.sh (from the repository root).
+# Sourced by .ci/sanitize.sh, .ci/valgrind.sh, .ci/docs.sh and
+# .ci/typecheck.sh (from the repository root).
 
 # fresh_venv DIR: create a virtual environment at DIR, activate it, and
 # install the build tools, so that pybp can be built without isolation.
@@ -8,6 +9,19 @@ fresh_venv() {
     source "$1/bin/activate"
     python -m pip install --quiet --upgrade pip
     python -m pip install --quiet "setuptools>=77" "Cython>=3.1" wheel
+}
+
+# work_venv EXTRA SWITCH: set $work to a new temporary folder, removed when
+# the script exits, and, unless SWITCH is "current" (then the active
+# environment is used as it is), make a fresh virtual environment in it
+# with pybp installed from the working tree with its EXTRA extra.
+work_venv() {
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    if [ "$2" != current ]; then
+        fresh_venv "$work/venv"
+        python -m pip install --quiet --no-build-isolation ".[$1]"
+    fi
 }
 
 # copy_tree DEST: copy the working tree's tracked and untracked (not

@@ -9,16 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if [ "${PYBP_DOCS_VENV:-}" != current ]; then
-    python3 -m venv "$work/venv"
-    # shellcheck disable=SC1091
-    source "$work/venv/bin/activate"
-    python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet ".[docs]"
-fi
+source .ci/build_venv.sh
+work_venv docs "${PYBP_DOCS_VENV:-}"
 
 echo "== docs examples print what the pages say"
 (cd "$work" && python - "$root"/docs/*.md <<'PY'

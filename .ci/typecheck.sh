@@ -9,16 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if [ "${PYBP_TYPECHECK_VENV:-}" != current ]; then
-    python3 -m venv "$work/venv"
-    # shellcheck disable=SC1091
-    source "$work/venv/bin/activate"
-    python -m pip install --quiet --upgrade pip
-    python -m pip install --quiet ".[typecheck]"
-fi
+source .ci/build_venv.sh
+work_venv typecheck "${PYBP_TYPECHECK_VENV:-}"
 
 # The modules that pass mypy --strict as a whole: -m NAME for each line of
 # tests/typing/strict_modules.txt that is not a comment.

@@ -25,6 +25,13 @@ def _rel(a, b):
     return abs(a - b) / max(abs(b), 1e-300)
 
 
+def _train_loss(runner):
+    """The training loss ``runner`` reaches from its initial weights."""
+    runner.reset()
+    runner.run()
+    return runner.result()["train_loss"]
+
+
 def check_order(failures):
     w = wl.CREDIT.scaled(n_train=64, epochs=2)
     X, T, _, _ = w.dataset()
@@ -50,10 +57,7 @@ CASES = [wl.CREDIT.scaled(n_train=64, epochs=2),
 def check_losses(failures):
     kernels = "exact" if hasattr(pybp, "set_kernels") else None
     for w in CASES:
-        ref = im.PybpRunner(w, kernels)
-        ref.reset()
-        ref.run()
-        loss = ref.result()["train_loss"]
+        loss = _train_loss(im.PybpRunner(w, kernels))
         print(f"  {w.key:8s} {w.dtype} after {w.epochs} epochs: "
               f"pybp{'[exact]' if kernels else ''} loss {loss:.12g}")
         for cls in (im.NumpyRunner, im.JaxRunner, im.TorchRunner):
@@ -62,9 +66,7 @@ def check_losses(failures):
             except im.Skip as e:
                 print(f"    {cls.name:8s} skipped: {e}")
                 continue
-            r.reset()
-            r.run()
-            other = r.result()["train_loss"]
+            other = _train_loss(r)
             rel = _rel(other, loss)
             ok = rel <= RTOL
             print(f"    {r.name:8s} loss {other:.12g}  rel diff {rel:.1e} "
@@ -92,14 +94,8 @@ def check_fann(failures):
           f"{'ok' if ok else 'FAIL'}")
     if not ok:
         failures.append(f"FANN driver's weights differ ({err:.2e})")
-    ref = im.PybpRunner(w)
-    ref.reset()
-    ref.run()
-    loss = ref.result()["train_loss"]
-    r = im.FannRunner(w)
-    r.reset()
-    r.run()
-    other = r.result()["train_loss"]
+    loss = _train_loss(im.PybpRunner(w))
+    other = _train_loss(im.FannRunner(w))
     rel = _rel(other, loss)
     ok = rel <= FANN_RTOL
     print(f"  fann per-sample SGD, same order: loss {other:.8g} vs pybp "

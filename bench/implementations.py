@@ -97,8 +97,19 @@ def kernel_sets():
 
 class PredictMixin:
     """Predict runners: run() makes `units` calls; calibrate() picks units
-    so that one run lasts about `target` seconds."""
+    so that one run lasts about `target` seconds.  Listed before a training
+    runner among the bases, so that its run() and result() replace the
+    runner's; a subclass gives predictor() (the function run() calls on
+    self.x) or its own run()."""
     units = 100
+
+    def run(self):
+        predict, x = self.predictor(), self.x
+        for _ in range(self.units):
+            predict(x)
+
+    def result(self):
+        return {}
 
     def calibrate(self, seconds_for_units, target=0.1):
         per = max(seconds_for_units / self.units, 1e-8)
@@ -147,13 +158,8 @@ class PybpPredict(PredictMixin, PybpRunner):
         self.x = predict_input(w)
         self.note = "validation included"
 
-    def run(self):
-        predict, x = self.net.predict, self.x
-        for _ in range(self.units):
-            predict(x)
-
-    def result(self):
-        return {}
+    def predictor(self):
+        return self.net.predict
 
 
 # ---- plain numpy --------------------------------------------------------------
@@ -190,13 +196,8 @@ class NumpyPredict(PredictMixin, NumpyRunner):
         self.x = np.atleast_2d(predict_input(w))
         self.note = "2-D input, no validation"
 
-    def run(self):
-        predict, x = self.mlp.predict, self.x
-        for _ in range(self.units):
-            predict(x)
-
-    def result(self):
-        return {}
+    def predictor(self):
+        return self.mlp.predict
 
 
 # ---- JAX ---------------------------------------------------------------------
@@ -311,9 +312,6 @@ class JaxPredict(PredictMixin):
         for _ in range(self.units):
             np.asarray(f(p, x))
 
-    def result(self):
-        return {}
-
 
 # ---- PyTorch --------------------------------------------------------------------
 
@@ -400,13 +398,8 @@ class TorchPredict(PredictMixin, TorchRunner):
         self.x = np.atleast_2d(predict_input(w))
         self.note = "no_grad forward; numpy in, numpy out"
 
-    def run(self):
-        predict, x = self.predict, self.x
-        for _ in range(self.units):
-            predict(x)
-
-    def result(self):
-        return {}
+    def predictor(self):
+        return self.predict
 
 
 # ---- scikit-learn ------------------------------------------------------------------
@@ -501,9 +494,6 @@ class OnnxPredict(PredictMixin):
         for _ in range(self.units):
             run(None, feed)
 
-    def result(self):
-        return {}
-
 
 # ---- FANN -----------------------------------------------------------------------------
 
@@ -571,9 +561,6 @@ class FannPredict(PredictMixin):
             return self.fp.run_repeat(self.net, self.data, self.units)[0]
         return sum(self.fp.run_all(self.net, self.data)[0]
                    for _ in range(self.units))
-
-    def result(self):
-        return {}
 
 
 # ---- the registry ------------------------------------------------------------------------

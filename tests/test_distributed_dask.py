@@ -20,25 +20,17 @@ import dask  # noqa: E402
 
 import pybp  # noqa: E402
 import pybp.distributed as pdist  # noqa: E402
+from helpers_distributed import N_WORKERS, local_client  # noqa: E402
 
 # The helper models below travel to the workers by value: the workers cannot
 # import this test module by name.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-N_WORKERS = 2
-
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=N_WORKERS, threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=40)
-    c = distributed.Client(cluster)
-    try:
+    with local_client() as c:
         yield c
-    finally:
-        c.close()
-        cluster.close()
 
 
 class CountingModel:

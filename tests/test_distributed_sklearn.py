@@ -16,6 +16,7 @@ sklearn_utils = pytest.importorskip("sklearn.utils")
 pybp_sklearn = pytest.importorskip("pybp.sklearn")
 
 import pybp.distributed as pdist  # noqa: E402
+from helpers_distributed import local_client  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
@@ -27,15 +28,8 @@ CLASSES = np.array(["high", "low", "mid"])
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True,
-        dashboard_address=None, silence_logs=40)
-    c = distributed.Client(cluster)
-    try:
+    with local_client() as c:
         yield c
-    finally:
-        c.close()
-        cluster.close()
 
 
 def _data(n=400, seed=0):

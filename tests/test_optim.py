@@ -276,6 +276,33 @@ def test_mistyped_optimizer_arguments_raise_type_error(build):
         build()
 
 
+@pytest.mark.parametrize("build, first", [
+    (lambda: optim.Adam(-1.0, beta1=2.0, weight_decay=-1.0), "lr"),
+    (lambda: optim.Adam(beta1=2.0, beta2=2.0, eps=0.0), "beta1"),
+    (lambda: optim.Adam(beta2=2.0, eps=0.0, weight_decay=-1.0), "beta2"),
+    (lambda: optim.RMSprop(rho=1.0, eps=0.0, weight_decay=-1.0), "rho"),
+    (lambda: optim.Adagrad(eps=0.0, weight_decay=-1.0), "eps"),
+    (lambda: optim.Quickprop(mu=0.0, weight_decay=-1.0), "mu"),
+])
+def test_several_bad_arguments_name_the_first_checked(build, first):
+    """lr, then the optimizer's own fields in signature order, then
+    weight_decay: the error names the first bad one."""
+    with pytest.raises(ValueError) as e:
+        build()
+    assert str(e.value).startswith(f"{first} must be")
+
+
+def test_optimizer_fields_are_floats_from_their_checks():
+    opt = optim.Adam(np.float32(0.01), beta1=np.float64(0.5), beta2=0.75,
+                     eps=1, weight_decay=0)
+    assert (opt.beta1, opt.beta2, opt.eps, opt.weight_decay) == \
+        (0.5, 0.75, 1.0, 0.0)
+    assert all(type(v) is float for v in (opt.beta1, opt.beta2, opt.eps,
+                                          opt.weight_decay))
+    with pytest.raises(TypeError, match="mu must be a real number"):
+        optim.Quickprop(mu=True)
+
+
 def test_unknown_optimizer_name():
     net, X, T = _problem("c")
     with pytest.raises(ValueError, match="adamw"):

@@ -4,45 +4,41 @@
  * traffic.  Compiled alone with -mavx2 -mfma; called only on CPUs with both.
  */
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+/* The vector and scalar type of each precision, named by the suffix of its
+ * intrinsics (pd: 4 doubles, ps: 8 floats), so that one body serves both. */
+typedef __m256d pd_vec;
+typedef double pd_scalar;
+typedef __m256 ps_vec;
+typedef float ps_scalar;
 
-/* Runs `iters` rounds of 12 FMAs; returns a value so nothing is dropped. */
-double peak_fma_f64(int64_t iters)
-{
-    __m256d m = _mm256_set1_pd(0.999999), a = _mm256_set1_pd(1e-7);
-#define D(i) __m256d c##i = _mm256_set1_pd((double)i);
-#define F(i) c##i = _mm256_fmadd_pd(c##i, m, a);
-#define S(i) s = _mm256_add_pd(s, c##i);
-    __m256d s = _mm256_setzero_pd();
-    double out[4];
-    int64_t k;
-    CHAINS(D)
-    for (k = 0; k < iters; ++k) { CHAINS(F) }
-    CHAINS(S)
-    _mm256_storeu_pd(out, s);
-    return out[0] + out[1] + out[2] + out[3];
-#undef D
-#undef F
-#undef S
-}
+#define CHAINS(X, P) X(0, P) X(1, P) X(2, P) X(3, P) X(4, P) X(5, P) \
+    X(6, P) X(7, P) X(8, P) X(9, P) X(10, P) X(11, P)
+#define DECLARE(i, P) P##_vec c##i = _mm256_set1_##P((P##_scalar)i);
+#define STEP(i, P) c##i = _mm256_fmadd_##P(c##i, m, a);
+#define SUM(i, P) s = _mm256_add_##P(s, c##i);
 
-double peak_fma_f32(int64_t iters)
-{
-    __m256 m = _mm256_set1_ps(0.9999f), a = _mm256_set1_ps(1e-4f);
-#define D(i) __m256 c##i = _mm256_set1_ps((float)i);
-#define F(i) c##i = _mm256_fmadd_ps(c##i, m, a);
-#define S(i) s = _mm256_add_ps(s, c##i);
-    __m256 s = _mm256_setzero_ps();
-    float out[8];
-    int64_t k;
-    CHAINS(D)
-    for (k = 0; k < iters; ++k) { CHAINS(F) }
-    CHAINS(S)
-    _mm256_storeu_ps(out, s);
-    return out[0] + out[4];
-#undef D
-#undef F
-#undef S
-}
+/* NAME(iters): runs `iters` rounds of 12 FMAs c <- c * MUL + ADDEND in
+ * precision P; returns the sum of the chains so that nothing is dropped. */
+#define PEAK_FMA(NAME, P, MUL, ADDEND)                                      \
+    double NAME(int64_t iters)                                              \
+    {                                                                       \
+        P##_vec m = _mm256_set1_##P(MUL), a = _mm256_set1_##P(ADDEND);      \
+        P##_vec s = _mm256_setzero_##P();                                   \
+        P##_scalar out[sizeof(P##_vec) / sizeof(P##_scalar)];               \
+        double total = 0.0;                                                 \
+        int64_t k;                                                          \
+        size_t j;                                                           \
+        CHAINS(DECLARE, P)                                                  \
+        for (k = 0; k < iters; ++k) { CHAINS(STEP, P) }                     \
+        CHAINS(SUM, P)                                                      \
+        _mm256_storeu_##P(out, s);                                          \
+        for (j = 0; j < sizeof out / sizeof out[0]; ++j)                    \
+            total += out[j];                                                \
+        return total;                                                       \
+    }
+
+PEAK_FMA(peak_fma_f64, pd, 0.999999, 1e-7)
+PEAK_FMA(peak_fma_f32, ps, 0.9999f, 1e-4f)

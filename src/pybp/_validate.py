@@ -57,32 +57,20 @@ def choice(name: str, value: object, options: Sequence[str],
     return key
 
 
-def integer(name: str, value: object, minimum: int | None = None,
-            allow_none: bool = False) -> Any:  # int, or None if allowed
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got "
+def _number(name: str, value: object, kind: type, expected: str) -> Any:
+    """`value` if it is an instance of the numbers ABC `kind` and not a
+    bool; TypeError saying `expected` otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}; got "
                         f"{type(value).__name__} {_show(value)}")
-    value = operator.index(value)
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}")
     return value
 
 
-def real(name: str, value: object, minimum: float | None = None,
-         maximum: float | None = None, allow_none: bool = False,
-         min_inclusive: bool = True,
-         max_inclusive: bool = True) -> Any:  # float, or None if allowed
-    """A finite real number within the given bounds, as a Python float."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got "
-                        f"{type(value).__name__} {_show(value)}")
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be finite; got {value}")
+def _bounded(name: str, value: float, minimum: float | None,
+             maximum: float | None, min_inclusive: bool = True,
+             max_inclusive: bool = True) -> Any:
+    """`value` if it lies within the bounds (None: unbounded); ValueError
+    saying which bound it breaks otherwise."""
     if minimum is not None and (value < minimum or
                                 (not min_inclusive and value == minimum)):
         op = ">=" if min_inclusive else ">"
@@ -92,6 +80,29 @@ def real(name: str, value: object, minimum: float | None = None,
         op = "<=" if max_inclusive else "<"
         raise ValueError(f"{name} must be {op} {maximum}; got {value}")
     return value
+
+
+def integer(name: str, value: object, minimum: int | None = None,
+            allow_none: bool = False) -> Any:  # int, or None if allowed
+    if value is None and allow_none:
+        return None
+    value = operator.index(_number(name, value, numbers.Integral,
+                                   "an integer"))
+    return _bounded(name, value, minimum, None)
+
+
+def real(name: str, value: object, minimum: float | None = None,
+         maximum: float | None = None, allow_none: bool = False,
+         min_inclusive: bool = True,
+         max_inclusive: bool = True) -> Any:  # float, or None if allowed
+    """A finite real number within the given bounds, as a Python float."""
+    if value is None and allow_none:
+        return None
+    value = float(_number(name, value, numbers.Real, "a real number"))
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return _bounded(name, value, minimum, maximum, min_inclusive,
+                    max_inclusive)
 
 
 def flag(name: str, value: object) -> bool:

@@ -17,9 +17,9 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NoReturn, TypeVar
 
 import numpy as np
 
@@ -233,40 +233,32 @@ def _layers(text: str) -> list[int]:
     return sizes
 
 
-def _fraction(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in [0, 1); got {text!r}") from None
-    if not 0.0 <= v < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in [0, 1); got {text!r}")
-    return v
+_N = TypeVar("_N", int, float)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer; got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer; got {text!r}")
-    return v
+def _number_option(convert: Callable[[str], _N], ok: Callable[[_N], bool],
+                   expected: str) -> Callable[[str], _N]:
+    """An argparse ``type=``: ``convert`` the option's text, then check it
+    with ``ok``; either failing says what was ``expected`` and what was
+    given."""
+    def parse(text: str) -> _N:
+        try:
+            v = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}; got {text!r}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(
+                f"expected {expected}; got {text!r}")
+        return v
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number; got {text!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number; got {text!r}")
-    return v
+_fraction = _number_option(float, lambda v: 0.0 <= v < 1.0,
+                           "a number in [0, 1)")
+_positive_int = _number_option(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _number_option(
+    float, lambda v: v > 0 and math.isfinite(v), "a positive number")
 
 
 # ---------------------------------------------------------------------------

@@ -225,6 +225,15 @@ class Optimizer:
     def _weight_decay(self, value: float) -> None:
         self.weight_decay = _validate.real("weight_decay", value, minimum=0.0)
 
+    def _setup(self, lr: LearningRate, weight_decay: float,
+               **fields: float) -> None:
+        """The common constructor: lr, then each field checked by its entry
+        in _FIELD_CHECKS (in the order given), then weight_decay."""
+        self._set_lr(lr)
+        for name, value in fields.items():
+            setattr(self, name, _FIELD_CHECKS[name](name, value))
+        self._weight_decay(weight_decay)
+
     @property
     def full_batch(self) -> bool:
         """Whether one step is taken per epoch on the whole set's gradient."""
@@ -276,6 +285,12 @@ def _positive(name: str, value: float) -> float:
     return _validate.real(name, value, minimum=0.0, min_inclusive=False)
 
 
+# field -> its check, for the optimizers built by Optimizer._setup
+_FIELD_CHECKS: dict[str, Callable[[str, float], float]] = {
+    "beta1": _fraction, "beta2": _fraction, "rho": _fraction,
+    "eps": _positive, "mu": _positive}
+
+
 class SGD(Optimizer):
     """Steepest descent w <- w - lr * g, optionally with momentum.
 
@@ -313,11 +328,7 @@ class Adam(Optimizer):
     def __init__(self, lr: LearningRate = 0.001, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        self._set_lr(lr)
-        self.beta1 = _fraction("beta1", beta1)
-        self.beta2 = _fraction("beta2", beta2)
-        self.eps = _positive("eps", eps)
-        self._weight_decay(weight_decay)
+        self._setup(lr, weight_decay, beta1=beta1, beta2=beta2, eps=eps)
 
 
 
@@ -330,10 +341,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: LearningRate = 0.001, rho: float = 0.9,
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
-        self._set_lr(lr)
-        self.rho = _fraction("rho", rho)
-        self.eps = _positive("eps", eps)
-        self._weight_decay(weight_decay)
+        self._setup(lr, weight_decay, rho=rho, eps=eps)
 
 
 
@@ -345,9 +353,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, lr: LearningRate = 0.01, eps: float = 1e-10,
                  weight_decay: float = 0.0) -> None:
-        self._set_lr(lr)
-        self.eps = _positive("eps", eps)
-        self._weight_decay(weight_decay)
+        self._setup(lr, weight_decay, eps=eps)
 
 
 
@@ -405,9 +411,7 @@ class Quickprop(Optimizer):
 
     def __init__(self, lr: LearningRate = 0.7, mu: float = 1.75,
                  weight_decay: float = 1e-4) -> None:
-        self._set_lr(lr)
-        self.mu = _positive("mu", mu)
-        self._weight_decay(weight_decay)
+        self._setup(lr, weight_decay, mu=mu)
 
 
 
