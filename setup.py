@@ -114,7 +114,7 @@ extensions = [
         depends=["csrc/pybp.h", "csrc/kernels_impl.h", "csrc/instantiate.h",
                  "csrc/kernels_isa.h", "csrc/fast_kernels.h",
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
-                 "csrc/threads.h"],
+                 "csrc/fast_ukr.h", "csrc/shuffle.h", "csrc/threads.h"],
     )
 ]
 

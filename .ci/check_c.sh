@@ -31,27 +31,26 @@ for cc in gcc clang; do
 done
 [ "$found" = 1 ] || { echo "no C compiler found"; exit 1; }
 
-# Only the kernels pybp.h declares leave a variant's object file: four per
+# Only the kernels pybp.h declares leave a variant's object file: five per
 # precision, everything else in kernels_impl.h is static.
-if command -v gcc >/dev/null 2>&1 && command -v nm >/dev/null 2>&1; then
-    obj="$(mktemp -d)/kernels_generic.o"
-    gcc -std=c99 -O2 -ffp-contract=off -c csrc/kernels_generic.c -o "$obj"
+exports_exactly() {  # SOURCE SUFFIX: the object exports pybp.h's kernels only
+    local obj got want k p
+    obj="$(mktemp -d)/$(basename "$1" .c).o"
+    gcc -std=c99 -O2 -ffp-contract=off -c "$1" -o "$obj"
     got="$(nm -g --defined-only "$obj" | awk '{print $3}' | sort | tr '\n' ' ')"
-    want="pybp_batch_gradient_f32_generic pybp_batch_gradient_f64_generic pybp_evaluate_f32_generic pybp_evaluate_f64_generic pybp_forward_f32_generic pybp_forward_f64_generic pybp_train_epoch_f32_generic pybp_train_epoch_f64_generic "
-    if [ "$got" != "$want" ]; then
-        echo "kernels_generic.o exports: $got"
-        echo "expected exactly:          $want"
-        exit 1
-    fi
-    fobj="$(dirname "$obj")/fast_drivers.o"
-    gcc -std=c99 -O2 -ffp-contract=off -c csrc/fast_drivers.c -o "$fobj"
-    got="$(nm -g --defined-only "$fobj" | awk '{print $3}' | sort | tr '\n' ' ')"
-    want="pybp_batch_gradient_f32_fast pybp_batch_gradient_f64_fast pybp_evaluate_f32_fast pybp_evaluate_f64_fast pybp_forward_f32_fast pybp_forward_f64_fast pybp_train_epoch_f32_fast pybp_train_epoch_f64_fast "
-    if [ "$got" != "$want" ]; then
-        echo "fast_drivers.o exports: $got"
-        echo "expected exactly:       $want"
-        exit 1
-    fi
+    want=""
+    for k in batch_gradient evaluate forward train_epoch train_epochs; do
+        for p in f32 f64; do want+="pybp_${k}_${p}_$2 "; done
+    done
     rm -rf "$(dirname "$obj")"
+    if [ "$got" != "$want" ]; then
+        echo "$1 exports: $got"
+        echo "expected exactly: $want"
+        exit 1
+    fi
+}
+if command -v gcc >/dev/null 2>&1 && command -v nm >/dev/null 2>&1; then
+    exports_exactly csrc/kernels_generic.c generic
+    exports_exactly csrc/fast_drivers.c fast
     echo "kernels_generic.o and fast_drivers.o export only the kernels pybp.h declares"
 fi

@@ -13,53 +13,14 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#include "fast_ukr.h"
 
-static void ukr_f64_avx2(int64_t kc, const double *a, const double *b,
-                         double *tile)
-{
-#define DECL(r) __m256d c##r##0 = _mm256_setzero_pd(), c##r##1 = _mm256_setzero_pd();
-#define STEP(r) { __m256d ar = _mm256_broadcast_sd(a + r);                    \
-                  c##r##0 = _mm256_fmadd_pd(ar, b0, c##r##0);                 \
-                  c##r##1 = _mm256_fmadd_pd(ar, b1, c##r##1); }
-#define STORE(r) _mm256_storeu_pd(tile + r * 8, c##r##0);                     \
-                 _mm256_storeu_pd(tile + r * 8 + 4, c##r##1);
-    int64_t p;
-    ROWS(DECL)
-    for (p = 0; p < kc; ++p) {
-        __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
-        ROWS(STEP)
-        a += 6;
-        b += 8;
-    }
-    ROWS(STORE)
-#undef DECL
-#undef STEP
-#undef STORE
-}
-
-static void ukr_f32_avx2(int64_t kc, const float *a, const float *b,
-                         float *tile)
-{
-#define DECL(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
-#define STEP(r) { __m256 ar = _mm256_broadcast_ss(a + r);                     \
-                  c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);                 \
-                  c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1); }
-#define STORE(r) _mm256_storeu_ps(tile + r * 16, c##r##0);                    \
-                 _mm256_storeu_ps(tile + r * 16 + 8, c##r##1);
-    int64_t p;
-    ROWS(DECL)
-    for (p = 0; p < kc; ++p) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        ROWS(STEP)
-        a += 6;
-        b += 16;
-    }
-    ROWS(STORE)
-#undef DECL
-#undef STEP
-#undef STORE
-}
+PYBP_UKR_6X2(ukr_f64_avx2, double, __m256d, 4, _mm256_setzero_pd,
+             _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_loadu_pd,
+             _mm256_storeu_pd)
+PYBP_UKR_6X2(ukr_f32_avx2, float, __m256, 8, _mm256_setzero_ps,
+             _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps,
+             _mm256_storeu_ps)
 
 #define PYBP_FAST_ISA avx2
 #define FAST_MR_F64 6

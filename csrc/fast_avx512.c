@@ -13,53 +13,14 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#include "fast_ukr.h"
 
-static void ukr_f64_avx512(int64_t kc, const double *a, const double *b,
-                           double *tile)
-{
-#define DECL(r) __m512d c##r##0 = _mm512_setzero_pd(), c##r##1 = _mm512_setzero_pd();
-#define STEP(r) { __m512d ar = _mm512_set1_pd(a[r]);                          \
-                  c##r##0 = _mm512_fmadd_pd(ar, b0, c##r##0);                 \
-                  c##r##1 = _mm512_fmadd_pd(ar, b1, c##r##1); }
-#define STORE(r) _mm512_storeu_pd(tile + r * 16, c##r##0);                    \
-                 _mm512_storeu_pd(tile + r * 16 + 8, c##r##1);
-    int64_t p;
-    ROWS(DECL)
-    for (p = 0; p < kc; ++p) {
-        __m512d b0 = _mm512_loadu_pd(b), b1 = _mm512_loadu_pd(b + 8);
-        ROWS(STEP)
-        a += 6;
-        b += 16;
-    }
-    ROWS(STORE)
-#undef DECL
-#undef STEP
-#undef STORE
-}
-
-static void ukr_f32_avx512(int64_t kc, const float *a, const float *b,
-                           float *tile)
-{
-#define DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
-#define STEP(r) { __m512 ar = _mm512_set1_ps(a[r]);                           \
-                  c##r##0 = _mm512_fmadd_ps(ar, b0, c##r##0);                 \
-                  c##r##1 = _mm512_fmadd_ps(ar, b1, c##r##1); }
-#define STORE(r) _mm512_storeu_ps(tile + r * 32, c##r##0);                    \
-                 _mm512_storeu_ps(tile + r * 32 + 16, c##r##1);
-    int64_t p;
-    ROWS(DECL)
-    for (p = 0; p < kc; ++p) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        ROWS(STEP)
-        a += 6;
-        b += 32;
-    }
-    ROWS(STORE)
-#undef DECL
-#undef STEP
-#undef STORE
-}
+#define SPLAT_PD(p) _mm512_set1_pd(*(p))
+#define SPLAT_PS(p) _mm512_set1_ps(*(p))
+PYBP_UKR_6X2(ukr_f64_avx512, double, __m512d, 8, _mm512_setzero_pd, SPLAT_PD,
+             _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_storeu_pd)
+PYBP_UKR_6X2(ukr_f32_avx512, float, __m512, 16, _mm512_setzero_ps, SPLAT_PS,
+             _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_storeu_ps)
 
 #define PYBP_FAST_ISA avx512
 #define FAST_MR_F64 6

@@ -101,33 +101,13 @@ static int cpu_has_avx512f(void)
 /* ---- the variants ------------------------------------------------------- */
 
 typedef struct fast_variant {
-    const char *name;
-    int (*forward_f64)(int64_t, int64_t, int64_t, const double *,
-                       const double *, const double *, int, double *,
-                       double *, void *, size_t, int);
-    int (*forward_f32)(int64_t, int64_t, int64_t, const float *,
-                       const float *, const float *, int, float *, float *,
-                       void *, size_t, int);
-    int (*delta_f64)(int64_t, int64_t, int64_t, const double *,
-                     const double *, const double *, int, double *, void *,
-                     size_t, int);
-    int (*delta_f32)(int64_t, int64_t, int64_t, const float *, const float *,
-                     const float *, int, float *, void *, size_t, int);
-    int (*gradient_f64)(int64_t, int64_t, int64_t, const double *,
-                        const double *, const double *, double, double *,
-                        double *, void *, size_t, int);
-    int (*gradient_f32)(int64_t, int64_t, int64_t, const float *,
-                        const float *, const float *, double, float *,
-                        float *, void *, size_t, int);
+    pybp_fast_kernels k;
     int (*runnable)(void);
 } fast_variant;
 
 static int always(void) { return 1; }
 
-#define FAST_VARIANT(ISA, CHECK)                                              \
-    { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
-      pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
-      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA, CHECK }
+#define FAST_VARIANT(ISA, CHECK) { PYBP_FAST_KERNELS(ISA), CHECK }
 
 /* Every variant compiled in, from the baseline to the widest. */
 static const fast_variant variants[] = {
@@ -147,7 +127,7 @@ static const fast_variant *find(const char *name)
 {
     int i;
     for (i = 0; i < N_VARIANTS; ++i)
-        if (strcmp(variants[i].name, name) == 0) return &variants[i];
+        if (strcmp(variants[i].k.name, name) == 0) return &variants[i];
     return NULL;
 }
 
@@ -179,48 +159,31 @@ static const fast_variant *current(void)
     return active;
 }
 
-const char *pybp_fast_active(void) { return current()->name; }
+const char *pybp_fast_active(void) { return current()->k.name; }
 
 /* ---- the dispatched kernels --------------------------------------------- */
 
-int pybp_fast_forward_f64(int64_t n, int64_t n_in, int64_t n_out,
-                          const double *X, const double *W, const double *b,
-                          int act, double *Y, double *Z, void *ws,
-                          size_t ws_bytes, int n_threads)
-{ return current()->forward_f64(n, n_in, n_out, X, W, b, act, Y, Z, ws,
-                                ws_bytes, n_threads); }
+#define FAST_DISPATCH(REAL, PREC)                                             \
+int pybp_fast_forward_##PREC(int64_t n, int64_t n_in, int64_t n_out,          \
+                             const REAL *X, const REAL *W, const REAL *b,     \
+                             int act, REAL *Y, REAL *Z, void *ws,             \
+                             size_t ws_bytes, int n_threads)                  \
+{ return current()->k.forward_##PREC(n, n_in, n_out, X, W, b, act, Y, Z, ws,  \
+                                     ws_bytes, n_threads); }                  \
+                                                                              \
+int pybp_fast_delta_##PREC(int64_t n, int64_t n_in, int64_t n_out,            \
+                           const REAL *D, const REAL *W, const REAL *P,       \
+                           int act, REAL *Dp, void *ws, size_t ws_bytes,      \
+                           int n_threads)                                     \
+{ return current()->k.delta_##PREC(n, n_in, n_out, D, W, P, act, Dp, ws,      \
+                                   ws_bytes, n_threads); }                    \
+                                                                              \
+int pybp_fast_gradient_##PREC(int64_t n, int64_t n_in, int64_t n_out,         \
+                              const REAL *D, const REAL *X, const REAL *c,    \
+                              double scale, REAL *G, REAL *gb, void *ws,      \
+                              size_t ws_bytes, int n_threads)                 \
+{ return current()->k.gradient_##PREC(n, n_in, n_out, D, X, c, scale, G, gb,  \
+                                      ws, ws_bytes, n_threads); }
 
-int pybp_fast_forward_f32(int64_t n, int64_t n_in, int64_t n_out,
-                          const float *X, const float *W, const float *b,
-                          int act, float *Y, float *Z, void *ws,
-                          size_t ws_bytes, int n_threads)
-{ return current()->forward_f32(n, n_in, n_out, X, W, b, act, Y, Z, ws,
-                                ws_bytes, n_threads); }
-
-int pybp_fast_delta_f64(int64_t n, int64_t n_in, int64_t n_out,
-                        const double *D, const double *W, const double *P,
-                        int act, double *Dp, void *ws, size_t ws_bytes,
-                        int n_threads)
-{ return current()->delta_f64(n, n_in, n_out, D, W, P, act, Dp, ws, ws_bytes,
-                              n_threads); }
-
-int pybp_fast_delta_f32(int64_t n, int64_t n_in, int64_t n_out,
-                        const float *D, const float *W, const float *P,
-                        int act, float *Dp, void *ws, size_t ws_bytes,
-                        int n_threads)
-{ return current()->delta_f32(n, n_in, n_out, D, W, P, act, Dp, ws, ws_bytes,
-                              n_threads); }
-
-int pybp_fast_gradient_f64(int64_t n, int64_t n_in, int64_t n_out,
-                           const double *D, const double *X, const double *c,
-                           double scale, double *G, double *gb, void *ws,
-                           size_t ws_bytes, int n_threads)
-{ return current()->gradient_f64(n, n_in, n_out, D, X, c, scale, G, gb, ws,
-                                 ws_bytes, n_threads); }
-
-int pybp_fast_gradient_f32(int64_t n, int64_t n_in, int64_t n_out,
-                           const float *D, const float *X, const float *c,
-                           double scale, float *G, float *gb, void *ws,
-                           size_t ws_bytes, int n_threads)
-{ return current()->gradient_f32(n, n_in, n_out, D, X, c, scale, G, gb, ws,
-                                 ws_bytes, n_threads); }
+FAST_DISPATCH(double, f64)
+FAST_DISPATCH(float, f32)

@@ -111,6 +111,41 @@ PYBP_FAST_DECLARE(float, f32_avx512)
 PYBP_FAST_DECLARE(double, f64)
 PYBP_FAST_DECLARE(float, f32)
 
+/* The three products' function types, and one variant's table of them (the
+ * dispatcher's, the C tests' and the C benchmark's), so that no signature is
+ * restated. */
+#define PYBP_FAST_TYPES(REAL, PREC)                                           \
+    typedef int pybp_fast_forward_##PREC##_fn(                                \
+        int64_t n, int64_t n_in, int64_t n_out, const REAL *X, const REAL *W, \
+        const REAL *b, int act, REAL *Y, REAL *Z, void *ws, size_t ws_bytes,  \
+        int n_threads);                                                       \
+    typedef int pybp_fast_delta_##PREC##_fn(                                  \
+        int64_t n, int64_t n_in, int64_t n_out, const REAL *D, const REAL *W, \
+        const REAL *P, int act, REAL *Dp, void *ws, size_t ws_bytes,          \
+        int n_threads);                                                       \
+    typedef int pybp_fast_gradient_##PREC##_fn(                               \
+        int64_t n, int64_t n_in, int64_t n_out, const REAL *D, const REAL *X, \
+        const REAL *c, double scale, REAL *G, REAL *gb, void *ws,             \
+        size_t ws_bytes, int n_threads);
+PYBP_FAST_TYPES(double, f64)
+PYBP_FAST_TYPES(float, f32)
+
+typedef struct pybp_fast_kernels {
+    const char *name;
+    pybp_fast_forward_f64_fn *forward_f64;
+    pybp_fast_forward_f32_fn *forward_f32;
+    pybp_fast_delta_f64_fn *delta_f64;
+    pybp_fast_delta_f32_fn *delta_f32;
+    pybp_fast_gradient_f64_fn *gradient_f64;
+    pybp_fast_gradient_f32_fn *gradient_f32;
+} pybp_fast_kernels;
+
+/* The table of variant ISA (generic, avx2, avx512). */
+#define PYBP_FAST_KERNELS(ISA)                                                \
+    { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
+      pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
+      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA }
+
 /*
  * Variant selection (fast_dispatch.c).  The variants compiled in are
  * "generic" always, "avx2" (AVX2 + FMA) and "avx512" (AVX-512F) on x86-64

@@ -45,27 +45,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct variant {
-    const char *name;
-    int (*fwd64)(int64_t, int64_t, int64_t, const double *, const double *,
-                 const double *, int, double *, double *, void *, size_t, int);
-    int (*fwd32)(int64_t, int64_t, int64_t, const float *, const float *,
-                 const float *, int, float *, float *, void *, size_t, int);
-    int (*del64)(int64_t, int64_t, int64_t, const double *, const double *,
-                 const double *, int, double *, void *, size_t, int);
-    int (*del32)(int64_t, int64_t, int64_t, const float *, const float *,
-                 const float *, int, float *, void *, size_t, int);
-    int (*grad64)(int64_t, int64_t, int64_t, const double *, const double *,
-                  const double *, double, double *, double *, void *, size_t,
-                  int);
-    int (*grad32)(int64_t, int64_t, int64_t, const float *, const float *,
-                  const float *, double, float *, float *, void *, size_t,
-                  int);
-} variant;
-#define V(ISA)                                                                \
-    { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
-      pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
-      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA }
+typedef pybp_fast_kernels variant;
+#define V(ISA) PYBP_FAST_KERNELS(ISA)
 static const variant variants[] = { V(generic), V(avx2), V(avx512) };
 
 typedef struct net {
@@ -137,14 +118,14 @@ static double run_op(const variant *v, const net *N, int f32, bufs *B, int op,
         if (op == 1 && l == 0) continue; /* no delta below the first layer */
         flops += 2.0 * (double)(n * ni * no);
         if (op == 0) {
-            if (f32) v->fwd32(n, ni, no, B->a[l], B->w[l], B->b[l], act, B->a[l + 1], NULL, B->ws, B->ws_bytes, threads);
-            else v->fwd64(n, ni, no, B->a[l], B->w[l], B->b[l], act, B->a[l + 1], NULL, B->ws, B->ws_bytes, threads);
+            if (f32) v->forward_f32(n, ni, no, B->a[l], B->w[l], B->b[l], act, B->a[l + 1], NULL, B->ws, B->ws_bytes, threads);
+            else v->forward_f64(n, ni, no, B->a[l], B->w[l], B->b[l], act, B->a[l + 1], NULL, B->ws, B->ws_bytes, threads);
         } else if (op == 1) {
-            if (f32) v->del32(n, ni, no, B->d[l + 1], B->w[l], B->a[l], PYBP_FAST_ACT_RELU, B->d[l], B->ws, B->ws_bytes, threads);
-            else v->del64(n, ni, no, B->d[l + 1], B->w[l], B->a[l], PYBP_FAST_ACT_RELU, B->d[l], B->ws, B->ws_bytes, threads);
+            if (f32) v->delta_f32(n, ni, no, B->d[l + 1], B->w[l], B->a[l], PYBP_FAST_ACT_RELU, B->d[l], B->ws, B->ws_bytes, threads);
+            else v->delta_f64(n, ni, no, B->d[l + 1], B->w[l], B->a[l], PYBP_FAST_ACT_RELU, B->d[l], B->ws, B->ws_bytes, threads);
         } else {
-            if (f32) v->grad32(n, ni, no, B->d[l + 1], B->a[l], NULL, 1.0 / (double)n, B->g[l], B->gb[l], B->ws, B->ws_bytes, threads);
-            else v->grad64(n, ni, no, B->d[l + 1], B->a[l], NULL, 1.0 / (double)n, B->g[l], B->gb[l], B->ws, B->ws_bytes, threads);
+            if (f32) v->gradient_f32(n, ni, no, B->d[l + 1], B->a[l], NULL, 1.0 / (double)n, B->g[l], B->gb[l], B->ws, B->ws_bytes, threads);
+            else v->gradient_f64(n, ni, no, B->d[l + 1], B->a[l], NULL, 1.0 / (double)n, B->g[l], B->gb[l], B->ws, B->ws_bytes, threads);
         }
     }
     return flops;

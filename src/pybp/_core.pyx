@@ -512,25 +512,30 @@ cdef class Core:
             free(work)
         return code
 
+    cdef bint _predict_shapes(self, Py_ssize_t n_params, Py_ssize_t n,
+                              Py_ssize_t n_in, Py_ssize_t out_rows,
+                              Py_ssize_t out_cols) except -1:
+        """ValueError unless the shapes fit; true when there is nothing to
+        do (no samples)."""
+        _check_len("params", n_params, self.n_params)
+        _check_len("X columns", n_in, self.n_in)
+        _check_len("out rows", out_rows, n)
+        _check_len("out columns", out_cols, self.n_out)
+        return n == 0
+
     def predict_f64(self, const double[::1] params, const double[:, ::1] X,
                     double[:, ::1] out):
         """See predict (float64, without the fused-type dispatch)."""
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("out rows", out.shape[0], X.shape[0])
-        _check_len("out columns", out.shape[1], self.n_out)
-        if X.shape[0] == 0:
+        if self._predict_shapes(params.shape[0], X.shape[0], X.shape[1],
+                                out.shape[0], out.shape[1]):
             return 0
         return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
 
     def predict_f32(self, const float[::1] params, const float[:, ::1] X,
                     float[:, ::1] out):
         """See predict (float32, without the fused-type dispatch)."""
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("out rows", out.shape[0], X.shape[0])
-        _check_len("out columns", out.shape[1], self.n_out)
-        if X.shape[0] == 0:
+        if self._predict_shapes(params.shape[0], X.shape[0], X.shape[1],
+                                out.shape[0], out.shape[1]):
             return 0
         return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
 

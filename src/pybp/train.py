@@ -421,6 +421,24 @@ class _Run:
         return optim.checked_rate(schedule, self.trainer.epochs_done,
                                   self.trainer.samples_seen)
 
+    def _progress(self, interrupts, reason, bar=None):
+        """The callback C calls between batches (or between pieces of one
+        batch, before its step): the parameters are whole there, so
+        snapshots are served; Ctrl-C and max_seconds are noticed (their
+        reason appended to `reason`, which stops the epoch)."""
+        net = self.net
+
+        def progress(done):
+            net._guard.serve()
+            if interrupts.flag:
+                reason.append("interrupted")
+            elif self.past_deadline():
+                reason.append("max_seconds")
+            if bar is not None:
+                bar.update_samples(done)
+            return bool(reason)
+        return progress
+
     def epoch(self, interrupts):
         """Run one epoch and record it; returns the reason it stopped early
         ("interrupted", "max_seconds", "diverged") or None."""
@@ -433,18 +451,7 @@ class _Run:
         else:
             order = np.arange(self.n, dtype=np.int64)
         reason = []
-
-        def progress(done):
-            # Called between batches (or between pieces of one batch, before
-            # its step): the parameters are whole, so snapshots can be made.
-            net._guard.serve()
-            if interrupts.flag:
-                reason.append("interrupted")
-            elif self.past_deadline():
-                reason.append("max_seconds")
-            if self.bar is not None:
-                self.bar.update_samples(done)
-            return bool(reason)
+        progress = self._progress(interrupts, reason, self.bar)
 
         saved = (net.params.copy(), self.state.copy(), trainer._step)
         t0 = time.perf_counter()
@@ -591,14 +598,7 @@ class _Run:
         trainer, net, history = self.trainer, self.net, self.history
         core = net.core
         reason = []
-
-        def progress(done):
-            net._guard.serve()
-            if interrupts.flag:
-                reason.append("interrupted")
-            elif self.past_deadline():
-                reason.append("max_seconds")
-            return bool(reason)
+        progress = self._progress(interrupts, reason)
 
         remaining = epochs
         while remaining > 0:

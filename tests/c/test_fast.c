@@ -19,28 +19,9 @@
 #include "fast_kernels.h"
 #include "threads.h"
 
-typedef struct variant {
-    const char *name;
-    int (*fwd64)(int64_t, int64_t, int64_t, const double *, const double *,
-                 const double *, int, double *, double *, void *, size_t, int);
-    int (*fwd32)(int64_t, int64_t, int64_t, const float *, const float *,
-                 const float *, int, float *, float *, void *, size_t, int);
-    int (*del64)(int64_t, int64_t, int64_t, const double *, const double *,
-                 const double *, int, double *, void *, size_t, int);
-    int (*del32)(int64_t, int64_t, int64_t, const float *, const float *,
-                 const float *, int, float *, void *, size_t, int);
-    int (*grad64)(int64_t, int64_t, int64_t, const double *, const double *,
-                  const double *, double, double *, double *, void *, size_t,
-                  int);
-    int (*grad32)(int64_t, int64_t, int64_t, const float *, const float *,
-                  const float *, double, float *, float *, void *, size_t,
-                  int);
-} variant;
+typedef pybp_fast_kernels variant;
 
-#define V(ISA)                                                                \
-    { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
-      pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
-      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA }
+#define V(ISA) PYBP_FAST_KERNELS(ISA)
 static const variant all_variants[] = {
     V(generic),
 #if defined(__x86_64__) || defined(_M_X64)
@@ -205,10 +186,10 @@ static void test_shape(const variant *v, int64_t n, int64_t ni, int64_t no)
         for (a = 0; a < N_ACTS; ++a) {
             int act = ACTS[a], withZ = a % 2 == 0;
             if (f32) {
-                rc = v->fwd32(n, ni, no, fX, fW, fb, act, fY, withZ ? fZ : NULL, NULL, 0, 1);
+                rc = v->forward_f32(n, ni, no, fX, fW, fb, act, fY, withZ ? fZ : NULL, NULL, 0, 1);
                 from_f32(Y, fY, n * no); from_f32(Z, fZ, n * no);
             } else {
-                rc = v->fwd64(n, ni, no, X, W, b, act, Y, withZ ? Z : NULL, NULL, 0, 1);
+                rc = v->forward_f64(n, ni, no, X, W, b, act, Y, withZ ? Z : NULL, NULL, 0, 1);
             }
             if (rc != PYBP_FAST_OK) FAIL("%s forward rc %d", v->name, rc);
             for (k = 0; k < n * no; ++k) {
@@ -222,10 +203,10 @@ static void test_shape(const variant *v, int64_t n, int64_t ni, int64_t no)
             for (k = 0; k < n * ni; ++k) P[k] = plausible_activation(act, U[k]);
             if (f32) {
                 for (k = 0; k < n * ni; ++k) fP[k] = (float)P[k];
-                rc = v->del32(n, ni, no, fD, fW, a < 0 ? NULL : fP, act, fDp, NULL, 0, 1);
+                rc = v->delta_f32(n, ni, no, fD, fW, a < 0 ? NULL : fP, act, fDp, NULL, 0, 1);
                 from_f32(Dp, fDp, n * ni);
             } else {
-                rc = v->del64(n, ni, no, D, W, a < 0 ? NULL : P, act, Dp, NULL, 0, 1);
+                rc = v->delta_f64(n, ni, no, D, W, a < 0 ? NULL : P, act, Dp, NULL, 0, 1);
             }
             if (rc != PYBP_FAST_OK) FAIL("%s delta rc %d", v->name, rc);
             for (k = 0; k < n * ni; ++k) {
@@ -239,12 +220,12 @@ static void test_shape(const variant *v, int64_t n, int64_t ni, int64_t no)
             if (f32) {
                 for (k = 0; k < no * ni; ++k) fG[k] = (float)G0[k];
                 for (k = 0; k < no; ++k) fgb[k] = (float)gb0[k];
-                rc = v->grad32(n, ni, no, fD, fX, a ? fc : NULL, scale, fG, a ? fgb : NULL, NULL, 0, 1);
+                rc = v->gradient_f32(n, ni, no, fD, fX, a ? fc : NULL, scale, fG, a ? fgb : NULL, NULL, 0, 1);
                 from_f32(G, fG, no * ni); from_f32(gb, fgb, no);
             } else {
                 memcpy(G, G0, (size_t)(no * ni) * sizeof *G);
                 memcpy(gb, gb0, (size_t)no * sizeof *gb);
-                rc = v->grad64(n, ni, no, D, X, cw, scale, G, a ? gb : NULL, NULL, 0, 1);
+                rc = v->gradient_f64(n, ni, no, D, X, cw, scale, G, a ? gb : NULL, NULL, 0, 1);
             }
             if (rc != PYBP_FAST_OK) FAIL("%s gradient rc %d", v->name, rc);
             for (j = 0; j < no; ++j) {
@@ -304,12 +285,12 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
         memset(G[s], 0, sg * 8); memset(gb[s], 0, (size_t)no * 8);
         memset(fG[s], 0, sg * 4); memset(fgb[s], 0, (size_t)no * 4);
 #define WS (t == 1 ? NULL : (memset(ws, 0xff, need), (void *)ws)), need, t
-        v->fwd64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, WS);
-        v->del64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], WS);
-        v->grad64(n, ni, no, D, X, c, 0.5, G[s], gb[s], WS);
-        v->fwd32(n, ni, no, fX, fW, fb, PYBP_FAST_ACT_SIGMOID, fY[s], NULL, WS);
-        v->del32(n, ni, no, fD, fW, fP, PYBP_FAST_ACT_SIGMOID, fDp[s], WS);
-        v->grad32(n, ni, no, fD, fX, fc, 0.5, fG[s], fgb[s], WS);
+        v->forward_f64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, WS);
+        v->delta_f64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], WS);
+        v->gradient_f64(n, ni, no, D, X, c, 0.5, G[s], gb[s], WS);
+        v->forward_f32(n, ni, no, fX, fW, fb, PYBP_FAST_ACT_SIGMOID, fY[s], NULL, WS);
+        v->delta_f32(n, ni, no, fD, fW, fP, PYBP_FAST_ACT_SIGMOID, fDp[s], WS);
+        v->gradient_f32(n, ni, no, fD, fX, fc, 0.5, fG[s], fgb[s], WS);
 #undef WS
         if (t > 1) {
             ++checks;

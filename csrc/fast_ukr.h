@@ -1,0 +1,50 @@
+/*
+ * fast_ukr.h -- the x86 FMA micro-kernel, written once for every vector
+ * width (AVX2's 256-bit and AVX-512's 512-bit registers, double and float).
+ *
+ * PYBP_UKR_6X2(NAME, REAL, VEC, W, ZERO, SPLAT, FMA, LOAD, STORE) defines
+ *     static void NAME(int64_t kc, const REAL *a, const REAL *b, REAL *tile)
+ * the 6 x 2W tile += A panel (6 rows, k-major) * B panel (2W columns,
+ * k-major) over kc steps, into a zeroed-first row-major 6 x 2W tile: six
+ * rows of two W-lane accumulators, 12 independent FMA chains, each output
+ * one chain in increasing k (so the summation order does not depend on the
+ * ISA's width beyond the tile shape).  ZERO() makes a zero vector, SPLAT(p)
+ * broadcasts *p, FMA(a, b, c) is a*b+c, LOAD/STORE are unaligned.
+ * Included only by the files compiled with the matching -m flags.
+ */
+#ifndef PYBP_FAST_UKR_H
+#define PYBP_FAST_UKR_H
+
+#include <stdint.h>
+
+#define PYBP_UKR_ROW(r, SPLAT, FMA)                                           \
+    ar = SPLAT(a + r);                                                        \
+    c##r##0 = FMA(ar, b0, c##r##0);                                           \
+    c##r##1 = FMA(ar, b1, c##r##1);
+
+#define PYBP_UKR_PUT(r, W, STORE)                                             \
+    STORE(tile + (r) * 2 * (W), c##r##0);                                     \
+    STORE(tile + (r) * 2 * (W) + (W), c##r##1);
+
+#define PYBP_UKR_6X2(NAME, REAL, VEC, W, ZERO, SPLAT, FMA, LOAD, STORE)      \
+static void NAME(int64_t kc, const REAL *a, const REAL *b, REAL *tile)       \
+{                                                                            \
+    VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO();              \
+    VEC c20 = ZERO(), c21 = ZERO(), c30 = ZERO(), c31 = ZERO();              \
+    VEC c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();              \
+    int64_t p;                                                               \
+    for (p = 0; p < kc; ++p) {                                               \
+        const VEC b0 = LOAD(b), b1 = LOAD(b + (W));                          \
+        VEC ar;                                                              \
+        PYBP_UKR_ROW(0, SPLAT, FMA) PYBP_UKR_ROW(1, SPLAT, FMA)              \
+        PYBP_UKR_ROW(2, SPLAT, FMA) PYBP_UKR_ROW(3, SPLAT, FMA)              \
+        PYBP_UKR_ROW(4, SPLAT, FMA) PYBP_UKR_ROW(5, SPLAT, FMA)              \
+        a += 6;                                                              \
+        b += 2 * (W);                                                        \
+    }                                                                        \
+    PYBP_UKR_PUT(0, W, STORE) PYBP_UKR_PUT(1, W, STORE)                      \
+    PYBP_UKR_PUT(2, W, STORE) PYBP_UKR_PUT(3, W, STORE)                      \
+    PYBP_UKR_PUT(4, W, STORE) PYBP_UKR_PUT(5, W, STORE)                      \
+}
+
+#endif /* PYBP_FAST_UKR_H */
