@@ -45,11 +45,47 @@ def _empty(net):
     return np.empty(0, dtype=net.dtype)
 
 
+class _Epoch:
+    """What both backends' epochs hold for one fit."""
+
+    def __init__(self, net, loss, metric, threshold, batch, train_biases,
+                 state):
+        self.net, self.loss, self.train_biases = net, loss, train_biases
+        self.metric, self.threshold = metric, threshold
+        self.batch, self.state = batch, state
+
+
+class _CEpoch(_Epoch):
+    """One epoch on the C backend: a single call into the compiled loop."""
+
+    def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
+                 train_biases, state):
+        super().__init__(net, loss, metric, threshold, batch, train_biases,
+                         state)
+        self.X, self.T = X, T
+        self.sw = sw if sw is not None else _empty(net)
+        self.work = np.empty(net.core.epoch_workspace_size(batch),
+                             dtype=net.dtype)
+
+    def __call__(self, spec, step, order, progress=None):
+        done, loss_sum, wsum, correct, step, exc = self.net.core.train_epoch(
+            spec, step, self.net.params, self.state, self.X, self.T, self.sw,
+            order, self.batch, self.loss, self.train_biases, self.metric,
+            self.threshold, self.work, progress)
+        if exc is not None:
+            raise exc
+        return done, loss_sum, wsum, correct, step
+
+
 class CBackend:
     """The compiled kernels (one C call per forward chunk, gradient,
     evaluation or epoch)."""
 
     name = "c"
+    # The per-fit epoch runner: epoch(net, X, T, sw, loss, metric,
+    # threshold, batch, train_biases, state), then runner(spec, step,
+    # order, progress) once per epoch.
+    epoch = _CEpoch
 
     @staticmethod
     def forward(net, X):
@@ -92,43 +128,6 @@ class CBackend:
             off += n * width
         return loss_sum, wsum, grad, deltas
 
-    @staticmethod
-    def epoch(net, X, T, sw, loss, metric, threshold, batch, train_biases,
-              state):
-        return _CEpoch(net, X, T, sw, loss, metric, threshold, batch,
-                       train_biases, state)
-
-
-class _Epoch:
-    """What both backends' epochs hold for one fit."""
-
-    def __init__(self, net, loss, metric, threshold, batch, train_biases,
-                 state):
-        self.net, self.loss, self.train_biases = net, loss, train_biases
-        self.metric, self.threshold = metric, threshold
-        self.batch, self.state = batch, state
-
-
-class _CEpoch(_Epoch):
-    """One epoch on the C backend: a single call into the compiled loop."""
-
-    def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
-                 train_biases, state):
-        super().__init__(net, loss, metric, threshold, batch, train_biases,
-                         state)
-        self.X, self.T = X, T
-        self.sw = sw if sw is not None else _empty(net)
-        self.work = np.empty(net.core.epoch_workspace_size(batch),
-                             dtype=net.dtype)
-
-    def __call__(self, spec, step, order, progress=None):
-        done, loss_sum, wsum, correct, step, exc = self.net.core.train_epoch(
-            spec, step, self.net.params, self.state, self.X, self.T, self.sw,
-            order, self.batch, self.loss, self.train_biases, self.metric,
-            self.threshold, self.work, progress)
-        if exc is not None:
-            raise exc
-        return done, loss_sum, wsum, correct, step
 
 
 def _rows(net, flat):
@@ -150,10 +149,39 @@ def _store_rows(net, W, b, flat):
             view[...] = row
 
 
+class _PyEpoch(_Epoch):
+    """One epoch on the pure-Python backend, on lists converted once per fit
+    and parameters converted once per epoch."""
+
+    def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
+                 train_biases, state):
+        super().__init__(net, loss, metric, threshold, batch, train_biases,
+                         state)
+        self.X, self.T = X.tolist(), T.tolist()
+        self.sw = None if sw is None else sw.tolist()
+        self.make_row = _pycore.row_factory(net.dtype.name)
+
+    def __call__(self, spec, step, order, progress=None):
+        net, n_params = self.net, self.net.n_params
+        slots = {name: self.state[s * n_params:(s + 1) * n_params]
+                 for s, name in enumerate(_registry.state_slot_names(spec))}
+        W, b = _rows(net, net.params)
+        state = {name: _rows(net, flat) for name, flat in slots.items()}
+        result = _pycore.train_epoch(
+            net.activations, spec, step, W, b, state, self.X, self.T, self.sw,
+            order.tolist(), self.batch, self.loss, self.train_biases,
+            self.metric, self.threshold, self.make_row, progress)
+        _store_rows(net, W, b, net.params)
+        for name, (sW, sb) in state.items():
+            _store_rows(net, sW, sb, slots[name])
+        return result
+
+
 class PyBackend:
     """pybp._pycore: the same algorithms in plain Python."""
 
     name = "python"
+    epoch = _PyEpoch   # as CBackend.epoch
 
     @staticmethod
     def forward(net, X):
@@ -187,39 +215,6 @@ class PyBackend:
         deltas = [np.array(d, dtype=net.dtype).reshape(n, -1) for d in deltas]
         return loss_sum, wsum, grad, deltas
 
-    @staticmethod
-    def epoch(net, X, T, sw, loss, metric, threshold, batch, train_biases,
-              state):
-        return _PyEpoch(net, X, T, sw, loss, metric, threshold, batch,
-                        train_biases, state)
-
-
-class _PyEpoch(_Epoch):
-    """One epoch on the pure-Python backend, on lists converted once per fit
-    and parameters converted once per epoch."""
-
-    def __init__(self, net, X, T, sw, loss, metric, threshold, batch,
-                 train_biases, state):
-        super().__init__(net, loss, metric, threshold, batch, train_biases,
-                         state)
-        self.X, self.T = X.tolist(), T.tolist()
-        self.sw = None if sw is None else sw.tolist()
-        self.make_row = _pycore.row_factory(net.dtype.name)
-
-    def __call__(self, spec, step, order, progress=None):
-        net, n_params = self.net, self.net.n_params
-        slots = {name: self.state[s * n_params:(s + 1) * n_params]
-                 for s, name in enumerate(_registry.state_slot_names(spec))}
-        W, b = _rows(net, net.params)
-        state = {name: _rows(net, flat) for name, flat in slots.items()}
-        result = _pycore.train_epoch(
-            net.activations, spec, step, W, b, state, self.X, self.T, self.sw,
-            order.tolist(), self.batch, self.loss, self.train_biases,
-            self.metric, self.threshold, self.make_row, progress)
-        _store_rows(net, W, b, net.params)
-        for name, (sW, sb) in state.items():
-            _store_rows(net, sW, sb, slots[name])
-        return result
 
 
 BACKENDS = {CBackend.name: CBackend, PyBackend.name: PyBackend}

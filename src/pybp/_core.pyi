@@ -58,6 +58,12 @@ def state_slots(spec: dict[str, Any]) -> int:
 def full_batch(spec: dict[str, Any]) -> bool:
     """pybp_optim_full_batch for an optimizer spec."""
 
+STOPS: dict[int, str]
+
+def shuffle(rng: int, order: NDArray[np.int64]) -> int:
+    """order[:] = a permutation by csrc/shuffle.h's generator from state
+    rng; returns the new state."""
+
 class Core:
     """One network architecture as the C kernels see it."""
 
@@ -89,6 +95,24 @@ class Core:
         """(loss sum, weight sum, correct sum) over X."""
     def evaluate_workspace_size(self, batch: int) -> int:
         """Workspace values evaluate needs per chunk of `batch` samples."""
+    def predict_f64(self, params: _Floats, X: _Floats, out: _Floats) -> int:
+        """out = network(X) in float64, checked in C: 0 ok, 1 X or 2 params
+        not finite (out not written), 3 outputs not finite."""
+    def predict_f32(self, params: _Floats, X: _Floats, out: _Floats) -> int:
+        """As predict_f64, in float32."""
+    def predict(self, params: _Floats, X: _Floats, out: _Floats) -> int:
+        """predict_f64 or predict_f32 by params' dtype."""
+    def train_epochs(self, spec: dict[str, Any], step: int, params: _Floats,
+                     state: _Floats, X: _Floats, T: _Floats, sw: _Floats,
+                     batch: int, loss: str, train_biases: bool,
+                     metric: str | None, threshold: float, work: _Floats,
+                     order: NDArray[np.int64], backup: _Floats,
+                     best_params: _Floats, record: _Floats, lrs: _Floats,
+                     seeds: NDArray[np.uint64], target_loss: float | None,
+                     watch: bool, patience: int, min_delta: float,
+                     best: float, wait: int, progress: _Progress = None,
+                     ) -> tuple[Any, ...]:
+        """Up to len(record) epochs in one C call (pybp_train_epochs)."""
     def train_epoch(self, spec: dict[str, Any], step: int, params: _Floats,
                     state: _Floats, X: _Floats, T: _Floats, sw: _Floats,
                     order: NDArray[np.int64], batch: int, loss: str,
