@@ -907,6 +907,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _with_progress_bar(parser: argparse.ArgumentParser,
+                       func: Any) -> None:
+    """A subcommand that shows a progress bar: its -q/--quiet, and what it
+    runs."""
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar")
+    parser.set_defaults(func=func)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the whole command line."""
     p = _Parser(prog="pybp", description="Train and use multi-layer "
@@ -928,9 +937,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default 5000)")
     d.add_argument("--epochs", type=_positive_int, default=3,
                    help="epochs for the credit network (default 3)")
-    d.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bar")
-    d.set_defaults(func=cmd_demo)
+    _with_progress_bar(d, cmd_demo)
 
     t = sub.add_parser(
         "train", help="train a network on a CSV/.npy/.npz file",
@@ -984,9 +991,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--plot", metavar="PNG", default=None,
                    help="also write the loss curves to this image "
                    "(needs matplotlib)")
-    t.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bar")
-    t.set_defaults(func=cmd_train)
+    _with_progress_bar(t, cmd_train)
 
     r = sub.add_parser(
         "predict", help="apply a model to a data file",
