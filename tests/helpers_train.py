@@ -295,3 +295,32 @@ class Snapshots:
         self.params.append(net.params.copy())
         self.history_lengths.append(len(history.loss))
         return False
+
+
+def sigint_when_fit_listens(delay, fired, timeout=30.0):
+    """Start a thread that waits (up to `timeout` s) until a fit has put its
+    Ctrl-C handler in place of Python's default one, waits `delay` s more,
+    then sends SIGINT to this process, appending the time to `fired`.
+    Returns (thread, stop): stop.set() cancels it.  Firing only once the
+    handler listens keeps a loaded machine from losing the signal before
+    fit starts listening (which would turn the test into a hang)."""
+    import os
+    import signal
+    import threading
+    import time
+    stop = threading.Event()
+
+    def run():
+        end = time.perf_counter() + timeout
+        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            if stop.is_set() or time.perf_counter() > end:
+                return
+            time.sleep(0.001)
+        if stop.wait(delay):
+            return
+        fired.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, stop

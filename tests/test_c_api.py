@@ -16,6 +16,8 @@ import pybp
 from pybp import optim
 from pybp._core import Core
 
+import helpers_train as H  # tests/ is on sys.path (see conftest.py)
+
 DTYPES = [np.float64, np.float32]
 CSRC = os.path.join(os.path.dirname(__file__), os.pardir, "csrc")
 
@@ -226,19 +228,13 @@ def test_sigint_inside_one_full_batch(dtype):
                            callbacks=[lambda n, h: snaps.append(
                                n.params.copy())])
     fired = []
-
-    def fire():
-        fired.append(time.perf_counter())
-        os.kill(os.getpid(), signal.SIGINT)
-
-    timer = threading.Timer(0.25, fire)
-    timer.start()
+    thread, stop = H.sigint_when_fit_listens(0.25, fired)
     try:
         h = trainer.fit(net, X, T, epochs=10**6)
         returned = time.perf_counter()
     finally:
-        timer.cancel()
-        timer.join()
+        stop.set()
+        thread.join()
     assert fired, "fit returned before the signal was sent"
     assert h.stopped == "interrupted"
     assert returned - fired[0] < 0.3

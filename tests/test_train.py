@@ -2,6 +2,7 @@
 partial fits continue one run, determinism, sample weights, the History
 record and the progress output.  How a fit stops is in
 test_train_stopping.py; C against Python in test_backends.py."""
+import io
 import re
 
 import numpy as np
@@ -551,3 +552,36 @@ def test_threads_train_separate_networks_concurrently():
     for seed in (1, 2):
         assert np.array_equal(sequential[seed], concurrent[seed])
 
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self):
+        return self._tty
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_bar_redraws_only_on_a_terminal(tty):
+    """Into a log or a pipe the built-in bar writes one line per epoch; on a
+    terminal it redraws one line in place."""
+    from pybp._progress import ProgressBar
+    stream = _Stream(tty)
+    bar = ProgressBar(3, 100, file=stream)
+    bar._bar = None                       # the built-in bar, not tqdm
+    h = pybp.History()
+    for e in range(3):
+        bar.update_samples(50)
+        h.loss.append(1.0 / (e + 1))
+        bar.end_epoch(h, 1000.0)
+    bar.close("max_epochs")
+    text = stream.getvalue()
+    if tty:
+        assert "\r" in text and text.count("\n") == 1
+    else:
+        assert "\r" not in text
+        assert text.splitlines() == [
+            f"epoch {e}/3 loss {1.0 / e:.4g} samples/s 1,000"
+            for e in (1, 2, 3)]

@@ -314,19 +314,13 @@ def test_max_seconds_inside_one_long_epoch(backend):
 # ---- interrupted (SIGINT) ---------------------------------------------------------
 
 def _fit_with_sigint(fit, delay=0.3):
-    """Run fit() on the main thread; SIGINT this process from a timer
-    thread after `delay` s.  Returns (result, seconds from signal to
+    """Run fit() on the main thread; SIGINT this process from another
+    thread `delay` s after fit starts listening for Ctrl-C.  Returns (result, seconds from signal to
     return)."""
     assert threading.current_thread() is threading.main_thread()
     handler_before = signal.getsignal(signal.SIGINT)
     fired = []
-
-    def fire():
-        fired.append(time.perf_counter())
-        os.kill(os.getpid(), signal.SIGINT)
-
-    timer = threading.Timer(delay, fire)
-    timer.start()
+    thread, stop = H.sigint_when_fit_listens(delay, fired)
     try:
         result = fit()
         returned = time.perf_counter()
@@ -334,8 +328,8 @@ def _fit_with_sigint(fit, delay=0.3):
         pytest.fail("SIGINT during fit raised KeyboardInterrupt instead of "
                     "stopping the fit")
     finally:
-        timer.cancel()
-        timer.join()
+        stop.set()
+        thread.join()
     assert fired, "fit returned before the signal was sent"
     assert signal.getsignal(signal.SIGINT) is handler_before
     return result, returned - fired[0]

@@ -23,7 +23,9 @@ def _postfix(history, rate):
 
 class ProgressBar:
     """Epochs done of the total, the last epoch's loss, validation loss and
-    accuracy, and samples/s; redrawn at most every 0.1 s within an epoch."""
+    accuracy, and samples/s; redrawn at most every 0.1 s within an epoch.
+    When the stream is not a terminal (a log file, a pipe) the built-in bar
+    writes one line per epoch instead of redrawing in place."""
 
     def __init__(self, epochs, n_samples, file=None):
         self.epochs, self.n_samples = epochs, n_samples
@@ -32,11 +34,13 @@ class ProgressBar:
         self.text = ""
         self._last_draw = 0.0
         self._width = 0
+        isatty = getattr(self.file, "isatty", None)
+        self._redraw = bool(isatty()) if callable(isatty) else False
         self._bar = (_tqdm(total=epochs, unit="epoch", file=self.file,
                            dynamic_ncols=True) if _tqdm is not None else None)
 
     def update_samples(self, done):
-        if self._bar is not None:
+        if self._bar is not None or not self._redraw:
             return
         now = time.perf_counter()
         if now - self._last_draw >= 0.1:
@@ -51,6 +55,10 @@ class ProgressBar:
             self._bar.update(1)
             return
         self.text = " ".join(f"{k} {v}" for k, v in parts.items())
+        if not self._redraw:
+            self.file.write(f"epoch {self.epoch}/{self.epochs} {self.text}\n")
+            self.file.flush()
+            return
         self._draw(0.0)
 
     def _draw(self, within):
@@ -67,7 +75,7 @@ class ProgressBar:
     def close(self, stopped):
         if self._bar is not None:
             self._bar.close()
-        else:
+        elif self._redraw:
             self.file.write("\n")
         if stopped != "max_epochs":
             self.file.write(f"stopped: {stopped}\n")
