@@ -301,13 +301,18 @@ def sigint_when_fit_listens(delay, fired, timeout=30.0):
     """Start a thread that waits (up to `timeout` s) until a fit has put its
     Ctrl-C handler in place of Python's default one, waits `delay` s more,
     then sends SIGINT to this process, appending the time to `fired`.
-    Returns (thread, stop): stop.set() cancels it.  Firing only once the
+    Call it from the main thread: it first installs Python's default SIGINT
+    handler, the one fit replaces.  Returns (thread, stop): stop.set()
+    cancels it.  Firing only once the
     handler listens keeps a loaded machine from losing the signal before
     fit starts listening (which would turn the test into a hang)."""
     import os
     import signal
     import threading
     import time
+    # fit listens only over Python's default handler: put that one in place
+    # (an earlier test or plugin may have left another).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stop = threading.Event()
 
     def run():

@@ -318,9 +318,9 @@ def _fit_with_sigint(fit, delay=0.3):
     thread `delay` s after fit starts listening for Ctrl-C.  Returns (result, seconds from signal to
     return)."""
     assert threading.current_thread() is threading.main_thread()
-    handler_before = signal.getsignal(signal.SIGINT)
     fired = []
     thread, stop = H.sigint_when_fit_listens(delay, fired)
+    handler_before = signal.getsignal(signal.SIGINT)
     try:
         result = fit()
         returned = time.perf_counter()
