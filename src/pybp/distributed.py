@@ -98,7 +98,10 @@ def _engine_concurrency():
         except ValueError:          # not inside a worker
             pass
     ray = sys.modules.get("ray")
-    if ray is not None and ray.is_initialized():
+    # (getattr: a folder named "ray" on sys.path, e.g. Ray's own /tmp/ray
+    # session folder as the working directory, imports as an empty
+    # namespace package.)
+    if ray is not None and getattr(ray, "is_initialized", lambda: False)():
         ctx = ray.get_runtime_context()
         if ctx.worker.mode == ray.WORKER_MODE:
             cpus = ctx.get_assigned_resources().get("CPU")
