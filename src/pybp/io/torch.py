@@ -40,7 +40,7 @@ def to_torch_state_dict(net: Network, *,
     """
     check_net(net)
     as_tensors = _validate.flag("as_tensors", as_tensors)
-    out = {}
+    out: dict[str, Any] = {}
     for l, W in enumerate(net.weights):
         out[f"{2 * l}.weight"] = np.array(W)
         if net.bias:
