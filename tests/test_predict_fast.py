@@ -127,3 +127,55 @@ def test_small_batch_allocates_only_the_result():
     finally:
         tracemalloc.stop()
     assert peak < 4000, peak
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_path_skips_python_validation(dtype, monkeypatch):
+    """A qualifying array never reaches pybp._validate.inputs; anything else
+    does (so the routing, not just the result, is what the fast path says)."""
+    from pybp import _validate
+    net = _net(dtype)
+    X = np.random.default_rng(4).normal(size=(6, 10)).astype(dtype)
+    expected = net.predict(X)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("validating path taken")
+    monkeypatch.setattr(_validate, "inputs", refuse)
+    assert net.predict(X).tobytes() == expected.tobytes()
+    assert net.predict(X[3]).tobytes() == expected[3].tobytes()
+    X.flags.writeable = False          # read-only input is fine
+    assert net.predict(X).tobytes() == expected.tobytes()
+    one = np.lib.stride_tricks.as_strided(X[2], shape=(1, 10),
+                                          strides=(12345 * X.itemsize,
+                                                   X.itemsize))
+    assert net.predict(one).tobytes() == expected[2:3].tobytes()
+    for other in (X.tolist(), np.asfortranarray(X), X[:, ::-1],
+                  X.astype(X.dtype.newbyteorder(">")), X[:0]):
+        with pytest.raises(AssertionError, match="validating path"):
+            net.predict(other)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_byte_swapped_and_strided_inputs_agree(dtype):
+    net = _net(dtype)
+    X = np.random.default_rng(5).normal(size=(5, 10)).astype(dtype)
+    expected = net.predict(X)
+    swapped = X.astype(X.dtype.newbyteorder(">"))
+    assert net.predict(swapped).tobytes() == expected.tobytes()
+    wide = np.zeros((5, 20), dtype=dtype)
+    wide[:, ::2] = X
+    assert net.predict(wide[:, ::2]).tobytes() == expected.tobytes()
+    assert net.predict(np.ascontiguousarray(X[:, None, :])[:, 0, :]
+                       ).tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_path_output_overflow_warns(dtype):
+    """Finite inputs and parameters whose outputs overflow: the fast path
+    declines (C reports code 3) and the general path warns, as before."""
+    net = pybp.Network([2, 1], "identity", seed=0, dtype=dtype)
+    net.weights[0][...] = np.finfo(dtype).max
+    X = np.full((2, 2), np.finfo(dtype).max, dtype=dtype)
+    with pytest.warns(RuntimeWarning, match="predict"):
+        out = net.predict(X)
+    assert np.isinf(out).all()

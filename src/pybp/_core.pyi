@@ -102,6 +102,12 @@ class Core:
         """As predict_f64, in float32."""
     def predict(self, params: _Floats, X: _Floats, out: _Floats) -> int:
         """predict_f64 or predict_f32 by params' dtype."""
+    def predict_ready(self, params: _Floats, X: object,
+                      empty: Callable[..., _Floats],
+                      dtype: Any) -> _Floats | None:
+        """network(X) when X is an aligned C-contiguous (n_in,) or
+        (n, n_in) array of params' dtype and everything is finite, else
+        None (nothing computed that is kept)."""
     def train_epochs(self, spec: dict[str, Any], step: int, params: _Floats,
                      state: _Floats, X: _Floats, T: _Floats, sw: _Floats,
                      batch: int, loss: str, train_biases: bool,

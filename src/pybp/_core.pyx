@@ -13,6 +13,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
+                             PyBUF_RECORDS_RO, PyBUF_WRITABLE)
 
 from pybp._kernels cimport *
 
@@ -538,6 +540,78 @@ cdef class Core:
                                 out.shape[0], out.shape[1]):
             return 0
         return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
+
+    def predict_ready(self, params, X, empty, dtype):
+        """network(X) when X already is what the kernels take, else None.
+
+        The fast path of Network.predict, with no Python-level checks: X
+        must export (buffer protocol) an aligned, C-contiguous 1-D
+        (n_in,) or 2-D (n, n_in) block of params' element type (float64
+        "d" or float32 "f", matching `dtype`), n >= 1; params must be
+        n_params of that type.  The result is a new array from
+        empty(shape, dtype=dtype), (n_out,) for a 1-D X and (n, n_out)
+        otherwise.  None -- and nothing computed or allocated that is kept
+        -- when X does not qualify or when the C checks find a non-finite
+        input or output (the caller's general path then says what is
+        wrong, or warns)."""
+        cdef Py_buffer xb, pb, ob
+        cdef Py_ssize_t n, item
+        cdef int code = -1
+        cdef bint f64
+        PyObject_GetBuffer(params, &pb, PyBUF_RECORDS_RO)
+        try:
+            if pb.format == NULL or pb.format[1] != 0 or pb.ndim != 1 or \
+                    pb.shape[0] != self.n_params:
+                return None
+            f64 = pb.format[0] == b'd' and pb.itemsize == sizeof(double)
+            if not f64 and not (pb.format[0] == b'f' and
+                                pb.itemsize == sizeof(float)):
+                return None
+            item = pb.itemsize
+            try:
+                PyObject_GetBuffer(X, &xb, PyBUF_RECORDS_RO)
+            except (BufferError, TypeError, ValueError):
+                return None
+            try:
+                if xb.format == NULL or xb.format[0] != pb.format[0] or \
+                        xb.format[1] != 0 or xb.itemsize != item or \
+                        (<size_t>xb.buf) % item != 0:
+                    return None
+                if xb.ndim == 1:
+                    if xb.shape[0] != self.n_in or xb.strides[0] != item:
+                        return None
+                    n = 1
+                elif xb.ndim == 2:
+                    n = xb.shape[0]
+                    if xb.shape[1] != self.n_in or n < 1 or \
+                            xb.strides[1] != item or \
+                            (n > 1 and xb.strides[0] != item * self.n_in):
+                        return None
+                else:
+                    return None
+                if xb.ndim == 2:
+                    out = empty((n, self.n_out), dtype=dtype)
+                else:
+                    out = empty(self.n_out, dtype=dtype)
+                PyObject_GetBuffer(out, &ob, PyBUF_RECORDS_RO | PyBUF_WRITABLE)
+                try:
+                    if ob.itemsize != item or ob.len != n * self.n_out * item:
+                        return None
+                    if f64:
+                        code = self._predict(<const double *>pb.buf,
+                                             <const double *>xb.buf, n,
+                                             <double *>ob.buf)
+                    else:
+                        code = self._predict(<const float *>pb.buf,
+                                             <const float *>xb.buf, n,
+                                             <float *>ob.buf)
+                finally:
+                    PyBuffer_Release(&ob)
+            finally:
+                PyBuffer_Release(&xb)
+        finally:
+            PyBuffer_Release(&pb)
+        return out if code == 0 else None
 
     def predict(self, params, X, out):
         """out = network(X) for X of shape (n, n_in), checking in C that X

@@ -303,24 +303,17 @@ class Network:
         """The network's outputs, shape (n_samples, n_outputs); a 1-D X is
         one sample and gives a 1-D result.  ValueError if a parameter is
         NaN or infinite (predict, evaluate, gradients and fit all check)."""
-        if (type(X) is np.ndarray and X.dtype == self._dtype
-                and self._backend == "c" and X.flags.c_contiguous
-                and X.flags.aligned and X.ndim in (1, 2)
-                and X.shape[-1] == self._sizes[0]):
-            # Fast path: the array is already what the kernels take; the
-            # finiteness of X and of the parameters is checked in C (one
-            # pass each), and a small batch needs no workspace allocation.
-            single = X.ndim == 1
-            X2 = X.reshape(1, -1) if single else X
-            out = np.empty((X2.shape[0], self._sizes[-1]), dtype=self._dtype)
-            predict = (self.core.predict_f64 if self._dtype == np.float64
-                       else self.core.predict_f32)
-            code = predict(self._params, X2, out)
-            if code == 3:
-                _warn.non_finite("predict", out, self._dtype)
-            if code in (0, 3):
-                return out[0] if single else out
-            # Not finite: the checks below say where.
+        if type(X) is np.ndarray and self._backend == "c":
+            # Fast path: an aligned, C-contiguous array of the network's
+            # dtype and width goes straight to C, which checks that X and
+            # the parameters are finite (one pass each); a small batch
+            # needs no workspace allocation.  Anything else, or a
+            # non-finite value, takes the general path below, which says
+            # what is wrong (or warns).
+            out = self.core.predict_ready(self._params, X, np.empty,
+                                          self._dtype)
+            if out is not None:
+                return out
         X, single = _validate.inputs(X, self.n_inputs, self._dtype)
         self._check_params()
         with _warn.numpy_quiet(self._backend):   # non_finite warns instead
