@@ -7,6 +7,7 @@ same History (but seconds), parameters, optimizer state, counters and random
 stream, whatever the chunk length.
 """
 import math
+import pickle
 import signal
 import threading
 
@@ -415,3 +416,37 @@ def test_fused_sgd_equals_unfused_steps(dtype, act, out, loss, decay):
             for b, gb in zip(ref.biases, g.biases):
                 b[...] = b - dt(lr) * (gb + dt(0) * b)
     assert net.params.tobytes() == ref.params.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_history_from_array_chunks_and_short_chunks_in_order(dtype):
+    """Chunks of 20 epochs reach History as arrays (made lists when first
+    read), the last of 5 as lists: the lists are in epoch order and equal
+    the per-epoch loop's, metrics included."""
+    X, T = _data(dtype, kind="onehot")
+    a, b = _fit_both(lambda: pybp.Network([3, 4, 2], "tanh", "softmax",
+                                          seed=6, dtype=dtype),
+                     X, T, epochs=45, chunk=20,
+                     trainer_kw=dict(loss="cross_entropy",
+                                     optimizer=SGD(StepDecay(0.4, 10, 0.5)),
+                                     seed=8))
+    _same(a, b)
+    h = b[2][0]
+    assert h.epochs == 45 and len(h.metrics["accuracy"]) == 45
+    assert h.lr[:11] == [0.4] * 10 + [0.2]
+
+
+def test_history_counts_pickles_and_assigns_before_being_read():
+    X, T = _data("float64")
+    net = pybp.Network([3, 4, 2], seed=1)
+    h = net.fit(X, T, epochs=300, seed=2)
+    assert h.epochs == 300                      # without making the lists
+    clone = pickle.loads(pickle.dumps(h))
+    assert clone.loss == h.loss and len(clone.loss) == 300
+    assert clone.lr == h.lr and clone.seconds == h.seconds
+    assert all(type(v) is float for v in h.loss)
+    h2 = net.fit(X, T, epochs=50, seed=2)
+    h2.loss = [1.0]                             # assigning replaces it all
+    assert h2.loss == [1.0] and h2.epochs == 1
+    assert len(h2.lr) == 50
+    assert repr(h).startswith("History(300 epochs, loss ")

@@ -71,27 +71,89 @@ class History:
     that changed no weight although their gradient was not zero.
     """
 
-    loss: list[float]
     val_loss: list[float]
-    lr: list[float | None]
-    seconds: list[float]
-    metrics: dict[str, list[float]]
     stopped: str | None
     warnings: list[str]
 
     def __init__(self) -> None:
-        self.loss = []
+        self._loss: list[float] = []
         self.val_loss = []
-        self.lr = []
-        self.seconds = []
-        self.metrics = {}
+        self._lr: list[float | None] = []
+        self._seconds: list[float] = []
+        self._metrics: dict[str, list[float]] = {}
         self.stopped = None
         self.warnings = []
+        # Epochs run in C arrive a chunk at a time as float64 arrays; they
+        # become the lists above when first read (making a Python float per
+        # epoch and column costs more than the epoch itself on a tiny
+        # net).  Each entry: (losses, rates or None, seconds per epoch,
+        # accuracies or None).
+        self._pending: list[tuple[Any, Any, float, Any]] = []
+        self._pending_epochs = 0
+
+    def _add_chunk(self, losses: Any, rates: Any, seconds: float,
+                   accuracies: Any) -> None:
+        """Record len(losses) epochs from float64 arrays (rates None: no
+        learning rate; accuracies None: no accuracy metric)."""
+        self._pending.append((losses, rates, seconds, accuracies))
+        self._pending_epochs += len(losses)
+
+    def _flush(self) -> History:
+        for losses, rates, seconds, accuracies in self._pending:
+            count = len(losses)
+            self._loss.extend(losses.tolist())
+            self._lr.extend([None] * count if rates is None
+                            else rates.tolist())
+            self._seconds.extend([seconds] * count)
+            if accuracies is not None:
+                self._metrics["accuracy"].extend(accuracies.tolist())
+        self._pending.clear()
+        self._pending_epochs = 0
+        return self
+
+    @property
+    def loss(self) -> list[float]:
+        """Mean training loss per epoch."""
+        return self._flush()._loss
+
+    @loss.setter
+    def loss(self, values: list[float]) -> None:
+        self._flush()._loss = values
+
+    @property
+    def lr(self) -> list[float | None]:
+        """Learning rate per epoch (None for Rprop)."""
+        return self._flush()._lr
+
+    @lr.setter
+    def lr(self, values: list[float | None]) -> None:
+        self._flush()._lr = values
+
+    @property
+    def seconds(self) -> list[float]:
+        """Wall time per epoch."""
+        return self._flush()._seconds
+
+    @seconds.setter
+    def seconds(self, values: list[float]) -> None:
+        self._flush()._seconds = values
+
+    @property
+    def metrics(self) -> dict[str, list[float]]:
+        """{"accuracy": [...], "val_accuracy": [...]} for classification."""
+        return self._flush()._metrics
+
+    @metrics.setter
+    def metrics(self, values: dict[str, list[float]]) -> None:
+        self._flush()._metrics = values
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self._flush().__dict__)
 
     @property
     def epochs(self) -> int:
         """The number of epochs recorded."""
-        return len(self.loss)
+        return len(self._loss) + self._pending_epochs
 
     @property
     def accuracy(self) -> list[float]:
@@ -683,12 +745,22 @@ class _Run:
         # As the per-epoch loop divides: loss sum / weight sum, NaN where the
         # weight sum is not > 0 (numpy's float64 division is the same IEEE
         # operation as Python's).  A few epochs: in Python, cheaper than
-        # numpy's per-call overhead.
+        # numpy's per-call overhead; many: as arrays, which History turns
+        # into lists when they are first read.
         if count <= 16:
             rows = rec.tolist()
             losses = [r[0] / r[1] if r[1] > 0 else math.nan for r in rows]
             accs = [r[2] / r[1] if r[1] > 0 else math.nan for r in rows]
             applied = int(sum(r[3] for r in rows))
+            history.loss.extend(losses)
+            if lrs.size:
+                history.lr.extend(lrs[:count].tolist())
+            else:
+                history.lr.extend([None] * count)
+            history.seconds.extend([seconds] * count)
+            if self.metric is not None:
+                history.metrics["accuracy"].extend(accs)
+            last = losses[-1] if count else None
         else:
             wsum = rec[:, 1]
             bad = ~(wsum > 0)
@@ -697,20 +769,15 @@ class _Run:
                 acc_arr = rec[:, 2] / wsum
             loss_arr[bad] = math.nan
             acc_arr[bad] = math.nan
-            losses, accs = loss_arr.tolist(), acc_arr.tolist()
             applied = int(rec[:, 3].sum())
-        history.loss.extend(losses)
-        if lrs.size:
-            history.lr.extend(lrs[:count].tolist())
-        else:
-            history.lr.extend([None] * count)
-        history.seconds.extend([seconds] * count)
-        if self.metric is not None:
-            history.metrics["accuracy"].extend(accs)
+            history._add_chunk(loss_arr, lrs[:count].copy() if lrs.size
+                               else None, seconds,
+                               acc_arr if self.metric is not None else None)
+            last = float(loss_arr[-1])
         trainer.samples_seen += applied
         trainer.epochs_done += count - (stop == "diverged")
         if count:
-            self.epoch_loss = history.loss[-1]
+            self.epoch_loss = last
 
     def finish(self, stopped):
         if self.bar is not None:
