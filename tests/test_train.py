@@ -585,3 +585,18 @@ def test_progress_bar_redraws_only_on_a_terminal(tty):
         assert text.splitlines() == [
             f"epoch {e}/3 loss {1.0 / e:.4g} samples/s 1,000"
             for e in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_classification_metric_kinds(dtype):
+    from pybp.train import classification_metric
+    a = lambda rows: np.array(rows, dtype=dtype)  # noqa: E731
+    assert classification_metric(a([[0, 1], [1, 0]])) == ("argmax", 0.0)
+    assert classification_metric(a([[0, 1], [1, 1]])) == ("threshold", 0.5)
+    assert classification_metric(a([[0], [1], [1]])) == ("threshold", 0.5)
+    assert classification_metric(a([[-1], [1]])) == ("threshold", 0.0)
+    assert classification_metric(a([[-1, 1], [1, -1]])) == ("threshold", 0.0)
+    assert classification_metric(a([[0.01, 0.99]])) == (None, 0.0)
+    assert classification_metric(a([[0, np.nan]])) == (None, 0.0)
+    assert classification_metric(a([[-1, 0]])) == (None, 0.0)
+    assert classification_metric(np.empty((0, 2), dtype=dtype)) == (None, 0.0)
