@@ -579,6 +579,8 @@ def make_runners(w, names=IMPLEMENTATIONS, kernels=None, threads=None):
             runners.append(build())
         except Skip as e:
             skipped.append((name, str(e)))
+        except ImportError as e:   # e.g. onnxruntime present, onnx absent
+            skipped.append((name, f"not installed: {e}"))
 
     predict = w.predict_batch > 0
     for name in names:
