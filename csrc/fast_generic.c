@@ -4,8 +4,19 @@
  * The micro-kernel keeps FAST_MR x FAST_NR partial sums in a local array
  * the compiler holds in vector registers (4 x 4 doubles or 4 x 8 floats: 8
  * SSE2 registers either way); plain multiply and add, no FMA.
+ *
+ * The array activations (sigmoid, tanh) use fast_act_avx2.h's scheme --
+ * Cody-Waite reduction, Taylor expm1 of the remainder, 2^k by exponent
+ * bits -- in scalar C without FMA, rather than libm: the results are then
+ * the same on every platform with IEEE doubles (libm exp/tanh differ in
+ * their last bits between C libraries), and the compiler can keep the
+ * straight-line code in registers.  Only memcpy and copysign are called.
  */
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "fast_act_consts.h"
 
 #define GENERIC_UKR(REAL, NAME, MR, NR)                                       \
     static void NAME(int64_t kc, const REAL *a, const REAL *b, REAL *tile)   \
@@ -27,6 +38,119 @@
 
 GENERIC_UKR(double, ukr_f64_generic, 4, 4)
 GENERIC_UKR(float, ukr_f32_generic, 4, 8)
+
+/* ---- array activations ------------------------------------------------ */
+
+/* expm1(r) for |r| <= ln2/2 (plus rounding) */
+static double gact_expm1_red_f64(double r)
+{
+    double q = PYBP_EXPM1_C13;
+    q = q * r + PYBP_EXPM1_C12;
+    q = q * r + PYBP_EXPM1_C11;
+    q = q * r + PYBP_EXPM1_C10;
+    q = q * r + PYBP_EXPM1_C9;
+    q = q * r + PYBP_EXPM1_C8;
+    q = q * r + PYBP_EXPM1_C7;
+    q = q * r + PYBP_EXPM1_C6;
+    q = q * r + PYBP_EXPM1_C5;
+    q = q * r + PYBP_EXPM1_C4;
+    q = q * r + PYBP_EXPM1_C3;
+    q = q * r + PYBP_EXPM1_C2;
+    return r + (r * r) * q;
+}
+
+static float gact_expm1_red_f32(float r)
+{
+    float q = PYBP_EXPM1F_C8;
+    q = q * r + PYBP_EXPM1F_C7;
+    q = q * r + PYBP_EXPM1F_C6;
+    q = q * r + PYBP_EXPM1F_C5;
+    q = q * r + PYBP_EXPM1F_C4;
+    q = q * r + PYBP_EXPM1F_C3;
+    q = q * r + PYBP_EXPM1F_C2;
+    return r + (r * r) * q;
+}
+
+/* 2^k, k in [-1022, 1023] / [-126, 127] */
+static double gact_pow2_f64(int k)
+{
+    uint64_t bits = (uint64_t)(k + 1023) << 52;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static float gact_pow2_f32(int k)
+{
+    uint32_t bits = (uint32_t)(k + 127) << 23;
+    float v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* For x in [-clamp, 0]: k = x/ln2 rounded (half away from zero; x*log2e
+ * is in [-1077, 0], so the conversion is defined) and r = x - k ln2. */
+static double gact_reduce_f64(double x, int *k)
+{
+    double kf = (double)(int)(x * PYBP_LOG2E - 0.5);
+    *k = (int)kf;
+    return (x - kf * PYBP_LN2_HI) - kf * PYBP_LN2_LO;
+}
+
+static float gact_reduce_f32(float x, int *k)
+{
+    float kf = (float)(int)(x * PYBP_LOG2EF - 0.5f);
+    *k = (int)kf;
+    return (x - kf * PYBP_LN2F_HI) - kf * PYBP_LN2F_LO;
+}
+
+/* sigmoid and tanh of one value; NaN gives NaN (fast_act_avx2.h has the
+ * derivation of each step). */
+#define GENERIC_ACTS(REAL, P, CLAMP_S, CLAMP_T, COPYSIGN)                     \
+    static REAL gact_sigmoid_##P(REAL z)                                      \
+    {                                                                         \
+        REAL x = z < 0 ? z : -z, pm1, s1, e;                                  \
+        int k, k1;                                                            \
+        if (z != z) return z;                                                 \
+        if (x < -CLAMP_S) x = -CLAMP_S;                                       \
+        pm1 = gact_expm1_red_##P(gact_reduce_##P(x, &k));                     \
+        k1 = k / 2;                                                           \
+        s1 = gact_pow2_##P(k1);                                               \
+        e = (s1 + s1 * pm1) * gact_pow2_##P(k - k1);                          \
+        return (z >= 0 ? (REAL)1 : e) / ((REAL)1 + e);                        \
+    }                                                                         \
+    static REAL gact_tanh_##P(REAL z)                                         \
+    {                                                                         \
+        REAL a = z < 0 ? -z : z, x, s, em;                                    \
+        int k;                                                                \
+        if (z != z) return z;                                                 \
+        x = (REAL)0 - (a + a);                                                \
+        if (x < -CLAMP_T) x = -CLAMP_T;                                       \
+        em = gact_expm1_red_##P(gact_reduce_##P(x, &k));                      \
+        s = gact_pow2_##P(k);                                                 \
+        em = s * em + (s - (REAL)1);                                          \
+        return COPYSIGN(((REAL)0 - em) / ((REAL)2 + em), z);                  \
+    }                                                                         \
+    static void gact_sigmoid_##P##_array(const REAL *z, int64_t n, REAL *a)   \
+    {                                                                         \
+        int64_t i;                                                            \
+        for (i = 0; i < n; ++i) a[i] = gact_sigmoid_##P(z[i]);                \
+    }                                                                         \
+    static void gact_tanh_##P##_array(const REAL *z, int64_t n, REAL *a)      \
+    {                                                                         \
+        int64_t i;                                                            \
+        for (i = 0; i < n; ++i) a[i] = gact_tanh_##P(z[i]);                   \
+    }
+
+GENERIC_ACTS(double, f64, PYBP_SIGMOID_CLAMP_F64, PYBP_TANH_CLAMP_F64,
+             copysign)
+GENERIC_ACTS(float, f32, PYBP_SIGMOID_CLAMP_F32, PYBP_TANH_CLAMP_F32,
+             copysignf)
+
+#define FAST_SIGMOID_F64 gact_sigmoid_f64_array
+#define FAST_TANH_F64 gact_tanh_f64_array
+#define FAST_SIGMOID_F32 gact_sigmoid_f32_array
+#define FAST_TANH_F32 gact_tanh_f32_array
 
 #define PYBP_FAST_ISA generic
 #define FAST_MR_F64 4
