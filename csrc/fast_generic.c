@@ -10,7 +10,8 @@
  * bits -- in scalar C without FMA, rather than libm: the results are then
  * the same on every platform with IEEE doubles (libm exp/tanh differ in
  * their last bits between C libraries), and the compiler can keep the
- * straight-line code in registers.  Only memcpy and copysign are called.
+ * straight-line code in registers.  Only memcpy, fabs and copysign are
+ * called (all three compile to bit operations).
  */
 #include <math.h>
 #include <stdint.h>
@@ -72,15 +73,15 @@ static float gact_expm1_red_f32(float r)
 }
 
 /* 2^k, k in [-1022, 1023] / [-126, 127] */
-static double gact_pow2_f64(int k)
+static double gact_pow2_f64(int32_t k)
 {
-    uint64_t bits = (uint64_t)(k + 1023) << 52;
+    uint64_t bits = (uint64_t)(uint32_t)(k + 1023) << 52;
     double v;
     memcpy(&v, &bits, sizeof v);
     return v;
 }
 
-static float gact_pow2_f32(int k)
+static float gact_pow2_f32(int32_t k)
 {
     uint32_t bits = (uint32_t)(k + 127) << 23;
     float v;
@@ -88,48 +89,41 @@ static float gact_pow2_f32(int k)
     return v;
 }
 
-/* For x in [-clamp, 0]: k = x/ln2 rounded (half away from zero; x*log2e
- * is in [-1077, 0], so the conversion is defined) and r = x - k ln2. */
-static double gact_reduce_f64(double x, int *k)
-{
-    double kf = (double)(int)(x * PYBP_LOG2E - 0.5);
-    *k = (int)kf;
-    return (x - kf * PYBP_LN2_HI) - kf * PYBP_LN2_LO;
-}
-
-static float gact_reduce_f32(float x, int *k)
-{
-    float kf = (float)(int)(x * PYBP_LOG2EF - 0.5f);
-    *k = (int)kf;
-    return (x - kf * PYBP_LN2F_HI) - kf * PYBP_LN2F_LO;
-}
-
-/* sigmoid and tanh of one value; NaN gives NaN (fast_act_avx2.h has the
- * derivation of each step). */
-#define GENERIC_ACTS(REAL, P, CLAMP_S, CLAMP_T, COPYSIGN)                     \
+/*
+ * sigmoid and tanh of one value (fast_act_avx2.h has the derivation of each
+ * step), without branches on the data: the clamps are written so that a NaN
+ * becomes the clamp (every comparison with NaN is false), and NaN is put
+ * back at the end.  k = x/ln2 rounded half away from zero (x*log2e is in
+ * [-1077, 0] after the clamp, so the conversion is defined), r = x - k ln2.
+ */
+#define GENERIC_ACTS(REAL, P, CLAMP_S, CLAMP_T, LOG2E, LN2_HI, LN2_LO, FABS,  \
+                     COPYSIGN)                                                \
     static REAL gact_sigmoid_##P(REAL z)                                      \
     {                                                                         \
-        REAL x = z < 0 ? z : -z, pm1, s1, e;                                  \
-        int k, k1;                                                            \
-        if (z != z) return z;                                                 \
-        if (x < -CLAMP_S) x = -CLAMP_S;                                       \
-        pm1 = gact_expm1_red_##P(gact_reduce_##P(x, &k));                     \
+        REAL x = -FABS(z), kf, pm1, s1, e, y;                                 \
+        int32_t k, k1;                                                        \
+        x = x >= -CLAMP_S ? x : -CLAMP_S;                                     \
+        k = (int32_t)(x * LOG2E - (REAL)0.5);                                 \
+        kf = (REAL)k;                                                         \
+        pm1 = gact_expm1_red_##P((x - kf * LN2_HI) - kf * LN2_LO);            \
         k1 = k / 2;                                                           \
         s1 = gact_pow2_##P(k1);                                               \
         e = (s1 + s1 * pm1) * gact_pow2_##P(k - k1);                          \
-        return (z >= 0 ? (REAL)1 : e) / ((REAL)1 + e);                        \
+        y = (z >= 0 ? (REAL)1 : e) / ((REAL)1 + e);                           \
+        return z != z ? z : y;                                                \
     }                                                                         \
     static REAL gact_tanh_##P(REAL z)                                         \
     {                                                                         \
-        REAL a = z < 0 ? -z : z, x, s, em;                                    \
-        int k;                                                                \
-        if (z != z) return z;                                                 \
-        x = (REAL)0 - (a + a);                                                \
-        if (x < -CLAMP_T) x = -CLAMP_T;                                       \
-        em = gact_expm1_red_##P(gact_reduce_##P(x, &k));                      \
+        REAL a = FABS(z), x = (REAL)0 - (a + a), kf, s, em, t;                \
+        int32_t k;                                                            \
+        x = x >= -CLAMP_T ? x : -CLAMP_T;                                     \
+        k = (int32_t)(x * LOG2E - (REAL)0.5);                                 \
+        kf = (REAL)k;                                                         \
+        em = gact_expm1_red_##P((x - kf * LN2_HI) - kf * LN2_LO);             \
         s = gact_pow2_##P(k);                                                 \
         em = s * em + (s - (REAL)1);                                          \
-        return COPYSIGN(((REAL)0 - em) / ((REAL)2 + em), z);                  \
+        t = COPYSIGN(((REAL)0 - em) / ((REAL)2 + em), z);                     \
+        return z != z ? z : t;                                                \
     }                                                                         \
     static void gact_sigmoid_##P##_array(const REAL *z, int64_t n, REAL *a)   \
     {                                                                         \
@@ -143,9 +137,9 @@ static float gact_reduce_f32(float x, int *k)
     }
 
 GENERIC_ACTS(double, f64, PYBP_SIGMOID_CLAMP_F64, PYBP_TANH_CLAMP_F64,
-             copysign)
+             PYBP_LOG2E, PYBP_LN2_HI, PYBP_LN2_LO, fabs, copysign)
 GENERIC_ACTS(float, f32, PYBP_SIGMOID_CLAMP_F32, PYBP_TANH_CLAMP_F32,
-             copysignf)
+             PYBP_LOG2EF, PYBP_LN2F_HI, PYBP_LN2F_LO, fabsf, copysignf)
 
 #define FAST_SIGMOID_F64 gact_sigmoid_f64_array
 #define FAST_TANH_F64 gact_tanh_f64_array
