@@ -42,34 +42,32 @@ GENERIC_UKR(float, ukr_f32_generic, 4, 8)
 
 /* ---- array activations ------------------------------------------------ */
 
-/* expm1(r) for |r| <= ln2/2 (plus rounding) */
+/* expm1(r) for |r| <= ln2/2 (plus rounding): r + r^2 q(r), q evaluated
+ * the Estrin way (pairs, then pairs of pairs with r^2, r^4, r^8) rather
+ * than by Horner: without FMA, Horner's chain of 11 multiply-then-add
+ * steps is the latency of the whole activation. */
 static double gact_expm1_red_f64(double r)
 {
-    double q = PYBP_EXPM1_C13;
-    q = q * r + PYBP_EXPM1_C12;
-    q = q * r + PYBP_EXPM1_C11;
-    q = q * r + PYBP_EXPM1_C10;
-    q = q * r + PYBP_EXPM1_C9;
-    q = q * r + PYBP_EXPM1_C8;
-    q = q * r + PYBP_EXPM1_C7;
-    q = q * r + PYBP_EXPM1_C6;
-    q = q * r + PYBP_EXPM1_C5;
-    q = q * r + PYBP_EXPM1_C4;
-    q = q * r + PYBP_EXPM1_C3;
-    q = q * r + PYBP_EXPM1_C2;
-    return r + (r * r) * q;
+    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const double p0 = PYBP_EXPM1_C2 + PYBP_EXPM1_C3 * r;
+    const double p1 = PYBP_EXPM1_C4 + PYBP_EXPM1_C5 * r;
+    const double p2 = PYBP_EXPM1_C6 + PYBP_EXPM1_C7 * r;
+    const double p3 = PYBP_EXPM1_C8 + PYBP_EXPM1_C9 * r;
+    const double p4 = PYBP_EXPM1_C10 + PYBP_EXPM1_C11 * r;
+    const double p5 = PYBP_EXPM1_C12 + PYBP_EXPM1_C13 * r;
+    const double q = ((p0 + p1 * r2) + (p2 + p3 * r2) * r4) +
+                     (p4 + p5 * r2) * r8;
+    return r + r2 * q;
 }
 
 static float gact_expm1_red_f32(float r)
 {
-    float q = PYBP_EXPM1F_C8;
-    q = q * r + PYBP_EXPM1F_C7;
-    q = q * r + PYBP_EXPM1F_C6;
-    q = q * r + PYBP_EXPM1F_C5;
-    q = q * r + PYBP_EXPM1F_C4;
-    q = q * r + PYBP_EXPM1F_C3;
-    q = q * r + PYBP_EXPM1F_C2;
-    return r + (r * r) * q;
+    const float r2 = r * r, r4 = r2 * r2;
+    const float p0 = PYBP_EXPM1F_C2 + PYBP_EXPM1F_C3 * r;
+    const float p1 = PYBP_EXPM1F_C4 + PYBP_EXPM1F_C5 * r;
+    const float p2 = PYBP_EXPM1F_C6 + PYBP_EXPM1F_C7 * r;
+    const float q = (p0 + p1 * r2) + (p2 + PYBP_EXPM1F_C8 * r2) * r4;
+    return r + r2 * q;
 }
 
 /* 2^k, k in [-1022, 1023] / [-126, 127] */
