@@ -5,7 +5,7 @@
  * and FMA, and the activation is a small part of a layer's time).  Include
  * it only from a file compiled with -mavx2 -mfma or wider.
  *
- * The scheme (the same as fast_generic.c's scalar one):
+ * The scheme (fast_generic.c runs the same tanh in scalar C):
  *   exp(x), x <= 0:  k = round(x / ln2), r = x - k ln2 (Cody-Waite: ln2 in
  *     a high part with trailing zero bits, so k ln2_hi is exact, and a low
  *     part), |r| <= ln2/2; expm1(r) = r + r^2 q(r), q the Taylor polynomial

@@ -89,8 +89,9 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  *   IDENTITY copy); count <= 0 does nothing; z and a hold count values and
  *   are the same array or do not overlap.  The products' epilogues call it,
  *   so it is exactly their activation.  Sigmoid and tanh are the variant's
- *   own vectorised exp-based ones (fast_act_avx2.h; generic: the same scheme
- *   in scalar C), within a few ulps of libm (docs/kernels.md); NaN gives
+ *   own vectorised exp-based ones (fast_act_avx2.h; generic: tanh by the
+ *   same scheme in scalar C, sigmoid by libm exp), within 2 ulps
+ *   (docs/kernels.md); NaN gives
  *   NaN, +-inf give 0/1 and -1/+1, results are bit-identical wherever an
  *   element sits in the array.  Returns nothing: it cannot fail.
  */
