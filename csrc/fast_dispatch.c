@@ -183,7 +183,11 @@ int pybp_fast_gradient_##PREC(int64_t n, int64_t n_in, int64_t n_out,         \
                               double scale, REAL *G, REAL *gb, void *ws,      \
                               size_t ws_bytes, int n_threads)                 \
 { return current()->k.gradient_##PREC(n, n_in, n_out, D, X, c, scale, G, gb,  \
-                                      ws, ws_bytes, n_threads); }
+                                      ws, ws_bytes, n_threads); }                \
+                                                                              \
+void pybp_fast_activate_##PREC(int act, const REAL *z, int64_t count,         \
+                               REAL *a)                                       \
+{ current()->k.activate_##PREC(act, z, count, a); }
 
 FAST_DISPATCH(double, f64)
 FAST_DISPATCH(float, f32)

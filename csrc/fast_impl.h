@@ -10,7 +10,8 @@
  *               sum_{p<kc} a[p*FAST_MR + r] * b[p*FAST_NR + c], p increasing
  *   FAST_MADD(a, b, acc)  the micro-kernel's multiply-add, acc + a*b
  *               (fused, fma(), where the micro-kernel fuses)
- *   R_EXP, R_TANH      libm functions of that precision
+ *   FAST_SIGMOID, FAST_TANH   the variant's array activations of that
+ *               precision, void (const REAL *z, int64_t n, REAL *a)
  *
  * Every product is one C[M, N] = A[M, K] . B[K, N] computed the BLIS way:
  *  1. packing (parallel): A is copied into row panels of FAST_MR rows and B
@@ -135,15 +136,27 @@ static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
     }
 }
 
-static REAL SFX(fast_activate)(int act, REAL z)
+/* a[i] = A(z[i]) for i < count (fast_kernels.h); every product's epilogue
+ * goes through it, on a tile row or an output row, so an output's bits do
+ * not depend on the path or the position that computed it. */
+void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)
 {
+    int64_t i;
+    if (count <= 0) return;
     switch (act) {
-    case PYBP_FAST_ACT_SIGMOID: return (REAL)1 / ((REAL)1 + R_EXP(-z));
-    case PYBP_FAST_ACT_TANH: return R_TANH(z);
-    case PYBP_FAST_ACT_RELU: return z > 0 ? z : (REAL)0;
+    case PYBP_FAST_ACT_SIGMOID: FAST_SIGMOID(z, count, a); break;
+    case PYBP_FAST_ACT_TANH: FAST_TANH(z, count, a); break;
+    case PYBP_FAST_ACT_RELU:
+        for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
+        break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        return z > 0 ? z : (REAL)PYBP_FAST_LEAKY_SLOPE * z;
-    default: return z; /* identity; softmax is the caller's */
+        for (i = 0; i < count; ++i)
+            a[i] = z[i] > 0 ? z[i] : (REAL)PYBP_FAST_LEAKY_SLOPE * z[i];
+        break;
+    default: /* identity; softmax is the caller's */
+        if (a != z)
+            for (i = 0; i < count; ++i) a[i] = z[i];
+        break;
     }
 }
 
@@ -182,8 +195,9 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
                     REAL v = first ? t[c] : y[c] + t[c];
                     if (J->bias) v += J->bias[n0 + c];
                     if (z) z[c] = v;
-                    y[c] = SFX(fast_activate)(J->act, v);
+                    y[c] = v;
                 }
+                SFX(pybp_fast_activate)(J->act, y, nr, y);
             }
             break;
         case FAST_OP_DELTA:
@@ -370,9 +384,10 @@ static void SFX(fast_forward_small)(int64_t n, int64_t n_in, int64_t n_out,
                 REAL v = y[q];
                 if (b) v += b[j + q];
                 if (Z) Z[r * n_out + j + q] = v;
-                Y[r * n_out + j + q] = SFX(fast_activate)(act, v);
+                Y[r * n_out + j + q] = v;
             }
         }
+        SFX(pybp_fast_activate)(act, Y + r * n_out, n_out, Y + r * n_out);
     }
 }
 
@@ -438,12 +453,14 @@ int SFX(pybp_fast_forward)(int64_t n, int64_t n_in, int64_t n_out,
     if (Y == NULL || (n_in > 0 && (X == NULL || W == NULL)))
         return PYBP_FAST_EARG;
     if (n_in == 0) { /* z = b: no product */
-        for (i = 0; i < n; ++i)
+        for (i = 0; i < n; ++i) {
             for (j = 0; j < n_out; ++j) {
                 REAL v = b ? b[j] : (REAL)0;
                 if (Z) Z[i * n_out + j] = v;
-                Y[i * n_out + j] = SFX(fast_activate)(act, v);
+                Y[i * n_out + j] = v;
             }
+            SFX(pybp_fast_activate)(act, Y + i * n_out, n_out, Y + i * n_out);
+        }
         return PYBP_FAST_OK;
     }
     if (n < FAST_SMALL_ROWS) {

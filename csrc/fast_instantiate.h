@@ -7,6 +7,9 @@
  *   FAST_MR_F32, FAST_NR_F32, FAST_UKR_F32   its float micro-tile and kernel
  *   FAST_FUSED                          1 if the micro-kernels fuse
  *                                       multiply-adds (FMA), else 0
+ *   FAST_SIGMOID_F64, FAST_TANH_F64     its array activations, void
+ *   FAST_SIGMOID_F32, FAST_TANH_F32     (const REAL *z, int64_t n, REAL *a):
+ *                                       a[i] = A(z[i]), a may equal z
  * (micro-tiles of at most 16 rows and 32 columns: the workspace sizes of
  * fast_dispatch.c assume it).
  */
@@ -31,8 +34,8 @@
 #else
 #define FAST_MADD(a, b, acc) ((acc) + (a) * (b))
 #endif
-#define R_EXP exp
-#define R_TANH tanh
+#define FAST_SIGMOID FAST_SIGMOID_F64
+#define FAST_TANH FAST_TANH_F64
 #include "fast_impl.h"
 #undef REAL
 #undef SFX
@@ -40,8 +43,8 @@
 #undef FAST_NR
 #undef FAST_UKR
 #undef FAST_MADD
-#undef R_EXP
-#undef R_TANH
+#undef FAST_SIGMOID
+#undef FAST_TANH
 
 #define REAL float
 #define SFX(name) FAST_PASTE3(name, _f32_, PYBP_FAST_ISA)
@@ -53,6 +56,6 @@
 #else
 #define FAST_MADD(a, b, acc) ((acc) + (a) * (b))
 #endif
-#define R_EXP expf
-#define R_TANH tanhf
+#define FAST_SIGMOID FAST_SIGMOID_F32
+#define FAST_TANH FAST_TANH_F32
 #include "fast_impl.h"

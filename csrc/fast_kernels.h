@@ -85,6 +85,15 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  * gradient: D (n, n_out), X (n, n_in) the layer's input, c (n) the sample
  *   weights or NULL for all ones; G (n_out, n_in) and gb (n_out, or NULL to
  *   skip the bias) are added to.  G and gb must not overlap D, X or c.
+ * activate: a[i] = A(z[i]) for i < count, act as above (SOFTMAX and
+ *   IDENTITY copy); count <= 0 does nothing; z and a hold count values and
+ *   are the same array or do not overlap.  The products' epilogues call it,
+ *   so it is exactly their activation.  Sigmoid and tanh are the variant's
+ *   own vectorised exp-based ones (fast_act_avx2.h; generic: tanh by the
+ *   same scheme in scalar C, sigmoid by libm exp), within 2 ulps
+ *   (docs/kernels.md); NaN gives
+ *   NaN, +-inf give 0/1 and -1/+1, results are bit-identical wherever an
+ *   element sits in the array.  Returns nothing: it cannot fail.
  */
 #define PYBP_FAST_DECLARE(REAL, SFX)                                          \
     int pybp_fast_forward_##SFX(int64_t n, int64_t n_in, int64_t n_out,      \
@@ -99,7 +108,9 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
                                  const REAL *D, const REAL *X,               \
                                  const REAL *c, double scale, REAL *G,       \
                                  REAL *gb, void *ws, size_t ws_bytes,        \
-                                 int n_threads);
+                                 int n_threads);                             \
+    void pybp_fast_activate_##SFX(int act, const REAL *z, int64_t count,     \
+                                  REAL *a);
 
 PYBP_FAST_DECLARE(double, f64_generic)
 PYBP_FAST_DECLARE(float, f32_generic)
@@ -126,7 +137,9 @@ PYBP_FAST_DECLARE(float, f32)
     typedef int pybp_fast_gradient_##PREC##_fn(                               \
         int64_t n, int64_t n_in, int64_t n_out, const REAL *D, const REAL *X, \
         const REAL *c, double scale, REAL *G, REAL *gb, void *ws,             \
-        size_t ws_bytes, int n_threads);
+        size_t ws_bytes, int n_threads);                                      \
+    typedef void pybp_fast_activate_##PREC##_fn(int act, const REAL *z,       \
+                                                int64_t count, REAL *a);
 PYBP_FAST_TYPES(double, f64)
 PYBP_FAST_TYPES(float, f32)
 
@@ -138,13 +151,16 @@ typedef struct pybp_fast_kernels {
     pybp_fast_delta_f32_fn *delta_f32;
     pybp_fast_gradient_f64_fn *gradient_f64;
     pybp_fast_gradient_f32_fn *gradient_f32;
+    pybp_fast_activate_f64_fn *activate_f64;
+    pybp_fast_activate_f32_fn *activate_f32;
 } pybp_fast_kernels;
 
 /* The table of variant ISA (generic, avx2, avx512). */
 #define PYBP_FAST_KERNELS(ISA)                                                \
     { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
       pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
-      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA }
+      pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
+      pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA }
 
 /*
  * Variant selection (fast_dispatch.c).  The variants compiled in are

@@ -3,7 +3,8 @@
  * kernel's name suffixed _f64_ISA / _f32_ISA.  Include it from one .c file
  * per kernel set and variant, with PYBP_ISA defined to its name (generic,
  * avx2: the exact set; fast: the fast set, with PYBP_FAST_LAYERS defined
- * too, whose layer products call fast_kernels.h's R_FAST_*); dispatch.c
+ * too, whose layer products and activations call fast_kernels.h's
+ * R_FAST_*); dispatch.c
  * picks one at run time.
  */
 #include <math.h>
@@ -29,10 +30,12 @@
 #define R_FAST_FORWARD pybp_fast_forward_f64
 #define R_FAST_DELTA pybp_fast_delta_f64
 #define R_FAST_GRADIENT pybp_fast_gradient_f64
+#define R_FAST_ACTIVATE pybp_fast_activate_f64
 #include "kernels_impl.h"
 #undef R_FAST_FORWARD
 #undef R_FAST_DELTA
 #undef R_FAST_GRADIENT
+#undef R_FAST_ACTIVATE
 #undef REAL
 #undef SFX
 #undef R_EXP
@@ -53,4 +56,5 @@
 #define R_FAST_FORWARD pybp_fast_forward_f32
 #define R_FAST_DELTA pybp_fast_delta_f32
 #define R_FAST_GRADIENT pybp_fast_gradient_f32
+#define R_FAST_ACTIVATE pybp_fast_activate_f32
 #include "kernels_impl.h"

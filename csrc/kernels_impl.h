@@ -28,6 +28,7 @@
 
 /* ---- activations ------------------------------------------------------- */
 
+#ifndef PYBP_FAST_LAYERS
 /* Logistic function without overflow: exp() only ever sees -|x|. */
 static REAL SFX(sigmoid)(REAL x)
 {
@@ -38,6 +39,7 @@ static REAL SFX(sigmoid)(REAL x)
         return e / ((REAL)1 + e);
     }
 }
+#endif
 
 /* log(1 + exp(x)) without overflow or loss of precision for large |x|. */
 static REAL SFX(softplus)(REAL x)
@@ -64,9 +66,15 @@ static void SFX(softmax_rows)(const REAL *z, int64_t n, int64_t m, REAL *out)
     }
 }
 
-/* a = A(z) elementwise over `count` values (softmax is handled per row). */
+/* a = A(z) elementwise over `count` values (softmax is handled per row).
+ * The fast set uses its kernels' own vectorised activation
+ * (R_FAST_ACTIVATE, fast_kernels.h), the one their epilogues use, so small
+ * and large layers activate alike; the exact set calls libm per element. */
 static void SFX(activate)(int act, const REAL *z, int64_t count, REAL *a)
 {
+#ifdef PYBP_FAST_LAYERS
+    R_FAST_ACTIVATE(act, z, count, a);
+#else
     int64_t i;
     switch (act) {
     case PYBP_ACT_SIGMOID:
@@ -87,6 +95,7 @@ static void SFX(activate)(int act, const REAL *z, int64_t count, REAL *a)
             for (i = 0; i < count; ++i) a[i] = z[i];
         break;
     }
+#endif
 }
 
 /*

@@ -175,9 +175,30 @@ def test_fast_set_really_runs_different_kernels(kernels, make_targets, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_small_layers_run_the_exact_loops_in_the_fast_set(kernels,
-                                                          make_targets, dtype):
-    """Layers under 512 weights are the exact set's loops, bit for bit."""
+@pytest.mark.parametrize("act,out_act", [("relu", "identity"),
+                                         ("leaky_relu", "relu")])
+def test_small_layers_run_the_exact_loops_in_the_fast_set(
+        kernels, make_targets, dtype, act, out_act):
+    """Layers under 512 weights run the exact set's product loops: with
+    activations that need no exp the fit is the exact set's, bit for bit."""
+    sizes = [10, 4, 6, 8, 4]
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 10)).astype(dtype)
+    T = make_targets(out_act, "mse", 50, 4, rng).astype(dtype)
+    exact, h_e = _fit("exact", dtype, act, out_act, "mse", "sgd", X, T,
+                      sizes=sizes)
+    fast, h_f = _fit("fast", dtype, act, out_act, "mse", "sgd", X, T,
+                     sizes=sizes)
+    np.testing.assert_array_equal(fast.params, exact.params)
+    assert h_f.loss == h_e.loss
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_small_layers_use_the_fast_activation(kernels, make_targets, dtype):
+    """...but their sigmoid and tanh are the fast set's vectorised ones (a
+    couple of ulps from libm: docs/kernels.md), so a tanh/sigmoid fit agrees
+    with the exact set's within the tolerance and differs in some bit, and
+    predictions of one sample equal the batch's, row for row."""
     sizes = [10, 4, 6, 8, 4]
     rng = np.random.default_rng(2)
     X = rng.normal(size=(50, 10)).astype(dtype)
@@ -186,8 +207,44 @@ def test_small_layers_run_the_exact_loops_in_the_fast_set(kernels,
                       sizes=sizes)
     fast, h_f = _fit("fast", dtype, "tanh", "sigmoid", "mse", "sgd", X, T,
                      sizes=sizes)
-    np.testing.assert_array_equal(fast.params, exact.params)
-    assert h_f.loss == h_e.loss
+    tol = TOL[dtype]
+    np.testing.assert_allclose(fast.params, exact.params, rtol=tol, atol=tol)
+    np.testing.assert_allclose(h_f.loss, h_e.loss, rtol=tol, atol=tol)
+    Z = rng.normal(scale=4.0, size=(203, 10)).astype(dtype)
+    pybp.set_kernels("exact")
+    p_exact = exact.predict(Z)
+    pybp.set_kernels("fast")
+    p_fast = exact.predict(Z)
+    assert not np.array_equal(p_fast, p_exact)
+    np.testing.assert_allclose(p_fast, p_exact, rtol=tol, atol=tol)
+    rows = np.concatenate([exact.predict(Z[i:i + 1]) for i in range(0, 203, 7)])
+    np.testing.assert_array_equal(rows, p_fast[::7])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ["sigmoid", "tanh"])
+def test_fast_activation_edges(kernels, dtype, act):
+    """Net inputs of +-inf (4 * the largest float), huge, zero and subnormal
+    through a one-weight net (w = 4, b = 0): the fast set's activation gives
+    the limits exactly, with no floating-point warnings.  (NaN and -0.0 net
+    inputs: tests/c/test_activation.c.)"""
+    fin = np.finfo(dtype)
+    big = 200.0 if dtype == np.float64 else 30.0
+    x = np.array([fin.max, -fin.max, big, -big, 0.0, fin.tiny / 16,
+                  -fin.tiny / 16, 0.125, -0.75], dtype=dtype)
+    pybp.set_kernels("fast")
+    net = pybp.Network([1, 1], act, act, dtype=dtype, seed=0)
+    net.params = np.array([4.0, 0.0], dtype=dtype)
+    with np.errstate(all="raise"):
+        out = net.predict(x[:, None])[:, 0]
+    if act == "sigmoid":
+        want = [1.0, 0.0, 1.0, 0.0, 0.5, 0.5, 0.5]
+    else:
+        want = [1.0, -1.0, 1.0, -1.0, 0.0, fin.tiny / 4, -fin.tiny / 4]
+    np.testing.assert_array_equal(out[:7], np.array(want, dtype=dtype))
+    z = 4.0 * x[7:].astype(np.float64)
+    ref = 1 / (1 + np.exp(-z)) if act == "sigmoid" else np.tanh(z)
+    np.testing.assert_allclose(out[7:], ref, rtol=4 * fin.eps, atol=0)
 
 
 def test_exact_set_is_bit_identical_to_the_python_backend(kernels,

@@ -1,0 +1,211 @@
+/*
+ * fast_act_avx2.h -- the fast set's array activations (sigmoid, tanh) with
+ * 256-bit AVX2 + FMA intrinsics, for fast_avx2.c and fast_avx512.c (the
+ * AVX-512 variant reuses these 256-bit loops: every AVX-512F CPU has AVX2
+ * and FMA, and the activation is a small part of a layer's time).  Include
+ * it only from a file compiled with -mavx2 -mfma or wider.
+ *
+ * The scheme (fast_generic.c runs the same tanh in scalar C):
+ *   exp(x), x <= 0:  k = round(x / ln2), r = x - k ln2 (Cody-Waite: ln2 in
+ *     a high part with trailing zero bits, so k ln2_hi is exact, and a low
+ *     part), |r| <= ln2/2; expm1(r) = r + r^2 q(r), q the Taylor polynomial
+ *     of (e^r - 1 - r)/r^2 to r^11 (float: r^6), Horner with FMA; then
+ *     exp(x) = 2^k (1 + expm1(r)), 2^k written into the exponent bits.
+ *   sigmoid(z) = 1/(1 + e) for z >= 0, e/(1 + e) for z < 0, e = exp(-|z|):
+ *     exp only ever of -|z|, as kernels_impl.h's scalar sigmoid.  -|z| is
+ *     clamped at -746 (float: -104), below which e rounds to 0; 2^k is
+ *     applied as 2^(k - k/2) 2^(k/2), both normal, so a subnormal e is
+ *     rounded once.
+ *   tanh(z) = sign(z) (-em)/(2 + em), em = expm1(-2|z|) = 2^k expm1(r) +
+ *     (2^k - 1): no cancellation for small |z| (em ~ -2|z| to a few ulps).
+ *     -2|z| is clamped at -60 (float: -30), where tanh is 1 to the last bit.
+ *   NaN in gives that NaN out (blended back at the end; the clamps turn NaN
+ *   lanes into finite ones, so no float-to-int conversion sees a NaN or an
+ *   out-of-range value).  +-inf give 0/1 and +-1; -0.0 gives 0.5 and -0.0.
+ * Accuracy (tests/c/test_activation.c, dense sweeps of [-750, 750] against
+ * the long-double functions): see docs/kernels.md, "Numerics: tolerance".
+ *
+ * A tail of fewer than one vector goes through the same vector code via a
+ * small buffer, so every element's result is the same bits wherever it
+ * sits in the array.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "fast_act_consts.h"
+
+/* The helpers pass vectors by value.  The real builds have AVX2 enabled;
+ * without it (.ci/check_c.sh's syntax check of every file with the baseline
+ * flags) GCC and Clang would warn that such a function's ABI differs. */
+#if defined(__GNUC__) && !defined(__AVX2__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+/* ---- double, 4 lanes ---------------------------------------------------- */
+
+static __m256d fact_expm1_red_pd(__m256d r)
+{
+    __m256d q = _mm256_set1_pd(PYBP_EXPM1_C13);
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C12));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C11));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C10));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C9));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C8));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C7));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C6));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C5));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C4));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C3));
+    q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(PYBP_EXPM1_C2));
+    return _mm256_fmadd_pd(_mm256_mul_pd(r, r), q, r);
+}
+
+/* 2^k for int32 k in [-1022, 1023] */
+static __m256d fact_pow2_pd(__m128i k)
+{
+    __m256i e = _mm256_add_epi64(_mm256_cvtepi32_epi64(k),
+                                 _mm256_set1_epi64x(1023));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(e, 52));
+}
+
+/* x clamped to [lo, 0] already: k and r = x - k ln2 */
+static __m256d fact_reduce_pd(__m256d x, __m128i *k)
+{
+    __m256d kf = _mm256_round_pd(
+        _mm256_mul_pd(x, _mm256_set1_pd(PYBP_LOG2E)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(kf, _mm256_set1_pd(PYBP_LN2_HI), x);
+    *k = _mm256_cvtpd_epi32(kf);
+    return _mm256_fnmadd_pd(kf, _mm256_set1_pd(PYBP_LN2_LO), r);
+}
+
+static __m256d fact_sigmoid_pd(__m256d z)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0);
+    /* max returns its second operand for a NaN first one */
+    __m256d x = _mm256_max_pd(_mm256_or_pd(z, sign),
+                              _mm256_set1_pd(-PYBP_SIGMOID_CLAMP_F64));
+    __m128i k, k1;
+    __m256d pm1 = fact_expm1_red_pd(fact_reduce_pd(x, &k)), s1, e, num, y;
+    k1 = _mm_srai_epi32(k, 1);
+    s1 = fact_pow2_pd(k1);
+    e = _mm256_mul_pd(_mm256_fmadd_pd(pm1, s1, s1),
+                      fact_pow2_pd(_mm_sub_epi32(k, k1)));
+    num = _mm256_blendv_pd(e, one,
+                           _mm256_cmp_pd(z, _mm256_setzero_pd(), _CMP_GE_OQ));
+    y = _mm256_div_pd(num, _mm256_add_pd(one, e));
+    return _mm256_blendv_pd(y, z, _mm256_cmp_pd(z, z, _CMP_UNORD_Q));
+}
+
+static __m256d fact_tanh_pd(__m256d z)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0);
+    __m256d a = _mm256_andnot_pd(sign, z);
+    __m256d x = _mm256_max_pd(_mm256_sub_pd(_mm256_setzero_pd(),
+                                            _mm256_add_pd(a, a)),
+                              _mm256_set1_pd(-PYBP_TANH_CLAMP_F64));
+    __m128i k;
+    __m256d pm1 = fact_expm1_red_pd(fact_reduce_pd(x, &k));
+    __m256d s = fact_pow2_pd(k);
+    __m256d em = _mm256_fmadd_pd(s, pm1, _mm256_sub_pd(s, one));
+    __m256d t = _mm256_div_pd(_mm256_sub_pd(_mm256_setzero_pd(), em),
+                              _mm256_add_pd(_mm256_set1_pd(2.0), em));
+    t = _mm256_or_pd(_mm256_andnot_pd(sign, t), _mm256_and_pd(z, sign));
+    return _mm256_blendv_pd(t, z, _mm256_cmp_pd(z, z, _CMP_UNORD_Q));
+}
+
+/* ---- float, 8 lanes ----------------------------------------------------- */
+
+static __m256 fact_expm1_red_ps(__m256 r)
+{
+    __m256 q = _mm256_set1_ps(PYBP_EXPM1F_C8);
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C7));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C6));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C5));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C4));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C3));
+    q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(PYBP_EXPM1F_C2));
+    return _mm256_fmadd_ps(_mm256_mul_ps(r, r), q, r);
+}
+
+/* 2^k for int32 k in [-126, 127] */
+static __m256 fact_pow2_ps(__m256i k)
+{
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23));
+}
+
+static __m256 fact_reduce_ps(__m256 x, __m256i *k)
+{
+    __m256 kf = _mm256_round_ps(
+        _mm256_mul_ps(x, _mm256_set1_ps(PYBP_LOG2EF)),
+        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(kf, _mm256_set1_ps(PYBP_LN2F_HI), x);
+    *k = _mm256_cvtps_epi32(kf);
+    return _mm256_fnmadd_ps(kf, _mm256_set1_ps(PYBP_LN2F_LO), r);
+}
+
+static __m256 fact_sigmoid_ps(__m256 z)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 x = _mm256_max_ps(_mm256_or_ps(z, sign),
+                             _mm256_set1_ps(-PYBP_SIGMOID_CLAMP_F32));
+    __m256i k, k1;
+    __m256 pm1 = fact_expm1_red_ps(fact_reduce_ps(x, &k)), s1, e, num, y;
+    k1 = _mm256_srai_epi32(k, 1);
+    s1 = fact_pow2_ps(k1);
+    e = _mm256_mul_ps(_mm256_fmadd_ps(pm1, s1, s1),
+                      fact_pow2_ps(_mm256_sub_epi32(k, k1)));
+    num = _mm256_blendv_ps(e, one,
+                           _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GE_OQ));
+    y = _mm256_div_ps(num, _mm256_add_ps(one, e));
+    return _mm256_blendv_ps(y, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
+}
+
+static __m256 fact_tanh_ps(__m256 z)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 a = _mm256_andnot_ps(sign, z);
+    __m256 x = _mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(),
+                                           _mm256_add_ps(a, a)),
+                             _mm256_set1_ps(-PYBP_TANH_CLAMP_F32));
+    __m256i k;
+    __m256 pm1 = fact_expm1_red_ps(fact_reduce_ps(x, &k));
+    __m256 s = fact_pow2_ps(k);
+    __m256 em = _mm256_fmadd_ps(s, pm1, _mm256_sub_ps(s, one));
+    __m256 t = _mm256_div_ps(_mm256_sub_ps(_mm256_setzero_ps(), em),
+                             _mm256_add_ps(_mm256_set1_ps(2.0f), em));
+    t = _mm256_or_ps(_mm256_andnot_ps(sign, t), _mm256_and_ps(z, sign));
+    return _mm256_blendv_ps(t, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
+}
+
+/* ---- the array loops ---------------------------------------------------- */
+
+/* a[i] = F(z[i]) for i < n; a may equal z. */
+#define FACT_ARRAY(NAME, REAL, VEC, W, F, LOAD, STORE)                        \
+    static void NAME(const REAL *z, int64_t n, REAL *a)                       \
+    {                                                                         \
+        int64_t i = 0, j;                                                     \
+        for (; i + W <= n; i += W) STORE(a + i, F(LOAD(z + i)));              \
+        if (i < n) {                                                          \
+            REAL buf[W];                                                      \
+            for (j = 0; j < W; ++j) buf[j] = i + j < n ? z[i + j] : (REAL)0;  \
+            STORE(buf, F(LOAD(buf)));                                         \
+            for (j = 0; i + j < n; ++j) a[i + j] = buf[j];                    \
+        }                                                                     \
+    }
+
+FACT_ARRAY(fact_sigmoid_f64_avx2, double, __m256d, 4, fact_sigmoid_pd,
+           _mm256_loadu_pd, _mm256_storeu_pd)
+FACT_ARRAY(fact_tanh_f64_avx2, double, __m256d, 4, fact_tanh_pd,
+           _mm256_loadu_pd, _mm256_storeu_pd)
+FACT_ARRAY(fact_sigmoid_f32_avx2, float, __m256, 8, fact_sigmoid_ps,
+           _mm256_loadu_ps, _mm256_storeu_ps)
+FACT_ARRAY(fact_tanh_f32_avx2, float, __m256, 8, fact_tanh_ps,
+           _mm256_loadu_ps, _mm256_storeu_ps)
+#undef FACT_ARRAY
+
+#define FAST_SIGMOID_F64 fact_sigmoid_f64_avx2
+#define FAST_TANH_F64 fact_tanh_f64_avx2
+#define FAST_SIGMOID_F32 fact_sigmoid_f32_avx2
+#define FAST_TANH_F32 fact_tanh_f32_avx2

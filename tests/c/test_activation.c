@@ -1,0 +1,345 @@
+/*
+ * test_activation.c -- the fast set's array activations
+ * (pybp_fast_activate_*, fast_kernels.h) for every variant this CPU runs:
+ *   - accuracy: the largest error in ulps over a dense sweep of [-750, 750],
+ *     a logarithmic sweep of small |z| (down to subnormals) and random
+ *     points, against the long-double functions rounded to the precision
+ *     (and, printed only, against the libm formula of the exact set);
+ *     bounds ULP_BOUND_F64 / ULP_BOUND_F32 (docs/kernels.md);
+ *   - edges: NaN -> NaN, +-inf, huge |z| (sigmoid exactly 0 or 1, tanh
+ *     exactly +-1), -0.0, subnormals; relu, leaky_relu, identity exactly;
+ *   - position independence: every element's bits are the same whatever
+ *     the array's length and the element's offset, in place or not;
+ *   - the dispatched pybp_fast_activate_* equals the selected variant's.
+ * Exit status 0 when everything passes.  --quick: a coarser sweep.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fast_kernels.h"
+
+#define ULP_BOUND_F64 2
+#define ULP_BOUND_F32 2
+
+typedef pybp_fast_kernels variant;
+#define V(ISA) PYBP_FAST_KERNELS(ISA)
+static const variant all_variants[] = {
+    V(generic),
+#if defined(__x86_64__) || defined(_M_X64)
+    V(avx2), V(avx512)
+#endif
+};
+
+static int failures = 0;
+#define FAIL(...) do { ++failures; if (failures < 30) { printf("FAIL: "); \
+    printf(__VA_ARGS__); printf("\n"); } } while (0)
+
+/* ---- ulps ---------------------------------------------------------------- */
+
+/* Maps the bits of a double (float) to integers in the order of the values,
+ * so that the ulp distance is a difference (-0 and +0 coincide). */
+static int64_t order_f64(double x)
+{
+    int64_t i;
+    memcpy(&i, &x, sizeof i);
+    return i < 0 ? INT64_MIN - i : i;
+}
+static int64_t order_f32(float x)
+{
+    int32_t i;
+    memcpy(&i, &x, sizeof i);
+    return i < 0 ? (int64_t)INT32_MIN - i : i;
+}
+static double ulps_f64(double a, double b)
+{
+    if (a != a || b != b) return (a != a && b != b) ? 0 : 1e30;
+    return fabs((double)(order_f64(a) - order_f64(b)));
+}
+static double ulps_f32(float a, float b)
+{
+    if (a != a || b != b) return (a != a && b != b) ? 0 : 1e30;
+    return fabs((double)(order_f32(a) - order_f32(b)));
+}
+
+/* ---- references ---------------------------------------------------------- */
+
+static long double sigmoid_ld(long double z)
+{
+    return z >= 0 ? 1.0L / (1.0L + expl(-z)) : expl(z) / (1.0L + expl(z));
+}
+/* the exact set's formulas (kernels_impl.h), libm in the working precision */
+static double sigmoid_libm(double z)
+{
+    if (z >= 0) return 1.0 / (1.0 + exp(-z));
+    return exp(z) / (1.0 + exp(z));
+}
+static float sigmoidf_libm(float z)
+{
+    if (z >= 0) return 1.0f / (1.0f + expf(-z));
+    return expf(z) / (1.0f + expf(z));
+}
+
+/* ---- points -------------------------------------------------------------- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static double uniform(void) /* [0, 1) */
+{
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+/* Fills pts with the sweep: [-750, 750] step `step`, +-2^(-1080..0) at
+ * 64 points per octave, and random points in [-40, 40]; returns the count. */
+static int64_t sweep(double *pts, int64_t cap, double step)
+{
+    int64_t n = 0, i;
+    double x;
+    for (x = -750.0; x <= 750.0 && n < cap; x += step) pts[n++] = x;
+    for (i = 0; i < 1080 * 64 && n + 2 <= cap; ++i) {
+        double v = pow(2.0, -(double)i / 64.0);
+        pts[n++] = v;
+        pts[n++] = -v;
+    }
+    for (i = 0; i < 200000 && n < cap; ++i) pts[n++] = 80.0 * uniform() - 40.0;
+    return n;
+}
+
+/* ---- accuracy ------------------------------------------------------------ */
+
+static void accuracy(const variant *v, int quick)
+{
+    const double step = quick ? 1.0 / 256.0 : 1.0 / 8192.0;
+    const int64_t cap = (int64_t)(1500.0 / step) + 1080 * 128 + 200010;
+    double *pts = malloc((size_t)cap * sizeof *pts);
+    double *out = malloc((size_t)cap * sizeof *out);
+    float *pf = malloc((size_t)cap * sizeof *pf);
+    float *of = malloc((size_t)cap * sizeof *of);
+    int64_t n, i;
+    int act;
+    if (!pts || !out || !pf || !of) { FAIL("out of memory"); return; }
+    n = sweep(pts, cap, step);
+    for (i = 0; i < n; ++i) pf[i] = (float)pts[i];
+    for (act = 0; act <= 1; ++act) {
+        const char *name = act ? "tanh" : "sigmoid";
+        double w64 = 0, w32 = 0, l64 = 0, l32 = 0, at64 = 0, at32 = 0;
+        v->activate_f64(act, pts, n, out);
+        v->activate_f32(act, pf, n, of);
+        for (i = 0; i < n; ++i) {
+            long double z = pts[i], zf = pf[i];
+            double r64 = act ? (double)tanhl(z) : (double)sigmoid_ld(z);
+            float r32 = act ? (float)tanhl(zf) : (float)sigmoid_ld(zf);
+            double e64 = ulps_f64(out[i], r64), e32 = ulps_f32(of[i], r32);
+            double lib64 = act ? tanh(pts[i]) : sigmoid_libm(pts[i]);
+            float lib32 = act ? tanhf(pf[i]) : sigmoidf_libm(pf[i]);
+            if (e64 > w64) { w64 = e64; at64 = pts[i]; }
+            if (e32 > w32) { w32 = e32; at32 = pf[i]; }
+            if (ulps_f64(out[i], lib64) > l64) l64 = ulps_f64(out[i], lib64);
+            if (ulps_f32(of[i], lib32) > l32) l32 = ulps_f32(of[i], lib32);
+        }
+        printf("  %-7s %-7s max ulps vs long double: f64 %.0f (at %.17g), "
+               "f32 %.0f (at %.9g); vs libm formula: f64 %.0f, f32 %.0f "
+               "[%lld points]\n", v->name, name, w64, at64, w32, at32, l64,
+               l32, (long long)n);
+        if (w64 > ULP_BOUND_F64)
+            FAIL("%s %s f64: %.0f ulps at %.17g > %d", v->name, name, w64,
+                 at64, ULP_BOUND_F64);
+        if (w32 > ULP_BOUND_F32)
+            FAIL("%s %s f32: %.0f ulps at %.9g > %d", v->name, name, w32,
+                 at32, ULP_BOUND_F32);
+    }
+    free(pts); free(out); free(pf); free(of);
+}
+
+/* ---- edges --------------------------------------------------------------- */
+
+static int same_f64(double a, double b)
+{
+    return (a != a && b != b) || memcmp(&a, &b, sizeof a) == 0;
+}
+static int same_f32(float a, float b)
+{
+    return (a != a && b != b) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+static void edges(const variant *v)
+{
+    const double inf = HUGE_VAL, nan_ = nan("");
+    /* z, sigmoid(z), tanh(z): exact expectations */
+    static const double big[] = {
+        19.5, 20.0, 40.0, 100.0, 709.0, 710.0, 745.5, 750.0, 1e10, 1e300,
+        DBL_MAX};
+    double z[4], o[4];
+    float zf[4], of[4];
+    size_t i;
+    z[0] = nan_; z[1] = inf; z[2] = -inf; z[3] = -0.0;
+    v->activate_f64(PYBP_FAST_ACT_SIGMOID, z, 4, o);
+    if (!(o[0] != o[0] && o[1] == 1.0 && o[2] == 0.0 && o[3] == 0.5))
+        FAIL("%s sigmoid f64 of nan, inf, -inf, -0: %g %g %g %g", v->name,
+             o[0], o[1], o[2], o[3]);
+    v->activate_f64(PYBP_FAST_ACT_TANH, z, 4, o);
+    if (!(o[0] != o[0] && o[1] == 1.0 && o[2] == -1.0 && o[3] == 0.0 &&
+          signbit(o[3])))
+        FAIL("%s tanh f64 of nan, inf, -inf, -0: %g %g %g %g", v->name,
+             o[0], o[1], o[2], o[3]);
+    for (i = 0; i < 4; ++i) zf[i] = (float)z[i];
+    v->activate_f32(PYBP_FAST_ACT_SIGMOID, zf, 4, of);
+    if (!(of[0] != of[0] && of[1] == 1.0f && of[2] == 0.0f && of[3] == 0.5f))
+        FAIL("%s sigmoid f32 of nan, inf, -inf, -0", v->name);
+    v->activate_f32(PYBP_FAST_ACT_TANH, zf, 4, of);
+    if (!(of[0] != of[0] && of[1] == 1.0f && of[2] == -1.0f &&
+          of[3] == 0.0f && signbit(of[3])))
+        FAIL("%s tanh f32 of nan, inf, -inf, -0", v->name);
+    /* +0 stays +0 under tanh */
+    z[0] = 0.0;
+    v->activate_f64(PYBP_FAST_ACT_TANH, z, 1, o);
+    if (!(o[0] == 0.0 && !signbit(o[0]))) FAIL("%s tanh(+0)", v->name);
+    for (i = 0; i < sizeof big / sizeof big[0]; ++i) {
+        double s[2], t[2], zz[2];
+        zz[0] = big[i]; zz[1] = -big[i];
+        v->activate_f64(PYBP_FAST_ACT_TANH, zz, 2, t);
+        if (t[0] != 1.0 || t[1] != -1.0)
+            FAIL("%s tanh f64(+-%g) = %.17g %.17g", v->name, big[i], t[0],
+                 t[1]);
+        if (big[i] >= 709.0) {
+            v->activate_f64(PYBP_FAST_ACT_SIGMOID, zz, 2, s);
+            if (s[0] != 1.0 || !(s[1] >= 0.0 && s[1] <= DBL_MIN))
+                FAIL("%s sigmoid f64(+-%g) = %.17g %.17g", v->name, big[i],
+                     s[0], s[1]);
+            if (big[i] >= 746.0 && s[1] != 0.0)
+                FAIL("%s sigmoid f64(-%g) = %g, not 0", v->name, big[i], s[1]);
+        }
+        if (big[i] <= FLT_MAX) {
+            float sf[2], tf[2], zzf[2];
+            zzf[0] = (float)big[i]; zzf[1] = -(float)big[i];
+            v->activate_f32(PYBP_FAST_ACT_TANH, zzf, 2, tf);
+            if (tf[0] != 1.0f || tf[1] != -1.0f)
+                FAIL("%s tanh f32(+-%g)", v->name, big[i]);
+            v->activate_f32(PYBP_FAST_ACT_SIGMOID, zzf, 2, sf);
+            if (big[i] >= 20.0 && sf[0] != 1.0f)
+                FAIL("%s sigmoid f32(%g) = %.9g", v->name, big[i], sf[0]);
+            if (big[i] >= 104.0 && sf[1] != 0.0f)
+                FAIL("%s sigmoid f32(-%g) = %g, not 0", v->name, big[i],
+                     sf[1]);
+        }
+    }
+    /* subnormal inputs: tanh(z) = z, sigmoid(z) = 1/2 */
+    z[0] = 4.9406564584124654e-324; z[1] = -z[0];
+    z[2] = DBL_MIN / 3; z[3] = -DBL_MIN / 7;
+    v->activate_f64(PYBP_FAST_ACT_TANH, z, 4, o);
+    for (i = 0; i < 4; ++i)
+        if (!same_f64(o[i], z[i])) FAIL("%s tanh f64(%g) = %g", v->name,
+                                        z[i], o[i]);
+    v->activate_f64(PYBP_FAST_ACT_SIGMOID, z, 4, o);
+    for (i = 0; i < 4; ++i)
+        if (o[i] != 0.5) FAIL("%s sigmoid f64(%g) = %.17g", v->name, z[i], o[i]);
+    for (i = 0; i < 4; ++i) zf[i] = (float)((i & 1) ? -1 : 1) * FLT_MIN / (float)(i + 2);
+    v->activate_f32(PYBP_FAST_ACT_TANH, zf, 4, of);
+    for (i = 0; i < 4; ++i)
+        if (!same_f32(of[i], zf[i])) FAIL("%s tanh f32(%g) = %g", v->name,
+                                          zf[i], of[i]);
+    /* the elementary ones, exactly */
+    z[0] = -2.5; z[1] = 3.0; z[2] = -0.0; z[3] = nan_;
+    v->activate_f64(PYBP_FAST_ACT_RELU, z, 4, o);
+    if (!(o[0] == 0 && o[1] == 3.0 && o[2] == 0 && o[3] == 0))
+        FAIL("%s relu f64", v->name);
+    v->activate_f64(PYBP_FAST_ACT_LEAKY_RELU, z, 4, o);
+    if (!(o[0] == 0.01 * -2.5 && o[1] == 3.0 && o[2] == 0 && o[3] != o[3]))
+        FAIL("%s leaky_relu f64", v->name);
+    v->activate_f64(PYBP_FAST_ACT_IDENTITY, z, 4, o);
+    for (i = 0; i < 4; ++i)
+        if (!same_f64(o[i], z[i])) FAIL("%s identity f64", v->name);
+    for (i = 0; i < 4; ++i) zf[i] = (float)z[i];
+    v->activate_f32(PYBP_FAST_ACT_LEAKY_RELU, zf, 4, of);
+    if (!(of[0] == (float)0.01 * -2.5f && of[1] == 3.0f && of[3] != of[3]))
+        FAIL("%s leaky_relu f32", v->name);
+    v->activate_f32(PYBP_FAST_ACT_SOFTMAX, zf, 4, of);
+    for (i = 0; i < 4; ++i)
+        if (!same_f32(of[i], zf[i])) FAIL("%s softmax(copy) f32", v->name);
+}
+
+/* ---- position independence ----------------------------------------------- */
+
+#define PN 37
+static void positions(const variant *v)
+{
+    double z[PN], ref[PN], o[PN + 8], buf[PN + 8];
+    float zf[PN], reff[PN], of[PN + 16];
+    int act, len, off, i;
+    for (i = 0; i < PN; ++i) {
+        z[i] = 30.0 * uniform() - 15.0;
+        zf[i] = (float)z[i];
+    }
+    for (act = 0; act <= 4; ++act) {
+        for (i = 0; i < PN; ++i) { /* one element at a time */
+            v->activate_f64(act, z + i, 1, ref + i);
+            v->activate_f32(act, zf + i, 1, reff + i);
+        }
+        for (len = 0; len <= PN; ++len)
+            for (off = 0; off < 8 && off + len <= PN; ++off) {
+                for (i = 0; i < PN + 8; ++i) o[i] = -7.0;
+                v->activate_f64(act, z + off, len, o + 1);
+                for (i = 0; i < len; ++i)
+                    if (!same_f64(o[1 + i], ref[off + i]))
+                        FAIL("%s act %d f64 len %d off %d elem %d differs",
+                             v->name, act, len, off, i);
+                if (o[0] != -7.0 || o[1 + len] != -7.0)
+                    FAIL("%s act %d f64 len %d wrote outside", v->name, act,
+                         len);
+                memcpy(buf, z + off, (size_t)len * sizeof *buf);
+                v->activate_f64(act, buf, len, buf); /* in place */
+                for (i = 0; i < len; ++i)
+                    if (!same_f64(buf[i], ref[off + i]))
+                        FAIL("%s act %d f64 in place len %d differs", v->name,
+                             act, len);
+                for (i = 0; i < PN + 16; ++i) of[i] = -7.0f;
+                v->activate_f32(act, zf + off, len, of + 1);
+                for (i = 0; i < len; ++i)
+                    if (!same_f32(of[1 + i], reff[off + i]))
+                        FAIL("%s act %d f32 len %d off %d elem %d differs",
+                             v->name, act, len, off, i);
+                if (of[0] != -7.0f || of[1 + len] != -7.0f)
+                    FAIL("%s act %d f32 len %d wrote outside", v->name, act,
+                         len);
+            }
+    }
+    v->activate_f64(PYBP_FAST_ACT_SIGMOID, z, -3, o); /* no-op */
+}
+
+static int runnable(const variant *v) { return pybp_fast_runnable(v->name); }
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    size_t vi;
+    for (vi = 0; vi < sizeof all_variants / sizeof all_variants[0]; ++vi) {
+        const variant *v = &all_variants[vi];
+        if (!runnable(v)) {
+            printf("  %s: not runnable on this CPU, skipped\n", v->name);
+            continue;
+        }
+        accuracy(v, quick);
+        edges(v);
+        positions(v);
+        /* the dispatched entry point follows the selection */
+        if (pybp_fast_select(v->name) != 0) {
+            FAIL("cannot select %s", v->name);
+        } else {
+            double z[5] = {-3.0, -0.5, 0.25, 2.0, 9.0}, a[5], b[5];
+            int i;
+            v->activate_f64(PYBP_FAST_ACT_TANH, z, 5, a);
+            pybp_fast_activate_f64(PYBP_FAST_ACT_TANH, z, 5, b);
+            for (i = 0; i < 5; ++i)
+                if (!same_f64(a[i], b[i])) FAIL("dispatch != %s", v->name);
+        }
+    }
+    if (failures) {
+        printf("test_activation: %d FAILED\n", failures);
+        return 1;
+    }
+    printf("test_activation: all passed\n");
+    return 0;
+}
