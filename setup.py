@@ -114,7 +114,8 @@ extensions = [
         depends=["csrc/pybp.h", "csrc/kernels_impl.h", "csrc/instantiate.h",
                  "csrc/kernels_isa.h", "csrc/fast_kernels.h",
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
-                 "csrc/fast_ukr.h", "csrc/shuffle.h", "csrc/threads.h"],
+                 "csrc/fast_ukr.h", "csrc/fast_act_avx2.h",
+                 "csrc/fast_act_consts.h", "csrc/shuffle.h", "csrc/threads.h"],
     )
 ]
 

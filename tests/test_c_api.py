@@ -166,6 +166,7 @@ def test_workspace_holds_one_chunk_not_a_batch():
     assert small < core.epoch_workspace_size(256)
 
 
+@pytest.mark.usefixtures("exact_kernels")  # bits against the Python backend
 def test_rmsprop_rho_reaches_c():
     """rho is RMSprop's own field: two values of rho give two results, each
     equal to the pure-Python backend's."""
