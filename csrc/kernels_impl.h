@@ -253,11 +253,12 @@ void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
     const int L = net->n_layers;
     const REAL *a_prev = x;
     REAL *a = acts;
+    int64_t off = 0; /* pybp_weight_offset(net, l), kept running */
     int l;
     for (l = 0; l < L; ++l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        const REAL *W = params + pybp_weight_offset(net, l);
-        const REAL *b = net->bias ? params + pybp_bias_offset(net, l) : NULL;
+        const REAL *W = params + off;
+        const REAL *b = net->bias ? W + n_in * n_out : NULL;
         const int last = (l == L - 1);
         /* The output layer's net inputs go to z_out when asked for. */
         REAL *z = (last && z_out) ? z_out : a;
@@ -269,6 +270,7 @@ void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
                                a);
         a_prev = a;
         a += n * n_out;
+        off += PYBP_LAYER_PARAMS(net, l);
     }
 }
 
@@ -900,11 +902,12 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
     /* Offsets hoisted out of the step for nets of up to 32 layers. */
     int64_t wo[32], bo[32];
     const int hoist = L <= 32;
-    int64_t k;
+    int64_t k, off = 0;
     int l;
     for (l = 0; hoist && l < L; ++l) {
-        wo[l] = pybp_weight_offset(net, l);
-        bo[l] = net->bias ? pybp_bias_offset(net, l) : 0;
+        wo[l] = off; /* pybp_weight_offset(net, l), kept running */
+        bo[l] = off + net->sizes[l] * net->sizes[l + 1];
+        off += PYBP_LAYER_PARAMS(net, l);
     }
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
@@ -940,14 +943,16 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
 
 /* ---- one epoch, many epochs ----------------------------------------------- */
 
-/* pybp_train_epoch's body; *work_since counts multiply-adds since the last
- * progress call, carried across the epochs of pybp_train_epochs. */
-static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
-                          REAL *state, const REAL *X, const REAL *T,
-                          const REAL *sw, const int64_t *order, int64_t n,
-                          const pybp_task *task, REAL *work,
-                          pybp_stats *stats, pybp_progress_fn progress,
-                          void *ctx, double *work_since)
+/* pybp_train_epoch's body for every case but the fused one: batches
+ * gathered in chunks, a gradient buffer, one optimizer step per batch. */
+static int64_t SFX(batched_epoch)(const pybp_net *net, pybp_optim *opt,
+                                  REAL *params, REAL *state, const REAL *X,
+                                  const REAL *T, const REAL *sw,
+                                  const int64_t *order, int64_t n,
+                                  const pybp_task *task, REAL *work,
+                                  pybp_stats *stats,
+                                  pybp_progress_fn progress, void *ctx,
+                                  double *work_since)
 {
     const int L = net->n_layers;
     const int64_t n_in = net->sizes[0], m = net->sizes[L];
@@ -968,10 +973,6 @@ static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
     int64_t start, p;
 
     if (batch < 1) return 0; /* precondition; guarded: it would never end */
-    if (batch == 1 && SFX(fused_sgd)(opt))
-        return SFX(sample_sgd_epoch)(net, opt, params, X, T, sw, order, n,
-                                     task, work, stats, progress, ctx,
-                                     work_since);
     if (full_batch)
         for (p = 0; p < np; ++p) grad[p] = 0;
     for (start = 0; start < n; start += batch) {
@@ -1040,6 +1041,23 @@ static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
         SFX(optim_step)(net, opt, params, grad, state, task->train_biases);
     }
     return n;
+}
+
+/* pybp_train_epoch's body; *work_since counts multiply-adds since the last
+ * progress call, carried across the epochs of pybp_train_epochs. */
+static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
+                          REAL *state, const REAL *X, const REAL *T,
+                          const REAL *sw, const int64_t *order, int64_t n,
+                          const pybp_task *task, REAL *work,
+                          pybp_stats *stats, pybp_progress_fn progress,
+                          void *ctx, double *work_since)
+{
+    if (task->batch == 1 && SFX(fused_sgd)(opt))
+        return SFX(sample_sgd_epoch)(net, opt, params, X, T, sw, order, n,
+                                     task, work, stats, progress, ctx,
+                                     work_since);
+    return SFX(batched_epoch)(net, opt, params, state, X, T, sw, order, n,
+                              task, work, stats, progress, ctx, work_since);
 }
 
 int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,

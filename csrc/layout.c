@@ -9,8 +9,7 @@ int64_t pybp_weight_offset(const pybp_net *net, int layer)
 {
     int64_t off = 0;
     int l;
-    for (l = 0; l < layer; ++l)
-        off += net->sizes[l + 1] * (net->sizes[l] + (net->bias ? 1 : 0));
+    for (l = 0; l < layer; ++l) off += PYBP_LAYER_PARAMS(net, l);
     return off;
 }
 

@@ -179,6 +179,12 @@ typedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done);
  */
 
 /* ---- sizes and offsets (no precision suffix) -------------------------- */
+/* The layout, defined here once: layer l's block is its n_out x n_in
+ * weights (row j holds w_ij for i < n_in), then, with biases, its n_out
+ * biases; blocks follow in layer order.  PYBP_LAYER_PARAMS is one block's
+ * length, so weight_offset(l) is the sum of it over the layers below l. */
+#define PYBP_LAYER_PARAMS(net, l)                                             \
+    ((net)->sizes[(l) + 1] * ((net)->sizes[(l)] + ((net)->bias ? 1 : 0)))
 int64_t pybp_n_params(const pybp_net *net);
 /* layer in [0, n_layers]; layer == n_layers gives n_params. */
 int64_t pybp_weight_offset(const pybp_net *net, int layer);
