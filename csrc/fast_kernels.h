@@ -162,6 +162,16 @@ typedef struct pybp_fast_kernels {
       pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
       pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA }
 
+/* Every variant this build compiles, generic first: the initializer of a
+ * pybp_fast_kernels array, for the C tests and benchmarks that run each. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define PYBP_FAST_ALL_KERNELS                                                 \
+    { PYBP_FAST_KERNELS(generic), PYBP_FAST_KERNELS(avx2),                    \
+      PYBP_FAST_KERNELS(avx512) }
+#else
+#define PYBP_FAST_ALL_KERNELS { PYBP_FAST_KERNELS(generic) }
+#endif
+
 /*
  * Variant selection (fast_dispatch.c).  The variants compiled in are
  * "generic" always, "avx2" (AVX2 + FMA) and "avx512" (AVX-512F) on x86-64

@@ -46,8 +46,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 typedef pybp_fast_kernels variant;
-#define V(ISA) PYBP_FAST_KERNELS(ISA)
-static const variant variants[] = { V(generic), V(avx2), V(avx512) };
+static const variant variants[] = PYBP_FAST_ALL_KERNELS;
 
 typedef struct net {
     const char *name;

@@ -95,13 +95,6 @@ class Core:
         """(loss sum, weight sum, correct sum) over X."""
     def evaluate_workspace_size(self, batch: int) -> int:
         """Workspace values evaluate needs per chunk of `batch` samples."""
-    def predict_f64(self, params: _Floats, X: _Floats, out: _Floats) -> int:
-        """out = network(X) in float64, checked in C: 0 ok, 1 X or 2 params
-        not finite (out not written), 3 outputs not finite."""
-    def predict_f32(self, params: _Floats, X: _Floats, out: _Floats) -> int:
-        """As predict_f64, in float32."""
-    def predict(self, params: _Floats, X: _Floats, out: _Floats) -> int:
-        """predict_f64 or predict_f32 by params' dtype."""
     def predict_ready(self, params: _Floats, X: object,
                       empty: Callable[..., _Floats],
                       dtype: Any) -> _Floats | None:

@@ -261,7 +261,7 @@ STOPS = {PYBP_STOP_MAX_EPOCHS: "max_epochs", PYBP_STOP_TARGET: "target_loss",
          PYBP_STOP_PATIENCE: "no_improvement", PYBP_STOP_DIVERGED: "diverged",
          PYBP_STOP_ASKED: "asked", PYBP_STOP_ASKED_INSIDE: "asked_inside"}
 
-# Values of the on-stack workspace Core.predict uses before allocating.
+# Values of the on-stack workspace Core.predict_ready uses before allocating.
 cdef enum:
     PREDICT_STACK = 2048
 
@@ -514,33 +514,6 @@ cdef class Core:
             free(work)
         return code
 
-    cdef bint _predict_shapes(self, Py_ssize_t n_params, Py_ssize_t n,
-                              Py_ssize_t n_in, Py_ssize_t out_rows,
-                              Py_ssize_t out_cols) except -1:
-        """ValueError unless the shapes fit; true when there is nothing to
-        do (no samples)."""
-        _check_len("params", n_params, self.n_params)
-        _check_len("X columns", n_in, self.n_in)
-        _check_len("out rows", out_rows, n)
-        _check_len("out columns", out_cols, self.n_out)
-        return n == 0
-
-    def predict_f64(self, const double[::1] params, const double[:, ::1] X,
-                    double[:, ::1] out):
-        """See predict (float64, without the fused-type dispatch)."""
-        if self._predict_shapes(params.shape[0], X.shape[0], X.shape[1],
-                                out.shape[0], out.shape[1]):
-            return 0
-        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
-
-    def predict_f32(self, const float[::1] params, const float[:, ::1] X,
-                    float[:, ::1] out):
-        """See predict (float32, without the fused-type dispatch)."""
-        if self._predict_shapes(params.shape[0], X.shape[0], X.shape[1],
-                                out.shape[0], out.shape[1]):
-            return 0
-        return self._predict(&params[0], &X[0, 0], X.shape[0], &out[0, 0])
-
     def predict_ready(self, params, X, empty, dtype):
         """network(X) when X already is what the kernels take, else None.
 
@@ -612,15 +585,6 @@ cdef class Core:
         finally:
             PyBuffer_Release(&pb)
         return out if code == 0 else None
-
-    def predict(self, params, X, out):
-        """out = network(X) for X of shape (n, n_in), checking in C that X
-        and params are finite.  Returns 0, or 1 if X has a non-finite value,
-        2 if params has one (out is then not written; the caller reports
-        it), 3 if the outputs overflowed to a non-finite value."""
-        if getattr(params, "dtype", None) == "float32":
-            return self.predict_f32(params, X, out)
-        return self.predict_f64(params, X, out)
 
     def train_epochs(self, dict spec, int64_t step, real[::1] params,
                      real[::1] state, const real[:, ::1] X,

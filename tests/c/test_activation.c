@@ -26,13 +26,7 @@
 #define ULP_BOUND_F32 2
 
 typedef pybp_fast_kernels variant;
-#define V(ISA) PYBP_FAST_KERNELS(ISA)
-static const variant all_variants[] = {
-    V(generic),
-#if defined(__x86_64__) || defined(_M_X64)
-    V(avx2), V(avx512)
-#endif
-};
+static const variant all_variants[] = PYBP_FAST_ALL_KERNELS;
 
 static int failures = 0;
 #define FAIL(...) do { ++failures; if (failures < 30) { printf("FAIL: "); \

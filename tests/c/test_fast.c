@@ -20,14 +20,7 @@
 #include "threads.h"
 
 typedef pybp_fast_kernels variant;
-
-#define V(ISA) PYBP_FAST_KERNELS(ISA)
-static const variant all_variants[] = {
-    V(generic),
-#if defined(__x86_64__) || defined(_M_X64)
-    V(avx2), V(avx512)
-#endif
-};
+static const variant all_variants[] = PYBP_FAST_ALL_KERNELS;
 
 static int failures = 0, checks = 0;
 static double worst[2][3]; /* [f32?][op]: largest error / allowance */
