@@ -391,6 +391,107 @@ static void SFX(fast_forward_small)(int64_t n, int64_t n_in, int64_t n_out,
     }
 }
 
+/*
+ * Narrow layers (few outputs, or few weights: the credit net's, FANN's
+ * benchmark nets', a softmax output of 10) over many rows skip the packing
+ * too: there, padding an output tile to FAST_NR columns and copying every
+ * row of X would cost more than the product.  The rows go FAST_LANES at a
+ * time, one sample per vector lane: the block of X is transposed into
+ * `xt`, and each output z[r, j] is the same chain as the other paths --
+ * FAST_MADD from zero in increasing k (n_in <= PYBP_FAST_KC: one k block),
+ * then the bias -- computed for FAST_LANES samples at once (the compiler vectorises the lane loops).  So a row's
+ * bits are still the same on every path and in every batch.  The
+ * activation then runs once over the block's rows (it is elementwise, with
+ * the same bits wherever an element sits).  Threads take blocks of
+ * FAST_NARROW_TASK_ROWS rows.
+ */
+#define FAST_LANES ((int)(64 / sizeof(REAL)))
+#define FAST_NARROW_TASK_ROWS 256
+
+/* Whether a forward product of this shape takes the narrow path. */
+static int SFX(fast_narrow)(int64_t n_in, int64_t n_out)
+{
+    return n_in <= PYBP_FAST_KC && (n_out * 2 <= FAST_NR || n_in * n_out < 512);
+}
+
+typedef struct SFX(fast_narrow_job) {
+    int64_t n, n_in, n_out;
+    const REAL *X, *W, *b;
+    int act;
+    REAL *Y, *Z;
+} SFX(fast_narrow_job);
+
+/* Rows [r0, r0 + count) of the narrow forward product, count <= FAST_LANES,
+ * unactivated, into Y (and Z).  Four outputs at a time (the last group
+ * repeats the last output), for 4 x FAST_LANES independent chains. */
+static void SFX(fast_forward_lanes)(const SFX(fast_narrow_job) *J,
+                                    int64_t r0, int64_t count, REAL *xt)
+{
+    const int64_t n_in = J->n_in, n_out = J->n_out;
+    int64_t s, i, j, q;
+    REAL y[4][FAST_LANES];
+    for (s = 0; s < FAST_LANES; ++s) {
+        const REAL *x = J->X + (r0 + (s < count ? s : 0)) * n_in;
+        for (i = 0; i < n_in; ++i) xt[i * FAST_LANES + s] = x[i];
+    }
+    for (j = 0; j < n_out; j += 4) {
+        const REAL *w[4];
+        for (q = 0; q < 4; ++q)
+            w[q] = J->W + (j + q < n_out ? j + q : n_out - 1) * n_in;
+        for (q = 0; q < 4; ++q)
+            for (s = 0; s < FAST_LANES; ++s) y[q][s] = 0;
+        for (i = 0; i < n_in; ++i) {
+            const REAL *xi = xt + i * FAST_LANES;
+            const REAL w0 = w[0][i], w1 = w[1][i], w2 = w[2][i], w3 = w[3][i];
+            for (s = 0; s < FAST_LANES; ++s) {
+                y[0][s] = FAST_MADD(xi[s], w0, y[0][s]);
+                y[1][s] = FAST_MADD(xi[s], w1, y[1][s]);
+                y[2][s] = FAST_MADD(xi[s], w2, y[2][s]);
+                y[3][s] = FAST_MADD(xi[s], w3, y[3][s]);
+            }
+        }
+        for (s = 0; s < count; ++s) {
+            REAL *yr = J->Y + (r0 + s) * n_out, *zr = J->Z ? J->Z + (r0 + s) * n_out : NULL;
+            for (q = 0; q < 4 && j + q < n_out; ++q) {
+                REAL v = y[q][s];
+                if (J->b) v += J->b[j + q];
+                if (zr) zr[j + q] = v;
+                yr[j + q] = v;
+            }
+        }
+    }
+}
+
+/* Task t: rows [t * FAST_NARROW_TASK_ROWS, ...), then their activation. */
+static void SFX(fast_narrow_task)(void *vctx, int64_t t, int worker)
+{
+    const SFX(fast_narrow_job) *J = (const SFX(fast_narrow_job) *)vctx;
+    int64_t r0 = t * FAST_NARROW_TASK_ROWS, r1 = r0 + FAST_NARROW_TASK_ROWS;
+    int64_t r;
+    REAL xt[PYBP_FAST_KC * FAST_LANES];
+    (void)worker;
+    if (r1 > J->n) r1 = J->n;
+    for (r = r0; r < r1; r += FAST_LANES)
+        SFX(fast_forward_lanes)(J, r, r1 - r < FAST_LANES ? r1 - r : FAST_LANES,
+                                xt);
+    SFX(pybp_fast_activate)(J->act, J->Y + r0 * J->n_out,
+                            (r1 - r0) * J->n_out, J->Y + r0 * J->n_out);
+}
+
+static void SFX(fast_forward_narrow)(int64_t n, int64_t n_in, int64_t n_out,
+                                     const REAL *X, const REAL *W,
+                                     const REAL *b, int act, REAL *Y, REAL *Z,
+                                     int n_threads)
+{
+    SFX(fast_narrow_job) J;
+    int64_t tasks = (n + FAST_NARROW_TASK_ROWS - 1) / FAST_NARROW_TASK_ROWS;
+    J.n = n; J.n_in = n_in; J.n_out = n_out;
+    J.X = X; J.W = W; J.b = b; J.act = act; J.Y = Y; J.Z = Z;
+    pybp_pool_run(tasks, SFX(fast_narrow_task), &J,
+                  pybp_pool_workers_for(2.0 * (double)n * (double)n_in *
+                                        (double)n_out, n_threads));
+}
+
 /* Dp[r, i] = A'(P[r, i]) sum_j D[r, j] W[j, i] for r < n (n small), in
  * tiles of FAST_SMALL_TILE outputs. */
 static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
@@ -469,6 +570,14 @@ int SFX(pybp_fast_forward)(int64_t n, int64_t n_in, int64_t n_out,
             ws_bytes < pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL)))
             return PYBP_FAST_ESPACE;
         SFX(fast_forward_small)(n, n_in, n_out, X, W, b, act, Y, Z);
+        return PYBP_FAST_OK;
+    }
+    if (SFX(fast_narrow)(n_in, n_out)) {
+        if (ws != NULL &&
+            ws_bytes < pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL)))
+            return PYBP_FAST_ESPACE;
+        SFX(fast_forward_narrow)(n, n_in, n_out, X, W, b, act, Y, Z,
+                                 n_threads);
         return PYBP_FAST_OK;
     }
     memset(&J, 0, sizeof J);

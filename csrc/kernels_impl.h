@@ -134,12 +134,15 @@ static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
  * products of a layer go to the register-blocked, threaded kernels of
  * fast_kernels.h (R_FAST_FORWARD, R_FAST_DELTA, R_FAST_GRADIENT, the
  * dispatched ones of this precision), which pack their operands into the
- * calling thread's scratch (pybp_thread_scratch).  A layer of fewer than
- * PYBP_FAST_MIN_WEIGHTS weights runs the exact loops instead (packing would
- * cost more than it saves).  The choice depends on the layer alone -- not
- * on the number of samples, so a sample's result does not depend on the
- * batch or chunk it is in, and not on the thread count, so results stay
- * bit-reproducible whatever the threads.  If the scratch cannot be
+ * calling thread's scratch (pybp_thread_scratch).  Every forward product
+ * goes there (its small-row and narrow-layer paths need no packing and give
+ * a row the same bits as the blocked path).  The delta and gradient
+ * products of a layer of fewer than PYBP_FAST_MIN_WEIGHTS weights run the
+ * exact loops instead (packing would cost more than it saves).  The choice
+ * depends on the layer alone -- not on the number of samples, so a
+ * sample's result does not depend on the batch or chunk it is in, and not
+ * on the thread count, so results stay bit-reproducible whatever the
+ * threads.  If the scratch cannot be
  * allocated, the exact loop runs too (a correct result, with the exact
  * set's rounding).  Each helper returns 1 when it did the product.
  */
@@ -160,7 +163,7 @@ static int SFX(fast_forward_layer)(int64_t n, int64_t n_in, int64_t n_out,
     size_t need;
     void *ws;
     int rc;
-    if (!SFX(fast_worth_it)(n, n_in, n_out)) return 0;
+    if (n <= 0) return 0;
     need = pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL));
     ws = pybp_thread_scratch(need);
     if (ws == NULL) return 0;

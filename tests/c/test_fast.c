@@ -3,7 +3,8 @@
  * reference summed in long double, for every variant this CPU runs, both
  * precisions, every activation, edge sizes; bit-identical results for 1 to
  * 4 threads (the threaded runs in a workspace of NaN bytes, which shows any
- * read of unwritten workspace); the argument checks.  Exit status 0 when everything passes.
+ * read of unwritten workspace); a forward row's bits the same in any batch
+ * (narrow, blocked and small-row paths); the argument checks.  Exit status 0 when everything passes.
  *
  * Tolerance: for an output whose exact value is y and whose terms have
  * absolute sum S (e.g. S = sum_i |x_i w_ij| + |b_j| in the forward product),
@@ -304,6 +305,40 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
     free(fX); free(fW); free(fb); free(fD); free(fP); free(fc);
 }
 
+/* ---- a row's bits do not depend on its batch ------------------------------ */
+
+/* The forward product of n rows equals, bit for bit, the product of each
+ * row alone (the small-row path), whichever path -- narrow, blocked --
+ * computes the batch; with and without Z, for the elementwise activations. */
+static void test_rows_alone(const variant *v, int64_t n, int64_t ni, int64_t no)
+{
+    static const int acts[] = { PYBP_FAST_ACT_SIGMOID, PYBP_FAST_ACT_TANH,
+                                PYBP_FAST_ACT_RELU, PYBP_FAST_ACT_IDENTITY };
+    double *X = rand_vec(n * ni), *W = rand_vec(no * ni), *b = rand_vec(no);
+    float *fX = to_f32(X, n * ni), *fW = to_f32(W, no * ni), *fb = to_f32(b, no);
+    size_t sy = (size_t)(n * no);
+    double *Y = malloc(sy * 8), *Z = malloc(sy * 8), *y1 = malloc(sy * 8), *z1 = malloc(sy * 8);
+    float *fY = malloc(sy * 4), *fZ = malloc(sy * 4), *fy1 = malloc(sy * 4), *fz1 = malloc(sy * 4);
+    int64_t r;
+    size_t a;
+    for (a = 0; a < sizeof acts / sizeof acts[0]; ++a) {
+        int act = acts[a];
+        v->forward_f64(n, ni, no, X, W, b, act, Y, Z, NULL, 0, 2);
+        v->forward_f32(n, ni, no, fX, fW, fb, act, fY, fZ, NULL, 0, 2);
+        for (r = 0; r < n; ++r) {
+            v->forward_f64(1, ni, no, X + r * ni, W, b, act, y1 + r * no, z1 + r * no, NULL, 0, 1);
+            v->forward_f32(1, ni, no, fX + r * ni, fW, fb, act, fy1 + r * no, fz1 + r * no, NULL, 0, 1);
+        }
+        ++checks;
+        if (memcmp(Y, y1, sy * 8) || memcmp(Z, z1, sy * 8) ||
+            memcmp(fY, fy1, sy * 4) || memcmp(fZ, fz1, sy * 4))
+            FAIL("%s: forward of %lld rows differs from each row alone (n_in=%lld n_out=%lld act %d)",
+                 v->name, (long long)n, (long long)ni, (long long)no, act);
+    }
+    free(X); free(W); free(b); free(fX); free(fW); free(fb);
+    free(Y); free(Z); free(y1); free(z1); free(fY); free(fZ); free(fy1); free(fz1);
+}
+
 /* ---- arguments ------------------------------------------------------------ */
 
 static void test_arguments(void)
@@ -367,6 +402,17 @@ int main(int argc, char **argv)
         test_threads(vr, 65, 300, 257);
         test_threads(vr, 256, 1024, 1024);
         test_threads(vr, 1000, 37, 11);
+        {
+            /* narrow (few outputs, or few weights; n_in up to the k block),
+             * then blocked shapes, and row counts around the lane width */
+            static const int64_t rows[][3] = {
+                {1000, 10, 4}, {37, 14, 16}, {300, 64, 3}, {129, 256, 8},
+                {17, 21, 8}, {9, 5, 7}, {4, 2, 2}, {600, 3, 1},
+                {50, 257, 3}, {64, 64, 10}, {33, 100, 40}};
+            size_t r;
+            for (r = 0; r < sizeof rows / sizeof rows[0]; ++r)
+                test_rows_alone(vr, rows[r][0], rows[r][1], rows[r][2]);
+        }
         printf("variant %s: tested\n", vr->name);
     }
     test_arguments();
