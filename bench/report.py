@@ -140,7 +140,10 @@ def markdown(info, results):
     lines = [
         "# pybp benchmarks: latest run", "",
         f"Command: `{info.get('command', 'python bench/run.py').strip()}` "
-        f"({info.get('repeats')} interleaved rounds after a warm-up; medians; "
+        f"({info.get('repeats')} interleaved rounds after a warm-up"
+        + (f", each run after a {info['cooldown']:g} s idle pause"
+           if info.get("cooldown") else "")
+        + f"; medians; "
         f"{info.get('seconds', 0):.0f} s in all).", "",
         f"Machine: {info['cpu']}; {simd}; {info['usable_cores']} usable of "
         f"{info['cores']} cores; load average at start "

@@ -3,7 +3,10 @@ implementation (bench/implementations.py), in one process run.
 
 For each workload, every implementation is built and warmed up once, then
 timed in interleaved rounds (A, B, C, A, B, C, ...), so that a change in the
-machine's load hits all of them alike.  Reported: the median of the rounds,
+machine's load hits all of them alike.  Each timed run starts after a short
+idle pause (--cooldown, 0.15 s): an idle OpenBLAS worker thread keeps
+spinning for about 2^28 cycles (~0.1 s) after numpy's last product, and on a
+2-core machine it would hold a core the next implementation's threads need.  Reported: the median of the rounds,
 the speed relative to pybp, and pybp against the best peer; for each
 implementation the threads it used and the foreign CPU load (cores kept busy
 by other processes, bench/timing.py) while it was timed.
@@ -50,6 +53,10 @@ def _parse(argv):
                    help="seconds of timed runs per implementation and "
                         "workload before it drops out of later rounds "
                         "(default 4, quick 1.5)")
+    p.add_argument("--cooldown", type=float, default=0.15,
+                   help="idle seconds before each timed run, so that the "
+                        "previous implementation's spinning threads (e.g. "
+                        "OpenBLAS's) have gone to sleep (default 0.15)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit every implementation to N threads")
     p.add_argument("--kernels", default=None,
@@ -64,6 +71,8 @@ def _parse(argv):
     args = p.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         p.error(f"--repeats must be >= 1; got {args.repeats}")
+    if args.cooldown < 0:
+        p.error(f"--cooldown must be >= 0; got {args.cooldown}")
     if args.threads is not None and args.threads < 1:
         p.error(f"--threads must be >= 1; got {args.threads}")
     return args
@@ -150,8 +159,9 @@ def main(argv=None):
     results = []
     for w in chosen:
         results.append(measure_workload(w, names, kernels, args.threads,
-                                        repeats, im, budget))
+                                        repeats, im, budget, args.cooldown))
     info["seconds"] = round(time.time() - t_start, 1)
+    info["cooldown"] = args.cooldown
     info["command"] = " ".join(["python bench/run.py"] + list(
         sys.argv[1:] if argv is None else argv))
     info["repeats"] = repeats
@@ -188,7 +198,8 @@ def _limit_threads(n):
         pybp.set_num_threads(n)
 
 
-def measure_workload(w, names, kernels, threads, repeats, im, budget):
+def measure_workload(w, names, kernels, threads, repeats, im, budget,
+                     cooldown=0.15):
     """Warm up every runner, then time them in interleaved rounds.  A runner
     whose warm-up run took longer than budget/repeats takes part in fewer
     rounds (at least one), so that one slow peer cannot hold the whole
@@ -222,6 +233,7 @@ def measure_workload(w, names, kernels, threads, repeats, im, budget):
                 if k >= rounds[r.name]:
                     continue
                 r.reset()
+                time.sleep(cooldown)    # others' spinning threads sleep
                 with Interval() as iv:
                     s = r.run()
                 samples[r.name].append(
