@@ -343,7 +343,7 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
  * row's result has the same bits whichever path computes it, and does not
  * depend on the number of rows.  One thread; no workspace.
  */
-#define FAST_SMALL_ROWS 4
+#define FAST_SMALL_ROWS PYBP_FAST_SMALL_ROWS
 #define FAST_SMALL_TILE 64
 
 /* Y[r, j] = A(x_r . W[j, :] + b_j) for r < n (n small), four outputs at a

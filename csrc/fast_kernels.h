@@ -59,6 +59,10 @@
 /* Depth of one k block: sums run over blocks of this many terms. */
 #define PYBP_FAST_KC 256
 
+/* Forward and delta products of fewer rows than this (a sample or two) use
+ * no workspace: ws may be NULL for them without any allocation. */
+#define PYBP_FAST_SMALL_ROWS 4
+
 /*
  * Workspace bytes for one call of each product (the same for float and
  * double when elem_size is 4 or 8, for every variant).

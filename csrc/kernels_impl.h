@@ -164,9 +164,14 @@ static int SFX(fast_forward_layer)(int64_t n, int64_t n_in, int64_t n_out,
     void *ws;
     int rc;
     if (n <= 0) return 0;
-    need = pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL));
-    ws = pybp_thread_scratch(need);
-    if (ws == NULL) return 0;
+    if (n < PYBP_FAST_SMALL_ROWS) { /* no workspace (per-sample steps) */
+        need = 0;
+        ws = NULL;
+    } else {
+        need = pybp_fast_forward_workspace(n, n_in, n_out, sizeof(REAL));
+        ws = pybp_thread_scratch(need);
+        if (ws == NULL) return 0;
+    }
     if (act == PYBP_ACT_SOFTMAX) {
         rc = R_FAST_FORWARD(n, n_in, n_out, a_prev, W, b, act, z, NULL, ws,
                             need, 0);
@@ -224,6 +229,13 @@ static REAL SFX(dot)(const REAL *a, const REAL *b, int64_t n)
     REAL s[PYBP_DOT_LANES] = {0};
     int64_t i = 0;
     int u;
+    if (n < PYBP_DOT_LANES) {
+        /* Only lane 0 is used, from +0, so it is never -0 and the lane sum
+         * below would return it unchanged: the same value, directly. */
+        REAL s0 = 0;
+        for (; i < n; ++i) s0 += a[i] * b[i];
+        return s0;
+    }
     for (; i + PYBP_DOT_LANES <= n; i += PYBP_DOT_LANES)
         for (u = 0; u < PYBP_DOT_LANES; ++u) s[u] += a[i + u] * b[i + u];
     for (; i < n; ++i) s[0] += a[i] * b[i];
@@ -831,18 +843,19 @@ static int SFX(fused_sgd)(const pybp_optim *opt)
  * w -= lr (g + decay w)), operation for operation.  deltas holds the output
  * block already; acts the sample's activations; c the sample's gradient
  * scale, as accumulate_gradient computes it; wo, bo each layer's weight and
- * bias offsets, hoisted out of the step by the caller (or NULL).
+ * bias offsets, hoisted out of the step by the caller (or NULL); out_off
+ * the output block's offset in acts and deltas.
  */
 static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
                                    REAL *params, const REAL *x,
                                    const REAL *acts, REAL *deltas, REAL c,
                                    int train_biases, const int64_t *wo,
-                                   const int64_t *bo)
+                                   const int64_t *bo, int64_t out_off)
 {
     const int L = net->n_layers;
     const REAL lr = (REAL)opt->lr, decay = (REAL)opt->weight_decay;
     const REAL zero = 0;
-    int64_t off = pybp_n_units(net) - net->sizes[L]; /* output block */
+    int64_t off = out_off; /* the output block: n_units - sizes[L] */
     int l;
     for (l = L - 1; l >= 0; --l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
@@ -932,7 +945,7 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
             const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
             SFX(sample_sgd_update)(net, opt, params, x, acts, deltas, c,
                                    task->train_biases, hoist ? wo : NULL,
-                                   hoist ? bo : NULL);
+                                   hoist ? bo : NULL, out_off);
             opt->step += 1;
         }
         *work_since += (double)np;
