@@ -5,8 +5,10 @@ build machine's CPU (no native-architecture flag), so a wheel runs on any
 CPU of its platform.  On x86-64 the exact kernels are compiled a second time
 for AVX2 (csrc/kernels_avx2.c, alone with -mavx2 or /arch:AVX2), and the fast
 layer products for AVX2+FMA (csrc/fast_avx2.c, -mavx2 -mfma) and AVX-512F
-(csrc/fast_avx512.c, -mavx512f -mfma); csrc/dispatch.c and
-csrc/fast_dispatch.c pick a variant at run time after checking the CPU.  No
+(csrc/fast_avx512.c, -mavx512f -mfma); on arm64 the fast layer products
+have a NEON variant (csrc/fast_neon.c, baseline flags: every arm64 CPU has
+NEON and FMA).  csrc/dispatch.c and csrc/fast_dispatch.c pick a variant at
+run time after checking the CPU.  No
 flag lets the compiler reorder or fuse floating-point operations, so every
 variant of the exact set, and the pure-Python backend, compute the same sums
 in the same order (the fast set's FMA is written out as intrinsics).
@@ -25,13 +27,17 @@ from setuptools.command.build_ext import build_ext
 C_SOURCES = ["csrc/layout.c", "csrc/kernels_generic.c", "csrc/dispatch.c",
              "csrc/fast_drivers.c", "csrc/fast_generic.c",
              "csrc/fast_dispatch.c", "csrc/threads.c"]
-# Sources compiled alone with their own flags, x86-64 only, and the macro
-# that tells the dispatchers they are there.
+# Sources compiled alone with their own flags, for one target architecture
+# only, and the macro that tells the dispatchers they are there.
 ISA_SOURCES = {
     "csrc/kernels_avx2.c": ("avx2", "PYBP_HAVE_AVX2"),
     "csrc/fast_avx2.c": ("fast_avx2", "PYBP_HAVE_FAST_AVX2"),
     "csrc/fast_avx512.c": ("fast_avx512", "PYBP_HAVE_FAST_AVX512"),
+    "csrc/fast_neon.c": ("fast_neon", "PYBP_HAVE_FAST_NEON"),
 }
+# Which target each ISA source is for ("x86_64" or "arm64").
+ISA_TARGET = {"avx2": "x86_64", "fast_avx2": "x86_64",
+              "fast_avx512": "x86_64", "fast_neon": "arm64"}
 FLAGS = {
     # -fno-math-errno lets libm calls such as sqrt be inlined; it changes no
     # result.  -ffp-contract=off: no fused multiply-adds (Clang would fuse
@@ -45,20 +51,29 @@ ISA_FLAGS = {
     "avx2": {"unix": ["-mavx2"], "msvc": ["/arch:AVX2"]},
     "fast_avx2": {"unix": ["-mavx2", "-mfma"], "msvc": ["/arch:AVX2"]},
     "fast_avx512": {"unix": ["-mavx512f", "-mfma"], "msvc": ["/arch:AVX512"]},
+    "fast_neon": {"unix": [], "msvc": []},
 }
 # The thread pool (csrc/threads.c) uses POSIX threads outside Windows.
 LINK_FLAGS = {"unix": ["-pthread"], "msvc": []}
 
 
-def target_is_x86_64(plat_name):
-    """Whether the extension is being built for x86-64 (cross-builds too)."""
+def target_arch(plat_name):
+    """"x86_64", "arm64" or None (another CPU): what the extension is being
+    built for (cross-builds too: macOS ARCHFLAGS, Windows plat_name)."""
     if sys.platform == "darwin":
         arches = shlex.split(os.environ.get("ARCHFLAGS", ""))[1::2]
+        if len(arches) == 1:
+            return arches[0] if arches[0] in ("x86_64", "arm64") else None
         if arches:
-            return arches == ["x86_64"]
+            return None  # universal2: only the baseline variants
     if sys.platform == "win32":
-        return plat_name == "win-amd64"
-    return platform.machine().lower() in ("x86_64", "amd64")
+        return {"win-amd64": "x86_64", "win-arm64": "arm64"}.get(plat_name)
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        return "x86_64"
+    if machine in ("aarch64", "arm64"):
+        return "arm64"
+    return None
 
 
 class BuildExt(build_ext):
@@ -66,8 +81,9 @@ class BuildExt(build_ext):
         family = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
         extra = shlex.split(os.environ.get("PYBP_CFLAGS", ""))
         self.flags = FLAGS[family] + extra
-        x86 = target_is_x86_64(self.plat_name)
-        self.isa_flags = {isa: (flags[family] if x86 else None)
+        arch = target_arch(self.plat_name)
+        self.isa_flags = {isa: (flags[family] if ISA_TARGET[isa] == arch
+                                else None)
                           for isa, flags in ISA_FLAGS.items()}
         self.avx2_flags = self.isa_flags["avx2"]
         link = [] if sys.platform == "darwin" else LINK_FLAGS[family]
@@ -86,13 +102,13 @@ class BuildExt(build_ext):
 
     def build_extension(self, ext):
         # Each variant is compiled on its own with its own flags, and only
-        # for x86-64; elsewhere it is left out.
+        # for its target architecture; elsewhere it is left out.
         for source, (isa, macro) in ISA_SOURCES.items():
             if source not in ext.sources:
                 continue
             ext.sources = [s for s in ext.sources if s != source]
             flags = self.isa_flags[isa]
-            if flags:
+            if flags is not None:
                 ext.define_macros.append((macro, "1"))
                 ext.extra_objects += self.compiler.compile(
                     [source], output_dir=self.build_temp,
@@ -115,6 +131,7 @@ extensions = [
                  "csrc/kernels_isa.h", "csrc/fast_kernels.h",
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
                  "csrc/fast_ukr.h", "csrc/fast_act_avx2.h",
+                 "csrc/fast_act_scalar.h",
                  "csrc/fast_act_consts.h", "csrc/shuffle.h", "csrc/threads.h"],
     )
 ]

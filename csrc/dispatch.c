@@ -71,7 +71,8 @@ static const pybp_variant *current(void)
 }
 
 /* Every variant name either set may have, baseline first. */
-static const char *const variant_names[] = {"generic", "avx2", "avx512"};
+static const char *const variant_names[] = {"generic", "avx2", "avx512",
+                                             "neon"};
 #define N_NAMES ((int)(sizeof variant_names / sizeof variant_names[0]))
 
 #ifdef PYBP_X86_AVX2

@@ -118,6 +118,9 @@ static const fast_variant variants[] = {
 #if defined(FAST_X86) && defined(PYBP_HAVE_FAST_AVX512)
     FAST_VARIANT(avx512, cpu_has_avx512f),
 #endif
+#if (defined(__aarch64__) || defined(_M_ARM64)) && defined(PYBP_HAVE_FAST_NEON)
+    FAST_VARIANT(neon, always), /* Advanced SIMD is in every arm64 CPU */
+#endif
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 

@@ -122,6 +122,8 @@ PYBP_FAST_DECLARE(double, f64_avx2)
 PYBP_FAST_DECLARE(float, f32_avx2)
 PYBP_FAST_DECLARE(double, f64_avx512)
 PYBP_FAST_DECLARE(float, f32_avx512)
+PYBP_FAST_DECLARE(double, f64_neon)
+PYBP_FAST_DECLARE(float, f32_neon)
 /* and the dispatched ones, pybp_fast_forward_f64 ... (fast_dispatch.c) */
 PYBP_FAST_DECLARE(double, f64)
 PYBP_FAST_DECLARE(float, f32)
@@ -159,7 +161,7 @@ typedef struct pybp_fast_kernels {
     pybp_fast_activate_f32_fn *activate_f32;
 } pybp_fast_kernels;
 
-/* The table of variant ISA (generic, avx2, avx512). */
+/* The table of variant ISA (generic, avx2, avx512, neon). */
 #define PYBP_FAST_KERNELS(ISA)                                                \
     { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
       pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
@@ -172,6 +174,9 @@ typedef struct pybp_fast_kernels {
 #define PYBP_FAST_ALL_KERNELS                                                 \
     { PYBP_FAST_KERNELS(generic), PYBP_FAST_KERNELS(avx2),                    \
       PYBP_FAST_KERNELS(avx512) }
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define PYBP_FAST_ALL_KERNELS                                                 \
+    { PYBP_FAST_KERNELS(generic), PYBP_FAST_KERNELS(neon) }
 #else
 #define PYBP_FAST_ALL_KERNELS { PYBP_FAST_KERNELS(generic) }
 #endif
@@ -179,7 +184,8 @@ typedef struct pybp_fast_kernels {
 /*
  * Variant selection (fast_dispatch.c).  The variants compiled in are
  * "generic" always, "avx2" (AVX2 + FMA) and "avx512" (AVX-512F) on x86-64
- * when built with PYBP_HAVE_FAST_AVX2 / PYBP_HAVE_FAST_AVX512.
+ * when built with PYBP_HAVE_FAST_AVX2 / PYBP_HAVE_FAST_AVX512, and "neon"
+ * (always runnable there) on arm64 when built with PYBP_HAVE_FAST_NEON.
  * pybp_fast_runnable: 1 when compiled in and this CPU and OS can run it.
  * pybp_fast_select: NULL or "" picks the best runnable one; returns 0, or
  * -1 (selection unchanged) if the name is unknown or not runnable.  The

@@ -1,6 +1,7 @@
 /*
- * fast_ukr.h -- the x86 FMA micro-kernel, written once for every vector
- * width (AVX2's 256-bit and AVX-512's 512-bit registers, double and float).
+ * fast_ukr.h -- the FMA micro-kernel, written once for every vector width
+ * (NEON's 128-bit, AVX2's 256-bit and AVX-512's 512-bit registers, double
+ * and float).
  *
  * PYBP_UKR_6X2(NAME, REAL, VEC, W, ZERO, SPLAT, FMA, LOAD, STORE) defines
  *     static void NAME(int64_t kc, const REAL *a, const REAL *b, REAL *tile)
@@ -9,8 +10,8 @@
  * rows of two W-lane accumulators, 12 independent FMA chains, each output
  * one chain in increasing k (so the summation order does not depend on the
  * ISA's width beyond the tile shape).  ZERO() makes a zero vector, SPLAT(p)
- * broadcasts *p, FMA(a, b, c) is a*b+c, LOAD/STORE are unaligned.
- * Included only by the files compiled with the matching -m flags.
+ * broadcasts *p, FMA(a, b, c) is a*b+c (fused), LOAD/STORE are unaligned.
+ * Included only by the files compiled for the matching instruction set.
  */
 #ifndef PYBP_FAST_UKR_H
 #define PYBP_FAST_UKR_H

@@ -307,10 +307,17 @@ static int runnable(const variant *v) { return pybp_fast_runnable(v->name); }
 
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    /* --quick: a coarser sweep; --variant NAME: that variant only */
+    int quick = 0, i;
+    const char *only = NULL;
     size_t vi;
+    for (i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[i], "--variant") == 0 && i + 1 < argc) only = argv[++i];
+    }
     for (vi = 0; vi < sizeof all_variants / sizeof all_variants[0]; ++vi) {
         const variant *v = &all_variants[vi];
+        if (only && strcmp(v->name, only) != 0) continue;
         if (!runnable(v)) {
             printf("  %s: not runnable on this CPU, skipped\n", v->name);
             continue;
@@ -323,7 +330,6 @@ int main(int argc, char **argv)
             FAIL("cannot select %s", v->name);
         } else {
             double z[5] = {-3.0, -0.5, 0.25, 2.0, 9.0}, a[5], b[5];
-            int i;
             v->activate_f64(PYBP_FAST_ACT_TANH, z, 5, a);
             pybp_fast_activate_f64(PYBP_FAST_ACT_TANH, z, 5, b);
             for (i = 0; i < 5; ++i)

@@ -382,11 +382,18 @@ int main(int argc, char **argv)
     static const int64_t combos[][3] = {
         {128, 784, 128}, {128, 128, 64}, {128, 64, 10}, {32, 64, 64},
         {65, 300, 257}, {1, 1, 1}, {300, 513, 3}, {256, 1024, 1024}};
-    int nd = (int)(sizeof dims / sizeof dims[0]), v, d, quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    /* --quick: without the largest shape; --variant NAME: that variant only */
+    int nd = (int)(sizeof dims / sizeof dims[0]), v, d, quick = 0;
+    const char *only = NULL;
     size_t nv = sizeof all_variants / sizeof all_variants[0], q;
 
+    for (v = 1; v < argc; ++v) {
+        if (strcmp(argv[v], "--quick") == 0) quick = 1;
+        else if (strcmp(argv[v], "--variant") == 0 && v + 1 < argc) only = argv[++v];
+    }
     for (q = 0; q < nv; ++q) {
         const variant *vr = &all_variants[q];
+        if (only && strcmp(vr->name, only) != 0) continue;
         if (!pybp_fast_runnable(vr->name)) {
             printf("variant %s: not runnable on this CPU (or not compiled in), skipped\n", vr->name);
             continue;
