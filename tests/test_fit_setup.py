@@ -430,3 +430,38 @@ def test_classification_metric_small_path_agrees(dtype, monkeypatch):
         large = train.classification_metric(T)
         monkeypatch.setattr(train, "_SMALL_TARGETS", 64)
         assert small == large, T
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_train_epoch_and_evaluate_buffers(dtype):
+    # The per-epoch call and evaluate take raw buffers too: the same
+    # numbers as a fit, and a clear ValueError for what they cannot take.
+    d = datasets.mazur(dtype=dtype)
+    net, X, T, core = d.network, d.X, d.T, d.network.core
+    ref = net.copy()
+    ref.fit(X, T, optimizer=optim.SGD(0.5), epochs=1, shuffle=False)
+    empty = np.empty(0, dtype)
+    work = np.empty(core.epoch_workspace_size(1), dtype)
+    order = np.zeros(1, np.int64)
+    args = (optim.SGD(0.5).spec(), 0, net.params, empty, X, T, empty, order,
+            1, "half_sse", True, None, 0.0, work)
+    done, loss_sum, wsum, _, step, exc = core.train_epoch(*args)
+    assert (done, step, exc) == (1, 1, None)
+    np.testing.assert_array_equal(net.params, ref.params)
+    ework = np.empty(core.evaluate_workspace_size(1), dtype)
+    loss_sum, wsum, _ = core.evaluate(net.params, X, T, empty, "half_sse",
+                                      None, 0.0, ework)
+    assert loss_sum / wsum == pytest.approx(net.loss(X, T), rel=1e-6)
+    other = "float32" if dtype == "float64" else "float64"
+    with pytest.raises(ValueError, match="order: expected a C-contiguous, "
+                       "aligned 1-D array of int64"):
+        core.train_epoch(*args[:7], order.astype(np.int32), *args[8:])
+    with pytest.raises(ValueError, match=r"order\[0\] = 5 is outside"):
+        core.train_epoch(*args[:7], order + 5, *args[8:])
+    with pytest.raises(ValueError, match="T: expected a C-contiguous"):
+        core.evaluate(net.params, X, T.astype(other), empty, "half_sse",
+                      None, 0.0, ework)
+    with pytest.raises(ValueError, match="workspace: expected a writable"):
+        ro = ework.copy()
+        ro.flags.writeable = False
+        core.evaluate(net.params, X, T, empty, "half_sse", None, 0.0, ro)

@@ -526,47 +526,70 @@ cdef class Core:
                     &acts[0], &deltas[0], &z[0, 0], &grad[0], &weight_sum)
         return loss_sum, weight_sum
 
-    def evaluate(self, const real[::1] params, const real[:, ::1] X,
-                 const real[:, ::1] T, const real[::1] sw, str loss, metric,
-                 double threshold, real[::1] work):
+    def evaluate(self, params, X, T, sw, str loss, metric,
+                 double threshold, work):
         """Loss sum, weight sum and correct count over X, in chunks that fit
-        work.  An empty sw means equal weights."""
-        cdef int64_t n = X.shape[0], chunk
+        work.  An empty sw means equal weights.  Arrays as for
+        train_epochs (params' float type; X, T 2-D; raw buffers)."""
+        cdef int64_t n, chunk
         cdef pybp_stats stats = pybp_stats(0, 0, 0)
         cdef pybp_task task
-        cdef const real *swp = NULL
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("T rows", T.shape[0], n)
-        _check_len("T columns", T.shape[1], self.n_out)
-        chunk = work.shape[0] // pybp_evaluate_workspace_size(&self.net, 1)
-        task = _make_task(loss, metric, threshold, max(chunk, 1), False)
-        if chunk < 1:
-            raise ValueError("evaluate: workspace too small")
-        if sw.shape[0] != 0:
-            _check_len("sample weights", sw.shape[0], n)
-            swp = &sw[0]
-        if n == 0:
-            return 0.0, 0.0, 0.0
-        with nogil:
-            if real is double:
-                pybp_evaluate_f64(&self.net, &params[0], &X[0, 0], &T[0, 0],
-                                  swp, n, &task, &work[0], &stats)
-            else:
-                pybp_evaluate_f32(&self.net, &params[0], &X[0, 0], &T[0, 0],
-                                  swp, n, &task, &work[0], &stats)
+        cdef void *swp = NULL
+        cdef Py_buffer b[5]
+        cdef int got = 0, i
+        cdef char r
+        try:
+            r = _acquire(params, &b[0], "params", 1, False, 0)
+            got = 1
+            _acquire(X, &b[1], "X", 2, False, r)
+            got = 2
+            _acquire(T, &b[2], "T", 2, False, r)
+            got = 3
+            _acquire(sw, &b[3], "sample weights", 1, False, r)
+            got = 4
+            _acquire(work, &b[4], "workspace", 1, True, r)
+            got = 5
+            n = b[1].shape[0]
+            _check_len("params", b[0].shape[0], self.n_params)
+            _check_len("X columns", b[1].shape[1], self.n_in)
+            _check_len("T rows", b[2].shape[0], n)
+            _check_len("T columns", b[2].shape[1], self.n_out)
+            chunk = b[4].shape[0] // pybp_evaluate_workspace_size(&self.net, 1)
+            task = _make_task(loss, metric, threshold, max(chunk, 1), False)
+            if chunk < 1:
+                raise ValueError("evaluate: workspace too small")
+            if b[3].shape[0] != 0:
+                _check_len("sample weights", b[3].shape[0], n)
+                swp = b[3].buf
+            if n == 0:
+                return 0.0, 0.0, 0.0
+            with nogil:
+                if r == b'd':
+                    pybp_evaluate_f64(&self.net, <const double *>b[0].buf,
+                                      <const double *>b[1].buf,
+                                      <const double *>b[2].buf,
+                                      <const double *>swp, n, &task,
+                                      <double *>b[4].buf, &stats)
+                else:
+                    pybp_evaluate_f32(&self.net, <const float *>b[0].buf,
+                                      <const float *>b[1].buf,
+                                      <const float *>b[2].buf,
+                                      <const float *>swp, n, &task,
+                                      <float *>b[4].buf, &stats)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&b[i])
         return stats.loss_sum, stats.weight_sum, stats.correct_sum
 
     def evaluate_workspace_size(self, int64_t batch):
         return pybp_evaluate_workspace_size(&self.net, batch)
 
-    def train_epoch(self, dict spec, int64_t step, real[::1] params, real[::1] state,
-                    const real[:, ::1] X, const real[:, ::1] T,
-                    const real[::1] sw, const int64_t[::1] order,
-                    int64_t batch, str loss, bint train_biases, metric,
-                    double threshold, real[::1] work, progress=None):
+    def train_epoch(self, dict spec, int64_t step, params, state, X, T, sw,
+                    order, int64_t batch, str loss, bint train_biases,
+                    metric, double threshold, work, progress=None):
         """One epoch over X[order] in batches, all in C, with the optimizer
-        of `spec` (see _make_optim) after `step` updates.
+        of `spec` (see _make_optim) after `step` updates.  Arrays as for
+        train_epochs (params' float type, order int64; raw buffers).
 
         Returns (samples applied, loss sum, weight sum, correct sum, new
         optimizer step, exception raised by a signal handler or `progress`
@@ -577,40 +600,69 @@ cdef class Core:
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
                                          train_biases)
         cdef pybp_stats stats = pybp_stats(0, 0, 0)
-        cdef int64_t N = X.shape[0], n = order.shape[0], k, done = 0
-        cdef const real *swp = NULL
-        cdef real *statep = NULL
+        cdef int64_t N, n, k, done = 0
+        cdef const int64_t *orderp
+        cdef void *swp = NULL
+        cdef void *statep = NULL
         cdef list box = [progress, None]
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("optimizer state", state.shape[0],
-                   pybp_optim_state_slots(&opt) * self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("T rows", T.shape[0], N)
-        _check_len("T columns", T.shape[1], self.n_out)
-        _check_len("workspace", work.shape[0],
-                   pybp_epoch_workspace_size(&self.net, batch))
-        if sw.shape[0] != 0:
-            _check_len("sample weights", sw.shape[0], N)
-            swp = &sw[0]
-        if state.shape[0] != 0:
-            statep = &state[0]
-        for k in range(n):
-            if order[k] < 0 or order[k] >= N:
-                raise ValueError(f"order[{k}] = {order[k]} is outside "
-                                 f"[0, {N})")
-        if n == 0:
-            return 0, 0.0, 0.0, 0.0, opt.step, None
-        with nogil:
-            if real is double:
-                done = pybp_train_epoch_f64(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, &task, &work[0], &stats, _progress,
-                    <void *>box)
-            else:
-                done = pybp_train_epoch_f32(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, &task, &work[0], &stats, _progress,
-                    <void *>box)
+        cdef Py_buffer b[7]
+        cdef int got = 0, i
+        cdef char r
+        try:
+            r = _acquire(params, &b[0], "params", 1, True, 0)
+            got = 1
+            _acquire(state, &b[1], "optimizer state", 1, True, r)
+            got = 2
+            _acquire(X, &b[2], "X", 2, False, r)
+            got = 3
+            _acquire(T, &b[3], "T", 2, False, r)
+            got = 4
+            _acquire(sw, &b[4], "sample weights", 1, False, r)
+            got = 5
+            _acquire(order, &b[5], "order", 1, False, b'q')
+            got = 6
+            _acquire(work, &b[6], "workspace", 1, True, r)
+            got = 7
+            N = b[2].shape[0]
+            n = b[5].shape[0]
+            orderp = <const int64_t *>b[5].buf
+            _check_len("params", b[0].shape[0], self.n_params)
+            _check_len("optimizer state", b[1].shape[0],
+                       pybp_optim_state_slots(&opt) * self.n_params)
+            _check_len("X columns", b[2].shape[1], self.n_in)
+            _check_len("T rows", b[3].shape[0], N)
+            _check_len("T columns", b[3].shape[1], self.n_out)
+            _check_len("workspace", b[6].shape[0],
+                       pybp_epoch_workspace_size(&self.net, batch))
+            if b[4].shape[0] != 0:
+                _check_len("sample weights", b[4].shape[0], N)
+                swp = b[4].buf
+            if b[1].shape[0] != 0:
+                statep = b[1].buf
+            for k in range(n):
+                if orderp[k] < 0 or orderp[k] >= N:
+                    raise ValueError(f"order[{k}] = {orderp[k]} is outside "
+                                     f"[0, {N})")
+            if n == 0:
+                return 0, 0.0, 0.0, 0.0, opt.step, None
+            with nogil:
+                if r == b'd':
+                    done = pybp_train_epoch_f64(
+                        &self.net, &opt, <double *>b[0].buf,
+                        <double *>statep, <const double *>b[2].buf,
+                        <const double *>b[3].buf, <const double *>swp,
+                        orderp, n, &task, <double *>b[6].buf, &stats,
+                        _progress, <void *>box)
+                else:
+                    done = pybp_train_epoch_f32(
+                        &self.net, &opt, <float *>b[0].buf,
+                        <float *>statep, <const float *>b[2].buf,
+                        <const float *>b[3].buf, <const float *>swp,
+                        orderp, n, &task, <float *>b[6].buf, &stats,
+                        _progress, <void *>box)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&b[i])
         return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
                 opt.step, box[1])
 
