@@ -883,7 +883,8 @@ cdef class Core:
             ep.last_step0 = step
             ep.stop = PYBP_STOP_MAX_EPOCHS
             if ep.max_epochs == 0:
-                return 0, STOPS[ep.stop], opt.step, best, wait, False, step, None
+                return (0, STOPS[ep.stop], opt.step, best, wait, False,
+                        step, None)
             with nogil:
                 if r == b'd':
                     recorded = pybp_train_epochs_f64(
