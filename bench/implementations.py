@@ -152,6 +152,20 @@ class PybpRunner:
                         self.Tt)
 
 
+class PybpFit1(PredictMixin, PybpRunner):
+    """`units` calls of the workload's fit (fit1: one epoch each), timed
+    as predict calls are: the fixed cost of one fit() call."""
+
+    def __init__(self, w, kernels=None):
+        super().__init__(w, kernels)
+        self.note = "validation included"
+
+    def run(self):
+        fit, net, X, T = self.w.fit_pybp, self.net, self.X, self.T
+        for _ in range(self.units):
+            fit(net, X, T)
+
+
 class PybpPredict(PredictMixin, PybpRunner):
     def __init__(self, w, kernels=None):
         super().__init__(w, kernels)
@@ -583,6 +597,12 @@ def make_runners(w, names=IMPLEMENTATIONS, kernels=None, threads=None):
             skipped.append((name, f"not installed: {e}"))
 
     predict = w.predict_batch > 0
+    if w.key == "fit1":     # pybp's own call overhead: no peer runs it
+        for k in (kernels or kernel_sets()) if "pybp" in names else ():
+            add(f"pybp[{k}]" if k else "pybp", lambda k=k: PybpFit1(w, k))
+        skipped += [(name, "fit1 times pybp's own fit() call")
+                    for name in names if name != "pybp"]
+        return runners, skipped
     for name in names:
         if name == "pybp":
             for k in (kernels or kernel_sets()):

@@ -43,8 +43,8 @@ def _parse(argv):
                    help="smaller workloads and 3 rounds")
     p.add_argument("--only", default="",
                    help="comma-separated workload keys or prefixes "
-                        "(worked, credit, digits, mnist32, mnist64, wide, "
-                        "predict1, predict1000, fann)")
+                        "(worked, fit1, credit, digits, mnist32, mnist64, "
+                        "wide, predict1, predict1000, fann)")
     p.add_argument("--impl", default="",
                    help="comma-separated implementations (default: all)")
     p.add_argument("--repeats", type=int, default=None,

@@ -207,6 +207,12 @@ WORKED = Workload(
     epochs=10000, n_train=1, data="worked", unit="step", metric="us/step",
     notes="one sample; one fit() call of 10,000 epochs; biases trained")
 
+FIT1 = WORKED.scaled(
+    key="fit1", title="fit() set-up: worked example, net.fit(X, T, epochs=1)",
+    epochs=1, unit="call", metric="us",
+    notes="one fit() call of one epoch on one sample (the same arguments as "
+          "worked): the fixed cost of a call; pybp only")
+
 CREDIT = Workload(
     "credit", "credit net 10-4-6-8-4 sigmoid, per-sample SGD",
     (10, 4, 6, 8, 4), ("sigmoid", "sigmoid"), "half_sse", "sgd", lr=0.5,
@@ -275,11 +281,12 @@ def fann_available():
 
 def all_workloads(quick=False):
     """The workloads in run order; quick shrinks each to a few seconds."""
-    ws = [WORKED, CREDIT, DIGITS, MNIST32, MNIST64, WIDE, PREDICT1,
+    ws = [WORKED, FIT1, CREDIT, DIGITS, MNIST32, MNIST64, WIDE, PREDICT1,
           PREDICT1000]
     problems = ["building", "thyroid", "two-spiral", "soybean", "robot"]
     if quick:
-        ws = [WORKED.scaled(epochs=2000), CREDIT.scaled(n_train=5000, epochs=1),
+        ws = [WORKED.scaled(epochs=2000), FIT1,
+              CREDIT.scaled(n_train=5000, epochs=1),
               DIGITS.scaled(epochs=5),
               MNIST32.scaled(n_train=2560), MNIST64.scaled(n_train=2560),
               WIDE.scaled(n_train=1024), PREDICT1, PREDICT1000]

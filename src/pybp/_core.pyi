@@ -64,6 +64,10 @@ def shuffle(rng: int, order: NDArray[np.int64]) -> int:
     """order[:] = a permutation by csrc/shuffle.h's generator from state
     rng; returns the new state."""
 
+def all_finite(a: object) -> bool | None:
+    """Whether every value is finite, for an aligned C-contiguous float64
+    or float32 buffer; None for anything else."""
+
 class Core:
     """One network architecture as the C kernels see it."""
 
@@ -78,6 +82,9 @@ class Core:
     def __init__(self, sizes: tuple[int, ...] | list[int],
                  activations: tuple[str, ...] | list[str],
                  bias: bool) -> None: ...
+    def same_weights(self, a: _Floats, b: _Floats) -> bool:
+        """Whether two parameter buffers hold equal weights (biases not
+        compared)."""
     def epoch_workspace_size(self, batch: int) -> int:
         """Workspace values one epoch with this batch size needs."""
     def forward(self, params: _Floats, X: _Floats, out: _Floats,

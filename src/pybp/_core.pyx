@@ -14,7 +14,8 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
-                             PyBUF_RECORDS_RO, PyBUF_WRITABLE)
+                             PyBuffer_IsContiguous, PyBUF_RECORDS_RO,
+                             PyBUF_WRITABLE)
 
 from pybp._kernels cimport *
 
@@ -195,21 +196,31 @@ cdef pybp_optim _make_optim(dict spec, int64_t step) except *:
         raise ValueError(f"optimizer spec: unknown kind {kind!r}; expected "
                          f"one of {', '.join(_registry.OPTIMIZERS)}")
     fields = _registry.OPTIMIZER_FIELDS[kind]
-    given = set(spec) - {"kind"}
-    if given != set(fields):
+    if len(spec) != len(fields) + 1 or not all([f in spec for f in fields]):
+        given = set(spec) - {"kind"}
         missing = [f for f in fields if f not in given]
         unknown = sorted(given - set(fields))
         raise ValueError(f"optimizer spec for {kind!r} needs exactly the keys "
                          f"{', '.join(fields)}; missing {missing}, unknown "
                          f"{unknown}")
-    # Cython fills the struct from a dict with every field's name; fields
-    # the kind does not use are zero (the kernels never read them).
-    values = dict.fromkeys(_OPTIM_FIELDS, 0.0)
-    values.update({name: spec[name] for name in fields})
-    values["kind"] = _registry.OPTIMIZERS[kind]
-    values["nesterov"] = 1 if values["nesterov"] else 0
-    values["step"] = 0
-    opt = values
+    # Field by field (spec has exactly the kind's keys); fields the kind
+    # does not use are zero (the kernels never read them).
+    opt.kind = _registry.OPTIMIZERS[kind]
+    opt.lr = spec.get("lr", 0.0)
+    opt.weight_decay = spec.get("weight_decay", 0.0)
+    opt.momentum = spec.get("momentum", 0.0)
+    opt.nesterov = 1 if spec.get("nesterov", False) else 0
+    opt.beta1 = spec.get("beta1", 0.0)
+    opt.beta2 = spec.get("beta2", 0.0)
+    opt.rho = spec.get("rho", 0.0)
+    opt.eps = spec.get("eps", 0.0)
+    opt.eta_plus = spec.get("eta_plus", 0.0)
+    opt.eta_minus = spec.get("eta_minus", 0.0)
+    opt.delta0 = spec.get("delta0", 0.0)
+    opt.delta_min = spec.get("delta_min", 0.0)
+    opt.delta_max = spec.get("delta_max", 0.0)
+    opt.mu = spec.get("mu", 0.0)
+    opt.step = 0
     if step < 0:
         raise ValueError(f"optimizer step must be >= 0, got {step}")
     opt.step = step
@@ -275,6 +286,108 @@ cdef bint _all_finite(const real *v, int64_t count) noexcept nogil:
     return acc == 0
 
 
+# Values above which all_finite releases the GIL for its pass.
+cdef enum:
+    FINITE_NOGIL = 1 << 15
+
+
+def all_finite(a):
+    """Whether every value of `a` is finite, in one pass with no allocation:
+    True or False when `a` exports (buffer protocol) an aligned,
+    C-contiguous block of float64 ("d") or float32 ("f") values, of any
+    shape (empty: True); None when it does not (the caller then checks
+    another way).  The fast path of pybp._validate's array checks."""
+    cdef Py_buffer b
+    cdef bint ok = False
+    cdef int64_t count
+    try:
+        PyObject_GetBuffer(a, &b, PyBUF_RECORDS_RO)
+    except (BufferError, TypeError, ValueError):
+        return None
+    try:
+        if b.format == NULL or b.format[1] != 0 or \
+                not PyBuffer_IsContiguous(&b, b'C'):
+            return None
+        if b.format[0] == b'd' and b.itemsize == sizeof(double):
+            if (<size_t>b.buf) % sizeof(double) != 0:
+                return None
+            count = b.len // sizeof(double)
+            if count > FINITE_NOGIL:
+                with nogil:
+                    ok = _all_finite(<const double *>b.buf, count)
+            else:
+                ok = _all_finite(<const double *>b.buf, count)
+        elif b.format[0] == b'f' and b.itemsize == sizeof(float):
+            if (<size_t>b.buf) % sizeof(float) != 0:
+                return None
+            count = b.len // sizeof(float)
+            if count > FINITE_NOGIL:
+                with nogil:
+                    ok = _all_finite(<const float *>b.buf, count)
+            else:
+                ok = _all_finite(<const float *>b.buf, count)
+        else:
+            return None
+    finally:
+        PyBuffer_Release(&b)
+    return ok
+
+
+cdef bint _same_weights(const pybp_net *net, const real *a,
+                        const real *b) noexcept nogil:
+    """Whether a and b (parameter buffers of net) hold equal weights."""
+    cdef int64_t l, i, off = 0, count
+    for l in range(net.n_layers):
+        count = net.sizes[l] * net.sizes[l + 1]
+        for i in range(off, off + count):
+            if a[i] != b[i]:
+                return False
+        off += count + (net.sizes[l + 1] if net.bias else 0)
+    return True
+
+
+cdef char _acquire(object obj, Py_buffer *b, str name, int ndim,
+                   bint writable, char want) except 0:
+    """Take obj's buffer into b (the caller releases it): `ndim`-D,
+    C-contiguous, aligned, writable if asked, of element `want` -- b'd'
+    float64, b'f' float32, b'q' int64, b'Q' uint64, or 0 for either float
+    type; returns the element found.  ValueError (nothing held) otherwise."""
+    cdef int flags = PyBUF_RECORDS_RO | (PyBUF_WRITABLE if writable else 0)
+    cdef char f = 0
+    cdef Py_ssize_t size
+    try:
+        PyObject_GetBuffer(obj, b, flags)
+    except (BufferError, TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: expected a{' writable' if writable else ''}"
+                         f" {ndim}-D array; got {type(obj).__name__} "
+                         f"({exc})") from None
+    if b.format != NULL and b.format[0] != 0 and b.format[1] == 0:
+        f = b.format[0]
+    if f == b'l':
+        f = b'q'
+    elif f == b'L':
+        f = b'Q'
+    size = 4 if f == b'f' else 8
+    if not ((f == want or (want == 0 and (f == b'd' or f == b'f')))
+            and b.itemsize == size and b.ndim == ndim
+            and PyBuffer_IsContiguous(b, b'C')
+            and (<size_t>b.buf) % size == 0):
+        PyBuffer_Release(b)
+        if want == b'd':
+            kind = "float64"
+        elif want == b'f':
+            kind = "float32"
+        elif want == b'q':
+            kind = "int64"
+        elif want == b'Q':
+            kind = "uint64"
+        else:
+            kind = "float64 or float32"
+        raise ValueError(f"{name}: expected a C-contiguous, aligned {ndim}-D "
+                         f"array of {kind}")
+    return f
+
+
 cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
     if got != want:
         raise ValueError(f"{what}: expected {want} values, got {got}")
@@ -317,6 +430,33 @@ cdef class Core:
     def __dealloc__(self):
         free(self.sizes)
         free(self.acts)
+
+    def same_weights(self, a, b):
+        """Whether two parameter buffers of this architecture (1-D,
+        C-contiguous, of one float type) hold equal weights (biases are not
+        compared; 0.0 equals -0.0, NaN equals nothing): the stall check of
+        pybp.train, with no temporary."""
+        cdef Py_buffer ba, bb
+        cdef char r
+        cdef bint same = True
+        r = _acquire(a, &ba, "a", 1, False, 0)
+        try:
+            _acquire(b, &bb, "b", 1, False, r)
+            try:
+                _check_len("a", ba.shape[0], self.n_params)
+                _check_len("b", bb.shape[0], self.n_params)
+                with nogil:
+                    if r == b'd':
+                        same = _same_weights(&self.net, <const double *>ba.buf,
+                                             <const double *>bb.buf)
+                    else:
+                        same = _same_weights(&self.net, <const float *>ba.buf,
+                                             <const float *>bb.buf)
+            finally:
+                PyBuffer_Release(&bb)
+        finally:
+            PyBuffer_Release(&ba)
+        return same
 
     def epoch_workspace_size(self, int64_t batch):
         return pybp_epoch_workspace_size(&self.net, batch)
@@ -386,47 +526,70 @@ cdef class Core:
                     &acts[0], &deltas[0], &z[0, 0], &grad[0], &weight_sum)
         return loss_sum, weight_sum
 
-    def evaluate(self, const real[::1] params, const real[:, ::1] X,
-                 const real[:, ::1] T, const real[::1] sw, str loss, metric,
-                 double threshold, real[::1] work):
+    def evaluate(self, params, X, T, sw, str loss, metric,
+                 double threshold, work):
         """Loss sum, weight sum and correct count over X, in chunks that fit
-        work.  An empty sw means equal weights."""
-        cdef int64_t n = X.shape[0], chunk
+        work.  An empty sw means equal weights.  Arrays as for
+        train_epochs (params' float type; X, T 2-D; raw buffers)."""
+        cdef int64_t n, chunk
         cdef pybp_stats stats = pybp_stats(0, 0, 0)
         cdef pybp_task task
-        cdef const real *swp = NULL
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("T rows", T.shape[0], n)
-        _check_len("T columns", T.shape[1], self.n_out)
-        chunk = work.shape[0] // pybp_evaluate_workspace_size(&self.net, 1)
-        task = _make_task(loss, metric, threshold, max(chunk, 1), False)
-        if chunk < 1:
-            raise ValueError("evaluate: workspace too small")
-        if sw.shape[0] != 0:
-            _check_len("sample weights", sw.shape[0], n)
-            swp = &sw[0]
-        if n == 0:
-            return 0.0, 0.0, 0.0
-        with nogil:
-            if real is double:
-                pybp_evaluate_f64(&self.net, &params[0], &X[0, 0], &T[0, 0],
-                                  swp, n, &task, &work[0], &stats)
-            else:
-                pybp_evaluate_f32(&self.net, &params[0], &X[0, 0], &T[0, 0],
-                                  swp, n, &task, &work[0], &stats)
+        cdef void *swp = NULL
+        cdef Py_buffer b[5]
+        cdef int got = 0, i
+        cdef char r
+        try:
+            r = _acquire(params, &b[0], "params", 1, False, 0)
+            got = 1
+            _acquire(X, &b[1], "X", 2, False, r)
+            got = 2
+            _acquire(T, &b[2], "T", 2, False, r)
+            got = 3
+            _acquire(sw, &b[3], "sample weights", 1, False, r)
+            got = 4
+            _acquire(work, &b[4], "workspace", 1, True, r)
+            got = 5
+            n = b[1].shape[0]
+            _check_len("params", b[0].shape[0], self.n_params)
+            _check_len("X columns", b[1].shape[1], self.n_in)
+            _check_len("T rows", b[2].shape[0], n)
+            _check_len("T columns", b[2].shape[1], self.n_out)
+            chunk = b[4].shape[0] // pybp_evaluate_workspace_size(&self.net, 1)
+            task = _make_task(loss, metric, threshold, max(chunk, 1), False)
+            if chunk < 1:
+                raise ValueError("evaluate: workspace too small")
+            if b[3].shape[0] != 0:
+                _check_len("sample weights", b[3].shape[0], n)
+                swp = b[3].buf
+            if n == 0:
+                return 0.0, 0.0, 0.0
+            with nogil:
+                if r == b'd':
+                    pybp_evaluate_f64(&self.net, <const double *>b[0].buf,
+                                      <const double *>b[1].buf,
+                                      <const double *>b[2].buf,
+                                      <const double *>swp, n, &task,
+                                      <double *>b[4].buf, &stats)
+                else:
+                    pybp_evaluate_f32(&self.net, <const float *>b[0].buf,
+                                      <const float *>b[1].buf,
+                                      <const float *>b[2].buf,
+                                      <const float *>swp, n, &task,
+                                      <float *>b[4].buf, &stats)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&b[i])
         return stats.loss_sum, stats.weight_sum, stats.correct_sum
 
     def evaluate_workspace_size(self, int64_t batch):
         return pybp_evaluate_workspace_size(&self.net, batch)
 
-    def train_epoch(self, dict spec, int64_t step, real[::1] params, real[::1] state,
-                    const real[:, ::1] X, const real[:, ::1] T,
-                    const real[::1] sw, const int64_t[::1] order,
-                    int64_t batch, str loss, bint train_biases, metric,
-                    double threshold, real[::1] work, progress=None):
+    def train_epoch(self, dict spec, int64_t step, params, state, X, T, sw,
+                    order, int64_t batch, str loss, bint train_biases,
+                    metric, double threshold, work, progress=None):
         """One epoch over X[order] in batches, all in C, with the optimizer
-        of `spec` (see _make_optim) after `step` updates.
+        of `spec` (see _make_optim) after `step` updates.  Arrays as for
+        train_epochs (params' float type, order int64; raw buffers).
 
         Returns (samples applied, loss sum, weight sum, correct sum, new
         optimizer step, exception raised by a signal handler or `progress`
@@ -437,40 +600,69 @@ cdef class Core:
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
                                          train_biases)
         cdef pybp_stats stats = pybp_stats(0, 0, 0)
-        cdef int64_t N = X.shape[0], n = order.shape[0], k, done = 0
-        cdef const real *swp = NULL
-        cdef real *statep = NULL
+        cdef int64_t N, n, k, done = 0
+        cdef const int64_t *orderp
+        cdef void *swp = NULL
+        cdef void *statep = NULL
         cdef list box = [progress, None]
-        _check_len("params", params.shape[0], self.n_params)
-        _check_len("optimizer state", state.shape[0],
-                   pybp_optim_state_slots(&opt) * self.n_params)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("T rows", T.shape[0], N)
-        _check_len("T columns", T.shape[1], self.n_out)
-        _check_len("workspace", work.shape[0],
-                   pybp_epoch_workspace_size(&self.net, batch))
-        if sw.shape[0] != 0:
-            _check_len("sample weights", sw.shape[0], N)
-            swp = &sw[0]
-        if state.shape[0] != 0:
-            statep = &state[0]
-        for k in range(n):
-            if order[k] < 0 or order[k] >= N:
-                raise ValueError(f"order[{k}] = {order[k]} is outside "
-                                 f"[0, {N})")
-        if n == 0:
-            return 0, 0.0, 0.0, 0.0, opt.step, None
-        with nogil:
-            if real is double:
-                done = pybp_train_epoch_f64(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, &task, &work[0], &stats, _progress,
-                    <void *>box)
-            else:
-                done = pybp_train_epoch_f32(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, &order[0], n, &task, &work[0], &stats, _progress,
-                    <void *>box)
+        cdef Py_buffer b[7]
+        cdef int got = 0, i
+        cdef char r
+        try:
+            r = _acquire(params, &b[0], "params", 1, True, 0)
+            got = 1
+            _acquire(state, &b[1], "optimizer state", 1, True, r)
+            got = 2
+            _acquire(X, &b[2], "X", 2, False, r)
+            got = 3
+            _acquire(T, &b[3], "T", 2, False, r)
+            got = 4
+            _acquire(sw, &b[4], "sample weights", 1, False, r)
+            got = 5
+            _acquire(order, &b[5], "order", 1, False, b'q')
+            got = 6
+            _acquire(work, &b[6], "workspace", 1, True, r)
+            got = 7
+            N = b[2].shape[0]
+            n = b[5].shape[0]
+            orderp = <const int64_t *>b[5].buf
+            _check_len("params", b[0].shape[0], self.n_params)
+            _check_len("optimizer state", b[1].shape[0],
+                       pybp_optim_state_slots(&opt) * self.n_params)
+            _check_len("X columns", b[2].shape[1], self.n_in)
+            _check_len("T rows", b[3].shape[0], N)
+            _check_len("T columns", b[3].shape[1], self.n_out)
+            _check_len("workspace", b[6].shape[0],
+                       pybp_epoch_workspace_size(&self.net, batch))
+            if b[4].shape[0] != 0:
+                _check_len("sample weights", b[4].shape[0], N)
+                swp = b[4].buf
+            if b[1].shape[0] != 0:
+                statep = b[1].buf
+            for k in range(n):
+                if orderp[k] < 0 or orderp[k] >= N:
+                    raise ValueError(f"order[{k}] = {orderp[k]} is outside "
+                                     f"[0, {N})")
+            if n == 0:
+                return 0, 0.0, 0.0, 0.0, opt.step, None
+            with nogil:
+                if r == b'd':
+                    done = pybp_train_epoch_f64(
+                        &self.net, &opt, <double *>b[0].buf,
+                        <double *>statep, <const double *>b[2].buf,
+                        <const double *>b[3].buf, <const double *>swp,
+                        orderp, n, &task, <double *>b[6].buf, &stats,
+                        _progress, <void *>box)
+                else:
+                    done = pybp_train_epoch_f32(
+                        &self.net, &opt, <float *>b[0].buf,
+                        <float *>statep, <const float *>b[2].buf,
+                        <const float *>b[3].buf, <const float *>swp,
+                        orderp, n, &task, <float *>b[6].buf, &stats,
+                        _progress, <void *>box)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&b[i])
         return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
                 opt.step, box[1])
 
@@ -586,87 +778,134 @@ cdef class Core:
             PyBuffer_Release(&pb)
         return out if code == 0 else None
 
-    def train_epochs(self, dict spec, int64_t step, real[::1] params,
-                     real[::1] state, const real[:, ::1] X,
-                     const real[:, ::1] T, const real[::1] sw, int64_t batch,
-                     str loss, bint train_biases, metric, double threshold,
-                     real[::1] work, int64_t[::1] order, real[::1] backup,
-                     real[::1] best_params, double[:, ::1] record,
-                     const double[::1] lrs, const uint64_t[::1] seeds,
-                     target_loss, bint watch, int64_t patience,
-                     double min_delta, double best, int64_t wait,
-                     progress=None):
+    def train_epochs(self, dict spec, int64_t step, params, state, X, T,
+                     sw, int64_t batch, str loss, bint train_biases, metric,
+                     double threshold, work, order, backup, best_params,
+                     record, lrs, seeds, target_loss, bint watch,
+                     int64_t patience, double min_delta, double best,
+                     int64_t wait, progress=None):
         """Up to len(record) epochs over all of X in one C call
         (pybp_train_epochs; see csrc/pybp.h for the rules it decides).
+
+        Arrays (buffer protocol, C-contiguous, aligned): params, state,
+        work, backup, best_params 1-D and X, T 2-D, all of one float type
+        (float64 or float32; params' decides), sw 1-D of it; order int64;
+        record (epochs, 4) float64; lrs float64; seeds uint64.  They are
+        taken as raw buffers, not typed memoryviews: a tiny fit's set-up
+        would otherwise spend most of its time making a dozen views.
         lrs: one learning rate per epoch, or empty for spec's; seeds: one
-        order seed per epoch (see shuffle), or empty for data order; best_params
-        empty for none; target_loss None for none; patience 0 for none.
+        order seed per epoch (see shuffle), or empty for data order;
+        best_params empty for none; target_loss None for none; patience 0
+        for none.
 
         Returns (epochs recorded, stop reason (a STOPS value), optimizer
-        step, best, wait, whether best_params was written,
-        optimizer step before the last epoch recorded, exception raised by a signal handler or `progress` or None);
-        record[e] = (loss sum, weight sum, correct sum, samples applied).
+        step, best, wait, whether best_params was written, optimizer step
+        before the last epoch recorded, exception raised by a signal
+        handler or `progress` or None); record[e] = (loss sum, weight sum,
+        correct sum, samples applied).
         """
         cdef pybp_optim opt = _make_optim(spec, step)
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
                                          train_biases)
         cdef pybp_epochs ep
-        cdef int64_t n = X.shape[0], recorded = 0
+        cdef Py_buffer b[12]
+        cdef int got = 0, i
+        cdef char r
+        cdef int64_t n, recorded = 0, n_rec
         cdef int64_t np_ = self.n_params
         cdef int slots = pybp_optim_state_slots(&opt)
-        cdef const real *swp = NULL
-        cdef real *statep = NULL
-        cdef real *bestp = NULL
+        cdef void *swp = NULL
+        cdef void *statep = NULL
+        cdef void *bestp = NULL
         cdef list box = [progress, None]
-        _check_len("params", params.shape[0], np_)
-        _check_len("optimizer state", state.shape[0], slots * np_)
-        _check_len("X columns", X.shape[1], self.n_in)
-        _check_len("T rows", T.shape[0], n)
-        _check_len("T columns", T.shape[1], self.n_out)
-        _check_len("workspace", work.shape[0],
-                   pybp_epoch_workspace_size(&self.net, batch))
-        _check_len("order", order.shape[0], n)
-        _check_len("backup", backup.shape[0], (1 + slots) * np_)
-        _check_len("record columns", record.shape[1], 4)
-        if best_params.shape[0] != 0:
-            _check_len("best_params", best_params.shape[0], np_)
-            bestp = &best_params[0]
-        if lrs.shape[0] != 0:
-            _check_len("learning rates", lrs.shape[0], record.shape[0])
-        if seeds.shape[0] != 0:
-            _check_len("seeds", seeds.shape[0], record.shape[0])
-        if sw.shape[0] != 0:
-            _check_len("sample weights", sw.shape[0], n)
-            swp = &sw[0]
-        if state.shape[0] != 0:
-            statep = &state[0]
-        if n == 0:
-            raise ValueError("train_epochs: no samples")
-        ep.max_epochs = record.shape[0]
-        ep.seeds = &seeds[0] if seeds.shape[0] != 0 else NULL
-        ep.lr = &lrs[0] if lrs.shape[0] != 0 else NULL
-        ep.has_target = target_loss is not None
-        ep.target_loss = target_loss if target_loss is not None else 0.0
-        ep.watch = watch
-        ep.patience = patience
-        ep.min_delta = min_delta
-        ep.best = best
-        ep.wait = wait
-        ep.improved = 0
-        ep.last_step0 = step
-        ep.stop = PYBP_STOP_MAX_EPOCHS
-        if ep.max_epochs == 0:
-            return 0, STOPS[ep.stop], opt.step, best, wait, False, step, None
-        with nogil:
-            if real is double:
-                recorded = pybp_train_epochs_f64(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, n, &task, &ep, &order[0], &backup[0], bestp,
-                    &work[0], &record[0, 0], _progress, <void *>box)
-            else:
-                recorded = pybp_train_epochs_f32(
-                    &self.net, &opt, &params[0], statep, &X[0, 0], &T[0, 0],
-                    swp, n, &task, &ep, &order[0], &backup[0], bestp,
-                    &work[0], &record[0, 0], _progress, <void *>box)
+        try:
+            r = _acquire(params, &b[0], "params", 1, True, 0)
+            got = 1
+            _acquire(state, &b[1], "optimizer state", 1, True, r)
+            got = 2
+            _acquire(X, &b[2], "X", 2, False, r)
+            got = 3
+            _acquire(T, &b[3], "T", 2, False, r)
+            got = 4
+            _acquire(sw, &b[4], "sample weights", 1, False, r)
+            got = 5
+            _acquire(work, &b[5], "workspace", 1, True, r)
+            got = 6
+            _acquire(order, &b[6], "order", 1, True, b'q')
+            got = 7
+            _acquire(backup, &b[7], "backup", 1, True, r)
+            got = 8
+            _acquire(best_params, &b[8], "best_params", 1, True, r)
+            got = 9
+            _acquire(record, &b[9], "record", 2, True, b'd')
+            got = 10
+            _acquire(lrs, &b[10], "learning rates", 1, False, b'd')
+            got = 11
+            _acquire(seeds, &b[11], "seeds", 1, False, b'Q')
+            got = 12
+            n = b[2].shape[0]
+            n_rec = b[9].shape[0]
+            _check_len("params", b[0].shape[0], np_)
+            _check_len("optimizer state", b[1].shape[0], slots * np_)
+            _check_len("X columns", b[2].shape[1], self.n_in)
+            _check_len("T rows", b[3].shape[0], n)
+            _check_len("T columns", b[3].shape[1], self.n_out)
+            _check_len("workspace", b[5].shape[0],
+                       pybp_epoch_workspace_size(&self.net, batch))
+            _check_len("order", b[6].shape[0], n)
+            _check_len("backup", b[7].shape[0], (1 + slots) * np_)
+            _check_len("record columns", b[9].shape[1], 4)
+            if b[8].shape[0] != 0:
+                _check_len("best_params", b[8].shape[0], np_)
+                bestp = b[8].buf
+            if b[10].shape[0] != 0:
+                _check_len("learning rates", b[10].shape[0], n_rec)
+            if b[11].shape[0] != 0:
+                _check_len("seeds", b[11].shape[0], n_rec)
+            if b[4].shape[0] != 0:
+                _check_len("sample weights", b[4].shape[0], n)
+                swp = b[4].buf
+            if b[1].shape[0] != 0:
+                statep = b[1].buf
+            if n == 0:
+                raise ValueError("train_epochs: no samples")
+            ep.max_epochs = n_rec
+            ep.seeds = <const uint64_t *>b[11].buf if b[11].shape[0] else NULL
+            ep.lr = <const double *>b[10].buf if b[10].shape[0] else NULL
+            ep.has_target = target_loss is not None
+            ep.target_loss = target_loss if target_loss is not None else 0.0
+            ep.watch = watch
+            ep.patience = patience
+            ep.min_delta = min_delta
+            ep.best = best
+            ep.wait = wait
+            ep.improved = 0
+            ep.last_step0 = step
+            ep.stop = PYBP_STOP_MAX_EPOCHS
+            if ep.max_epochs == 0:
+                return (0, STOPS[ep.stop], opt.step, best, wait, False,
+                        step, None)
+            with nogil:
+                if r == b'd':
+                    recorded = pybp_train_epochs_f64(
+                        &self.net, &opt, <double *>b[0].buf,
+                        <double *>statep, <const double *>b[2].buf,
+                        <const double *>b[3].buf, <const double *>swp, n,
+                        &task, &ep, <int64_t *>b[6].buf,
+                        <double *>b[7].buf, <double *>bestp,
+                        <double *>b[5].buf, <double *>b[9].buf, _progress,
+                        <void *>box)
+                else:
+                    recorded = pybp_train_epochs_f32(
+                        &self.net, &opt, <float *>b[0].buf,
+                        <float *>statep, <const float *>b[2].buf,
+                        <const float *>b[3].buf, <const float *>swp, n,
+                        &task, &ep, <int64_t *>b[6].buf,
+                        <float *>b[7].buf, <float *>bestp,
+                        <float *>b[5].buf, <double *>b[9].buf, _progress,
+                        <void *>box)
+        finally:
+            for i in range(got):
+                PyBuffer_Release(&b[i])
         return (recorded, STOPS[ep.stop], opt.step, ep.best, ep.wait,
                 bool(ep.improved), ep.last_step0, box[1])

@@ -6,6 +6,7 @@ once, to C-contiguous arrays of the network's dtype (copied only if needed).
 """
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 import warnings
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pybp import _registry
+from pybp import _core, _registry
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -84,6 +85,8 @@ def _bounded(name: str, value: float, minimum: float | None,
 
 def integer(name: str, value: object, minimum: int | None = None,
             allow_none: bool = False) -> Any:  # int, or None if allowed
+    if type(value) is int:      # the common case, without the ABC checks
+        return _bounded(name, value, minimum, None)
     if value is None and allow_none:
         return None
     value = operator.index(_number(name, value, numbers.Integral,
@@ -96,16 +99,21 @@ def real(name: str, value: object, minimum: float | None = None,
          min_inclusive: bool = True,
          max_inclusive: bool = True) -> Any:  # float, or None if allowed
     """A finite real number within the given bounds, as a Python float."""
-    if value is None and allow_none:
+    if type(value) is float or type(value) is int:   # without the ABC checks
+        value = float(value)
+    elif value is None and allow_none:
         return None
-    value = float(_number(name, value, numbers.Real, "a real number"))
-    if value != value or value in (float("inf"), float("-inf")):
+    else:
+        value = float(_number(name, value, numbers.Real, "a real number"))
+    if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
     return _bounded(name, value, minimum, maximum, min_inclusive,
                     max_inclusive)
 
 
 def flag(name: str, value: object) -> bool:
+    if value is True or value is False:
+        return value
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False; got "
                         f"{type(value).__name__} {_show(value)}")
@@ -188,6 +196,13 @@ def loss_for(loss: object, output_activation: str) -> str:
 def array(name: str, value: object, dtype: DTypeLike) -> FloatArray:
     """value as a C-contiguous, aligned array of dtype: numeric, finite.
     Masked arrays are refused (their mask would be silently dropped)."""
+    if type(value) is np.ndarray and value.ndim and value.dtype == dtype \
+            and _core.all_finite(value):
+        # Already what the general path below would return unchanged (the
+        # same object): C-contiguous, aligned, this dtype, finite -- checked
+        # in one C pass.  Anything else, or a non-finite value, goes the
+        # general way, which converts it or says what is wrong.
+        return value
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name}: masked arrays are not supported: fill or "
                         f"drop masked values, e.g. {name}.filled(...), or "
@@ -343,6 +358,8 @@ def parameters(params: FloatArray, weights: Sequence[FloatArray],
     assignment).  A large flat buffer's sum is the cheap test (NaN and inf
     always reach it; an overflow to inf only sends us to the exact count);
     layers are then counted one at a time, so no full-size temporary."""
+    if _core.all_finite(params):    # one C pass (None: not a plain buffer)
+        return
     if params.size <= 1 << 16:
         if np.isfinite(params).all():
             return

@@ -430,6 +430,7 @@ class Network:
                           patience=patience, min_delta=min_delta,
                           max_seconds=max_seconds, restore_best=restore_best,
                           callbacks=callbacks, verbose=verbose)
+        trainer._private = True   # its stream is seen by nobody after this
         return trainer.fit(self, X, T, epochs=epochs,
                            validation_data=validation_data,
                            validation_split=validation_split,

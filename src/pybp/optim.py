@@ -192,6 +192,8 @@ def checked_rate(schedule: Schedule, epoch: int, samples_seen: int) -> float:
     """schedule(epoch, samples_seen), which must be a finite real > 0;
     ValueError naming the schedule and the epoch otherwise."""
     rate = schedule(epoch, samples_seen)
+    if type(rate) is float and math.isfinite(rate) and rate > 0:
+        return rate                 # the common case, without the ABC check
     ok = (isinstance(rate, numbers.Real) and not isinstance(rate, bool)
           and math.isfinite(rate) and rate > 0)
     if not ok:

@@ -19,7 +19,13 @@ Sample order: each shuffled epoch draws one 64-bit seed from the Trainer's
 numpy stream (``integers(2**64, dtype=uint64)``) and shuffles 0..n-1 with
 csrc/shuffle.h's generator from it (the same generator in pybp._pycore), so
 a seed gives the same orders on both backends.  The epochs-in-C path draws
-a chunk's seeds at once and puts back those of epochs it did not run.
+a chunk's seeds at once and puts back those of epochs it did not run.  For
+numpy's PCG64 that draw is one raw output, so the seeds are read with
+``bit_generator.random_raw`` (the same values, without integers()'s
+set-up); other bit generators go through integers().  The stream itself is
+created on first use.  Network.fit's Trainer is its own (nobody else can see
+its stream after the fit): there, with one sample (whose only order is
+[0]) and a stream of its own (seed None or an integer), nothing is drawn.
 """
 from __future__ import annotations
 
@@ -36,6 +42,13 @@ from numpy.typing import ArrayLike
 
 from pybp import _backend, _registry, _validate, _warn, optim, plot
 from pybp._progress import ProgressBar
+
+try:
+    # signal.signal/getsignal without the enum conversions of the signal
+    # module's wrappers (several µs per fit); the same C functions.
+    import _signal as _sigint
+except ImportError:  # pragma: no cover - not CPython
+    _sigint = signal  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -179,6 +192,10 @@ class History:
         return f"History({self.epochs} epochs{last}, stopped={self.stopped!r})"
 
 
+# Targets up to this many values are classified in Python (see below).
+_SMALL_TARGETS = 64
+
+
 def classification_metric(T: FloatArray) -> tuple[str | None, float]:
     """(metric, threshold) the kernels use to count right predictions.
 
@@ -186,6 +203,21 @@ def classification_metric(T: FloatArray) -> tuple[str | None, float]:
     0.5; all in {-1, 1}: at 0.  Anything else is regression: (None, 0).
     """
     if T.size == 0:
+        return None, 0.0
+    if T.size <= _SMALL_TARGETS:
+        # The same tests on Python floats (exact comparisons, and the row
+        # sums of 0/1 values are exact too): cheaper than numpy's per-call
+        # cost for a few values.
+        rows = T.tolist()
+        values = [v for row in rows for v in row]
+        zero_one = all(v == 0 or v == 1 for v in values)
+        if len(rows[0]) > 1 and zero_one and \
+                all(sum(row) == 1 for row in rows):
+            return "argmax", 0.0
+        if zero_one:
+            return "threshold", 0.5
+        if all(v == -1 or v == 1 for v in values):
+            return "threshold", 0.0
         return None, 0.0
     # (T == a) | (T == b), not np.isin: the same test, without isin's
     # set-up, which costs more than a tiny fit's epochs.
@@ -221,13 +253,14 @@ class _Interrupts:
 
     def __enter__(self) -> _Interrupts:
         if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+                and _sigint.getsignal(signal.SIGINT)
+                is signal.default_int_handler):
+            self._previous = _sigint.signal(signal.SIGINT, self._handler)
         return self
 
     def __exit__(self, *exc: object) -> Literal[False]:
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            _sigint.signal(signal.SIGINT, self._previous)
         return False
 
 
@@ -257,7 +290,9 @@ class Trainer:
     verbose: bool
     epochs_done: int
     samples_seen: int
-    _rng: np.random.Generator
+    _stream: np.random.Generator | None
+    _seed: int | np.random.Generator | None
+    _private: bool
     _state: FloatArray | None
     _state_shape: tuple[int, np.dtype[Any]]
     _step: int
@@ -295,11 +330,51 @@ class Trainer:
                                 f"cb(net, history); got {type(cb).__name__}")
         self.callbacks = callbacks
         self.verbose = _validate.flag("verbose", verbose)
-        self._rng = np.random.default_rng(_validate.seed(seed))
+        # The shuffling stream, np.random.default_rng(seed), made on first
+        # use (_rng); _private: only Network.fit's own Trainer.
+        self._seed = _validate.seed(seed)
+        self._stream = None
+        self._private = False
         self._state = None
         self._step = 0
         self.epochs_done = 0
         self.samples_seen = 0
+
+    # ---- the random stream ----------------------------------------------
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        """The shuffling stream, np.random.default_rng(seed) (made on first
+        use: seeding costs more than a tiny fit's epochs)."""
+        if self._stream is None:
+            self._stream = np.random.default_rng(self._seed)
+        return self._stream
+
+    @_rng.setter
+    def _rng(self, value: np.random.Generator) -> None:
+        self._stream = value
+
+    def _draw_seeds(self, k: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
+        """k order seeds, ``rng.integers(2**64, size=k, dtype=uint64)``."""
+        bitgen = self._rng.bit_generator
+        if type(bitgen) is np.random.PCG64:
+            # integers() over the whole uint64 range is one raw output each.
+            return bitgen.random_raw(k)
+        return self._rng.integers(2 ** 64, size=k, dtype=np.uint64)
+
+    def _draw_seed(self) -> int:
+        """One order seed, ``int(rng.integers(2**64, dtype=uint64))``."""
+        bitgen = self._rng.bit_generator
+        if type(bitgen) is np.random.PCG64:
+            return int(bitgen.random_raw())
+        return int(self._rng.integers(2 ** 64, dtype=np.uint64))
+
+    def _orders_fixed(self, n: int) -> bool:
+        """Whether this fit draws no order seeds: n == 1 (the only order is
+        [0]) on Network.fit's own Trainer with a stream of its own (seed
+        None or an integer), whose stream nobody sees after the fit."""
+        return (n == 1 and self._private
+                and not isinstance(self._seed, np.random.Generator))
 
     # ---- optimizer state -------------------------------------------------
 
@@ -450,9 +525,7 @@ class _Run:
             if val is not None:
                 self.history.metrics["val_accuracy"] = []
         self.state = trainer.optimizer_state(net)
-        self.runner = _backend.get(net.backend).epoch(
-            net, X, T, sw, loss, self.metric, self.threshold,
-            min(trainer.batch_size, self.n), trainer.train_biases, self.state)
+        self.shuffled = trainer.shuffle and not trainer._orders_fixed(self.n)
         start = time.perf_counter()
         self.deadline = (None if trainer.max_seconds is None
                          else start + trainer.max_seconds)
@@ -462,7 +535,8 @@ class _Run:
             val is not None or trainer.patience is not None)
         self.best, self.best_params, self.wait = math.inf, None, 0
         self.bar = ProgressBar(epochs, self.n) if trainer.verbose else None
-        self.shuffler = _backend.get(net.backend).shuffle
+        backend = _backend.get(net.backend)
+        self.shuffler = backend.shuffle
         schedule = trainer.optimizer.schedule
         self.chunked = (CHUNKED and net.backend == "c" and val is None
                         and not trainer.callbacks and self.bar is None
@@ -470,6 +544,10 @@ class _Run:
                              or type(schedule) in _PURE_SCHEDULES))
         if self.chunked:
             self._setup_chunks(X, T, sw, epochs)
+        else:
+            self.runner = backend.epoch(
+                net, X, T, sw, loss, self.metric, self.threshold,
+                self.batch, trainer.train_biases, self.state)
 
     def past_deadline(self):
         return self.deadline is not None and time.perf_counter() >= self.deadline
@@ -509,9 +587,8 @@ class _Run:
         trainer, net, history = self.trainer, self.net, self.history
         lr = self._rate()
         spec = trainer.optimizer.spec(lr)
-        if trainer.shuffle:
-            seed = int(trainer._rng.integers(2 ** 64, dtype=np.uint64))
-            _, order = self.shuffler(seed, self.n)
+        if self.shuffled:
+            _, order = self.shuffler(trainer._draw_seed(), self.n)
         else:
             order = np.arange(self.n, dtype=np.int64)
         reason = []
@@ -643,7 +720,9 @@ class _Run:
         if type(schedule) is optim.Constant:
             rate = optim.checked_rate(schedule, trainer.epochs_done,
                                       trainer.samples_seen)
-            return np.full(k, rate), k
+            rates = np.empty(k)     # (np.full costs several times more)
+            rates.fill(rate)
+            return rates, k
         rates = []
         for i in range(k):
             try:
@@ -678,9 +757,9 @@ class _Run:
             # A constant rate is spec's; no per-epoch rates needed in C.
             c_lrs = (lrs if lrs.size and type(trainer.optimizer.schedule)
                      is not optim.Constant else np.empty(0))
-            if trainer.shuffle:
+            if self.shuffled:
                 rng_before = trainer._rng.bit_generator.state
-                seeds = trainer._rng.integers(2 ** 64, size=k, dtype=np.uint64)
+                seeds = trainer._draw_seeds(k)
             else:
                 seeds = np.empty(0, dtype=np.uint64)
             stall.before()
@@ -696,10 +775,10 @@ class _Run:
                 trainer.patience or 0, trainer.min_delta, self.best,
                 self.wait, progress)
             seconds = (time.perf_counter() - t0) / max(recorded, 1)
-            if trainer.shuffle and recorded < k:
+            if self.shuffled and recorded < k:
                 # The stream as if only the epochs run had drawn their seeds.
                 trainer._rng.bit_generator.state = rng_before
-                trainer._rng.integers(2 ** 64, size=recorded, dtype=np.uint64)
+                trainer._draw_seeds(recorded)
             if improved:
                 self.best_params = self.best_buf.copy()
             trainer._step = step
@@ -752,16 +831,17 @@ class _Run:
         if count <= 16:
             rows = rec.tolist()
             losses = [r[0] / r[1] if r[1] > 0 else math.nan for r in rows]
-            accs = [r[2] / r[1] if r[1] > 0 else math.nan for r in rows]
-            applied = int(sum(r[3] for r in rows))
-            history.loss.extend(losses)
+            applied = int(sum([r[3] for r in rows]))
+            history._flush()        # then its lists directly
+            history._loss.extend(losses)
             if lrs.size:
-                history.lr.extend(lrs[:count].tolist())
+                history._lr.extend(lrs[:count].tolist())
             else:
-                history.lr.extend([None] * count)
-            history.seconds.extend([seconds] * count)
+                history._lr.extend([None] * count)
+            history._seconds.extend([seconds] * count)
             if self.metric is not None:
-                history.metrics["accuracy"].extend(accs)
+                history._metrics["accuracy"].extend(
+                    [r[2] / r[1] if r[1] > 0 else math.nan for r in rows])
             last = losses[-1] if count else None
         else:
             wsum = rec[:, 1]
@@ -803,19 +883,19 @@ class _StallCheck:
 
     def __init__(self, net, X, T, sw, loss):
         self.net, self.X, self.T, self.sw, self.loss = net, X, T, sw, loss
-        self.weights, self.reported = None, False
+        self.params, self.reported = None, False
 
     def before(self):
+        """The parameters before an epoch or chunk (one flat copy)."""
         if not self.reported:
-            self.weights = [W.copy() for W in self.net.weights]
+            self.params = self.net.params.copy()
 
     def after(self, reason, history, epoch=None):
         """After an epoch that ran to its end (reason None); or after a
         chunk of epochs run in C ending with epoch `epoch` + ... (then no
         weight changed in any of them, so in epoch `epoch`, 1-based)."""
-        if self.reported or reason is not None or not all(
-                np.array_equal(old, W)
-                for old, W in zip(self.weights, self.net.weights)):
+        if self.reported or reason is not None or \
+                not self.net.core.same_weights(self.params, self.net.params):
             return
         m = min(len(self.X), self.SAMPLES)
         grad = self.net.gradients(
