@@ -658,6 +658,58 @@ static void SFX(update_segment)(const pybp_optim *opt, REAL *w, const REAL *g,
  * weight_decay adds lambda * w to the gradient of weights, never of biases;
  * biases are left alone when train_biases is 0.  Increments opt->step.
  */
+#ifdef PYBP_FAST_LAYERS
+/*
+ * The fast set spreads a long segment's update over the thread pool, in
+ * blocks of PYBP_UPDATE_BLOCK values: every optimizer's update is
+ * elementwise (each value's new weight and state depend on its own weight,
+ * gradient and state only), so the split changes no bit.
+ */
+#define PYBP_UPDATE_BLOCK 8192
+typedef struct SFX(update_job) {
+    const pybp_optim *opt;
+    REAL *w;
+    const REAL *g;
+    REAL *slot[2];
+    int64_t count;
+    REAL decay, c1, c2;
+} SFX(update_job);
+
+static void SFX(update_task)(void *ctx, int64_t t, int worker)
+{
+    const SFX(update_job) *J = (const SFX(update_job) *)ctx;
+    const int64_t p0 = t * PYBP_UPDATE_BLOCK;
+    const int64_t n = J->count - p0 < PYBP_UPDATE_BLOCK ? J->count - p0
+                                                        : PYBP_UPDATE_BLOCK;
+    REAL *const slot[2] = {J->slot[0] ? J->slot[0] + p0 : NULL,
+                           J->slot[1] ? J->slot[1] + p0 : NULL};
+    (void)worker;
+    SFX(update_segment)(J->opt, J->w + p0, J->g + p0, slot, n, J->decay,
+                        J->c1, J->c2);
+}
+#endif
+
+/* update_segment, over the pool in the fast set when the segment is long. */
+static void SFX(update_range)(const pybp_optim *opt, REAL *w, const REAL *g,
+                              REAL *const slot[2], int64_t count, REAL decay,
+                              REAL c1, REAL c2)
+{
+#ifdef PYBP_FAST_LAYERS
+    if (count >= 2 * PYBP_UPDATE_BLOCK) {
+        SFX(update_job) J;
+        J.opt = opt; J.w = w; J.g = g; J.slot[0] = slot[0];
+        J.slot[1] = slot[1]; J.count = count; J.decay = decay; J.c1 = c1;
+        J.c2 = c2;
+        /* about ten operations and three or four memory streams a value */
+        pybp_pool_run((count + PYBP_UPDATE_BLOCK - 1) / PYBP_UPDATE_BLOCK,
+                      SFX(update_task), &J,
+                      pybp_pool_workers_for(10.0 * (double)count, 0));
+        return;
+    }
+#endif
+    SFX(update_segment)(opt, w, g, slot, count, decay, c1, c2);
+}
+
 static void SFX(optim_step)(const pybp_net *net, pybp_optim *opt,
                             REAL *params, const REAL *grad, REAL *state,
                             int train_biases)
@@ -680,8 +732,8 @@ static void SFX(optim_step)(const pybp_net *net, pybp_optim *opt,
         const int64_t wo = pybp_weight_offset(net, l);
         REAL *const w_slot[2] = {slot0 ? slot0 + wo : NULL,
                                  slot1 ? slot1 + wo : NULL};
-        SFX(update_segment)(opt, params + wo, grad + wo, w_slot, n_out * n_in,
-                            decay, c1, c2);
+        SFX(update_range)(opt, params + wo, grad + wo, w_slot, n_out * n_in,
+                          decay, c1, c2);
         if (net->bias && train_biases) {
             const int64_t bo = pybp_bias_offset(net, l);
             REAL *const b_slot[2] = {slot0 ? slot0 + bo : NULL,
@@ -805,8 +857,8 @@ void SFX(pybp_evaluate)(const pybp_net *net, const REAL *params,
 }
 
 /* Gathered rows: dst[r, :] = src[idx[r], :] for r < n. */
-static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
-                             int64_t width, REAL *dst)
+static void SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
+                                    int64_t n, int64_t width, REAL *dst)
 {
     int64_t r, c;
     for (r = 0; r < n; ++r) {
@@ -814,6 +866,44 @@ static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
         REAL *d = dst + r * width;
         for (c = 0; c < width; ++c) d[c] = s[c];
     }
+}
+
+#ifdef PYBP_FAST_LAYERS
+/* The fast set copies a large batch's rows over the thread pool, in blocks
+ * of PYBP_GATHER_ROWS rows (a copy: any split gives the same bytes). */
+#define PYBP_GATHER_ROWS 16
+typedef struct SFX(gather_job) {
+    const REAL *src;
+    const int64_t *idx;
+    int64_t n, width;
+    REAL *dst;
+} SFX(gather_job);
+
+static void SFX(gather_task)(void *ctx, int64_t t, int worker)
+{
+    const SFX(gather_job) *J = (const SFX(gather_job) *)ctx;
+    const int64_t r0 = t * PYBP_GATHER_ROWS;
+    const int64_t n = J->n - r0 < PYBP_GATHER_ROWS ? J->n - r0
+                                                   : PYBP_GATHER_ROWS;
+    (void)worker;
+    SFX(gather_rows_serial)(J->src, J->idx + r0, n, J->width,
+                            J->dst + r0 * J->width);
+}
+#endif
+
+static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
+                             int64_t width, REAL *dst)
+{
+#ifdef PYBP_FAST_LAYERS
+    if (n * width >= 65536 && n >= 2 * PYBP_GATHER_ROWS) {
+        SFX(gather_job) J;
+        J.src = src; J.idx = idx; J.n = n; J.width = width; J.dst = dst;
+        pybp_pool_run((n + PYBP_GATHER_ROWS - 1) / PYBP_GATHER_ROWS,
+                      SFX(gather_task), &J, 0);
+        return;
+    }
+#endif
+    SFX(gather_rows_serial)(src, idx, n, width, dst);
 }
 
 /* sum_r sw[idx[r]] for r < n, in order. */

@@ -136,6 +136,32 @@ def test_full_batch_bit_identical_whatever_the_thread_count(threads, fast,
         np.testing.assert_array_equal(net.params, ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["momentum", "rmsprop"])
+def test_threaded_gather_and_update_bit_identical(threads, fast, dtype,
+                                                  optimizer):
+    """Batches of 128 x 600 inputs (gathered over the pool: >= 65,536
+    values) and a 600 x 64 layer (its update split into blocks over the
+    pool: >= 16,384 weights): the same bits for 1 to 4 threads."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(300, 600)).astype(dtype)
+    T = np.eye(10)[rng.integers(0, 10, 300)].astype(dtype)
+    opt = (pybp.optim.SGD(0.05, momentum=0.9) if optimizer == "momentum"
+           else pybp.optim.RMSprop(0.001))
+    ref = None
+    for n in (1, 2, 4):
+        threads(n)
+        net = pybp.Network([600, 64, 10], "relu", "softmax", seed=2,
+                           dtype=dtype)
+        hist = net.fit(X, T, loss="cross_entropy", optimizer=opt,
+                       batch_size=128, epochs=2, seed=5)
+        got = (net.params.copy(), list(hist.loss))
+        if ref is None:
+            ref = got
+        np.testing.assert_array_equal(got[0], ref[0])
+        assert got[1] == ref[1]
+
+
 def test_concurrent_fits_in_python_threads_match_sequential(threads, fast):
     """Several fits at once (GIL released): the pool admits one, the others
     run their products on their own threads; results are unchanged."""
