@@ -29,6 +29,7 @@ its stream after the fit): there, with one sample (whose only order is
 """
 from __future__ import annotations
 
+import importlib
 import math
 import signal
 import threading
@@ -43,12 +44,14 @@ from numpy.typing import ArrayLike
 from pybp import _backend, _registry, _validate, _warn, optim, plot
 from pybp._progress import ProgressBar
 
+# signal.signal/getsignal without the enum conversions of the signal
+# module's wrappers (several µs per fit): the same C functions, from
+# CPython's _signal (which has no type stubs: imported by name).
+_sigint: Any
 try:
-    # signal.signal/getsignal without the enum conversions of the signal
-    # module's wrappers (several µs per fit); the same C functions.
-    import _signal as _sigint
+    _sigint = importlib.import_module("_signal")
 except ImportError:  # pragma: no cover - not CPython
-    _sigint = signal  # type: ignore[assignment]
+    _sigint = signal
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
