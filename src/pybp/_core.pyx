@@ -388,6 +388,34 @@ cdef char _acquire(object obj, Py_buffer *b, str name, int ndim,
     return f
 
 
+# The buffers one kernel call holds: taken in order by _take, all released
+# by _release_all (in the caller's finally).
+cdef enum:
+    HELD_MAX = 12
+
+cdef struct _Held:
+    Py_buffer b[HELD_MAX]
+    int got
+
+
+cdef char _take(_Held *h, object obj, str name, int ndim, bint writable,
+                char want) except 0:
+    """_acquire into the next free buffer of h; returns the element found."""
+    cdef char f
+    if h.got >= HELD_MAX:
+        raise RuntimeError("too many buffers held")  # a bug in this module
+    f = _acquire(obj, &h.b[h.got], name, ndim, writable, want)
+    h.got += 1
+    return f
+
+
+cdef void _release_all(_Held *h) noexcept:
+    cdef int i
+    for i in range(h.got):
+        PyBuffer_Release(&h.b[i])
+    h.got = 0
+
+
 cdef void _check_len(str what, Py_ssize_t got, int64_t want) except *:
     if got != want:
         raise ValueError(f"{what}: expected {want} values, got {got}")
@@ -535,20 +563,16 @@ cdef class Core:
         cdef pybp_stats stats = pybp_stats(0, 0, 0)
         cdef pybp_task task
         cdef void *swp = NULL
-        cdef Py_buffer b[5]
-        cdef int got = 0, i
+        cdef _Held h
+        cdef Py_buffer *b = h.b
         cdef char r
+        h.got = 0
         try:
-            r = _acquire(params, &b[0], "params", 1, False, 0)
-            got = 1
-            _acquire(X, &b[1], "X", 2, False, r)
-            got = 2
-            _acquire(T, &b[2], "T", 2, False, r)
-            got = 3
-            _acquire(sw, &b[3], "sample weights", 1, False, r)
-            got = 4
-            _acquire(work, &b[4], "workspace", 1, True, r)
-            got = 5
+            r = _take(&h, params, "params", 1, False, 0)
+            _take(&h, X, "X", 2, False, r)
+            _take(&h, T, "T", 2, False, r)
+            _take(&h, sw, "sample weights", 1, False, r)
+            _take(&h, work, "workspace", 1, True, r)
             n = b[1].shape[0]
             _check_len("params", b[0].shape[0], self.n_params)
             _check_len("X columns", b[1].shape[1], self.n_in)
@@ -577,8 +601,7 @@ cdef class Core:
                                       <const float *>swp, n, &task,
                                       <float *>b[4].buf, &stats)
         finally:
-            for i in range(got):
-                PyBuffer_Release(&b[i])
+            _release_all(&h)
         return stats.loss_sum, stats.weight_sum, stats.correct_sum
 
     def evaluate_workspace_size(self, int64_t batch):
@@ -605,24 +628,18 @@ cdef class Core:
         cdef void *swp = NULL
         cdef void *statep = NULL
         cdef list box = [progress, None]
-        cdef Py_buffer b[7]
-        cdef int got = 0, i
+        cdef _Held h
+        cdef Py_buffer *b = h.b
         cdef char r
+        h.got = 0
         try:
-            r = _acquire(params, &b[0], "params", 1, True, 0)
-            got = 1
-            _acquire(state, &b[1], "optimizer state", 1, True, r)
-            got = 2
-            _acquire(X, &b[2], "X", 2, False, r)
-            got = 3
-            _acquire(T, &b[3], "T", 2, False, r)
-            got = 4
-            _acquire(sw, &b[4], "sample weights", 1, False, r)
-            got = 5
-            _acquire(order, &b[5], "order", 1, False, b'q')
-            got = 6
-            _acquire(work, &b[6], "workspace", 1, True, r)
-            got = 7
+            r = _take(&h, params, "params", 1, True, 0)
+            _take(&h, state, "optimizer state", 1, True, r)
+            _take(&h, X, "X", 2, False, r)
+            _take(&h, T, "T", 2, False, r)
+            _take(&h, sw, "sample weights", 1, False, r)
+            _take(&h, order, "order", 1, False, b'q')
+            _take(&h, work, "workspace", 1, True, r)
             N = b[2].shape[0]
             n = b[5].shape[0]
             orderp = <const int64_t *>b[5].buf
@@ -661,8 +678,7 @@ cdef class Core:
                         orderp, n, &task, <float *>b[6].buf, &stats,
                         _progress, <void *>box)
         finally:
-            for i in range(got):
-                PyBuffer_Release(&b[i])
+            _release_all(&h)
         return (done, stats.loss_sum, stats.weight_sum, stats.correct_sum,
                 opt.step, box[1])
 
@@ -808,8 +824,8 @@ cdef class Core:
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
                                          train_biases)
         cdef pybp_epochs ep
-        cdef Py_buffer b[12]
-        cdef int got = 0, i
+        cdef _Held h
+        cdef Py_buffer *b = h.b
         cdef char r
         cdef int64_t n, recorded = 0, n_rec
         cdef int64_t np_ = self.n_params
@@ -818,31 +834,20 @@ cdef class Core:
         cdef void *statep = NULL
         cdef void *bestp = NULL
         cdef list box = [progress, None]
+        h.got = 0
         try:
-            r = _acquire(params, &b[0], "params", 1, True, 0)
-            got = 1
-            _acquire(state, &b[1], "optimizer state", 1, True, r)
-            got = 2
-            _acquire(X, &b[2], "X", 2, False, r)
-            got = 3
-            _acquire(T, &b[3], "T", 2, False, r)
-            got = 4
-            _acquire(sw, &b[4], "sample weights", 1, False, r)
-            got = 5
-            _acquire(work, &b[5], "workspace", 1, True, r)
-            got = 6
-            _acquire(order, &b[6], "order", 1, True, b'q')
-            got = 7
-            _acquire(backup, &b[7], "backup", 1, True, r)
-            got = 8
-            _acquire(best_params, &b[8], "best_params", 1, True, r)
-            got = 9
-            _acquire(record, &b[9], "record", 2, True, b'd')
-            got = 10
-            _acquire(lrs, &b[10], "learning rates", 1, False, b'd')
-            got = 11
-            _acquire(seeds, &b[11], "seeds", 1, False, b'Q')
-            got = 12
+            r = _take(&h, params, "params", 1, True, 0)
+            _take(&h, state, "optimizer state", 1, True, r)
+            _take(&h, X, "X", 2, False, r)
+            _take(&h, T, "T", 2, False, r)
+            _take(&h, sw, "sample weights", 1, False, r)
+            _take(&h, work, "workspace", 1, True, r)
+            _take(&h, order, "order", 1, True, b'q')
+            _take(&h, backup, "backup", 1, True, r)
+            _take(&h, best_params, "best_params", 1, True, r)
+            _take(&h, record, "record", 2, True, b'd')
+            _take(&h, lrs, "learning rates", 1, False, b'd')
+            _take(&h, seeds, "seeds", 1, False, b'Q')
             n = b[2].shape[0]
             n_rec = b[9].shape[0]
             _check_len("params", b[0].shape[0], np_)
@@ -905,7 +910,6 @@ cdef class Core:
                         <float *>b[5].buf, <double *>b[9].buf, _progress,
                         <void *>box)
         finally:
-            for i in range(got):
-                PyBuffer_Release(&b[i])
+            _release_all(&h)
         return (recorded, STOPS[ep.stop], opt.step, ep.best, ep.wait,
                 bool(ep.improved), ep.last_step0, box[1])
