@@ -25,11 +25,12 @@
  * Accuracy (tests/c/test_activation.c, dense sweeps of [-750, 750] against
  * the long-double functions): see docs/kernels.md, "Numerics: tolerance".
  *
- * A tail of fewer than one vector goes through the same vector code via a
- * small buffer, so every element's result is the same bits wherever it
- * sits in the array.
+ * A tail of fewer than one vector goes through the same steps on one lane
+ * (fs_sigmoid_sd ... below), so every element's result is the same bits
+ * wherever it sits in the array.
  */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "fast_act_consts.h"
@@ -181,29 +182,157 @@ static __m256 fact_tanh_ps(__m256 z)
     return _mm256_blendv_ps(t, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
 }
 
-/* ---- the array loops ---------------------------------------------------- */
+/* ---- one lane: the same steps on a scalar --------------------------------- */
 
-/* a[i] = F(z[i]) for i < n; a may equal z. */
-#define FACT_ARRAY(NAME, REAL, VEC, W, F, LOAD, STORE)                        \
-    static void NAME(const REAL *z, int64_t n, REAL *a)                       \
+/*
+ * The four functions above, step for step, on one value: the same
+ * operations (fused where they fuse) in the same order with the same
+ * constants, so every result has the bits of a vector lane
+ * (tests/c/test_activation.c, "scalar_is_a_lane").  A tail of fewer than one
+ * vector, and a layer of fewer outputs than one vector (a per-sample step
+ * of a small net), go through these: a vector load of values just stored
+ * one by one would wait for the stores (no store forwarding), and a small
+ * layer waits on the activation's latency.
+ */
+#if defined(_MSC_VER) && !defined(__clang__)
+/* MSVC calls the C library for fma(): the instruction, by intrinsics */
+static double fs_fma_sd(double a, double b, double c)
+{
+    return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b),
+                                      _mm_set_sd(c)));
+}
+
+static float fs_fma_ss(float a, float b, float c)
+{
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b),
+                                      _mm_set_ss(c)));
+}
+#else
+/* GCC and Clang make fma() the instruction under -mfma (and without the
+ * lane clearing that _mm_set_sd asks for) */
+static double fs_fma_sd(double a, double b, double c) { return fma(a, b, c); }
+static float fs_fma_ss(float a, float b, float c) { return fmaf(a, b, c); }
+#endif
+
+static double fs_round_sd(double x)
+{
+    const __m128d v = _mm_set_sd(x);
+    return _mm_cvtsd_f64(
+        _mm_round_sd(v, v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+static float fs_round_ss(float x)
+{
+    const __m128 v = _mm_set_ss(x);
+    return _mm_cvtss_f32(
+        _mm_round_ss(v, v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/* 2^k, k in [-1022, 1023] / [-126, 127] */
+static double fs_pow2_sd(int32_t k)
+{
+    return _mm_cvtsd_f64(_mm_castsi128_pd(
+        _mm_cvtsi64_si128((int64_t)(k + 1023) << 52)));
+}
+
+static float fs_pow2_ss(int32_t k)
+{
+    return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((k + 127) << 23)));
+}
+
+/* floor(k / 2), as _mm_srai_epi32(k, 1) */
+static int32_t fs_half_down(int32_t k) { return (k - (k & 1)) / 2; }
+
+static double fs_expm1_red_sd(double r)
+{
+    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const double p0 = fs_fma_sd(PYBP_EXPM1_C3, r, PYBP_EXPM1_C2);
+    const double p1 = fs_fma_sd(PYBP_EXPM1_C5, r, PYBP_EXPM1_C4);
+    const double p2 = fs_fma_sd(PYBP_EXPM1_C7, r, PYBP_EXPM1_C6);
+    const double p3 = fs_fma_sd(PYBP_EXPM1_C9, r, PYBP_EXPM1_C8);
+    const double p4 = fs_fma_sd(PYBP_EXPM1_C11, r, PYBP_EXPM1_C10);
+    const double p5 = fs_fma_sd(PYBP_EXPM1_C13, r, PYBP_EXPM1_C12);
+    const double q0 = fs_fma_sd(p1, r2, p0), q1 = fs_fma_sd(p3, r2, p2);
+    const double q2 = fs_fma_sd(p5, r2, p4);
+    const double q = fs_fma_sd(q2, r8, fs_fma_sd(q1, r4, q0));
+    return fs_fma_sd(r2, q, r);
+}
+
+static float fs_expm1_red_ss(float r)
+{
+    const float r2 = r * r, r4 = r2 * r2;
+    const float p0 = fs_fma_ss(PYBP_EXPM1F_C3, r, PYBP_EXPM1F_C2);
+    const float p1 = fs_fma_ss(PYBP_EXPM1F_C5, r, PYBP_EXPM1F_C4);
+    const float p2 = fs_fma_ss(PYBP_EXPM1F_C7, r, PYBP_EXPM1F_C6);
+    const float q0 = fs_fma_ss(p1, r2, p0);
+    const float q1 = fs_fma_ss(PYBP_EXPM1F_C8, r2, p2);
+    const float q = fs_fma_ss(q1, r4, q0);
+    return fs_fma_ss(r2, q, r);
+}
+
+/* the vector max(x, lo): lo also for a NaN x */
+#define FS_MAX(x, lo) ((x) > (lo) ? (x) : (lo))
+
+/* x clamped to [lo, 0] already: k and r = x - k ln2; -(kf c) + x is
+ * fnmadd's single rounding, as fma(-kf, c, x) */
+#define FS_REDUCE(P, x, k, LOG2E, HI, LO)                                     \
+    const REAL_##P kf = fs_round_##P(x * LOG2E);                              \
+    const REAL_##P r = fs_fma_##P(-kf, LO, fs_fma_##P(-kf, HI, x));           \
+    const int32_t k = (int32_t)kf
+
+#define REAL_sd double
+#define REAL_ss float
+#define FS_ACTS(P, SIGN_CLAMP, TANH_CLAMP, LOG2E, HI, LO, FABS, COPYSIGN) \
+    static REAL_##P fs_sigmoid_##P(REAL_##P z)                               \
     {                                                                         \
-        int64_t i = 0, j;                                                     \
-        for (; i + W <= n; i += W) STORE(a + i, F(LOAD(z + i)));              \
-        if (i < n) {                                                          \
-            REAL buf[W];                                                      \
-            for (j = 0; j < W; ++j) buf[j] = i + j < n ? z[i + j] : (REAL)0;  \
-            STORE(buf, F(LOAD(buf)));                                         \
-            for (j = 0; i + j < n; ++j) a[i + j] = buf[j];                    \
-        }                                                                     \
+        const REAL_##P x = FS_MAX(-FABS(z), -(SIGN_CLAMP));                   \
+        FS_REDUCE(P, x, k, LOG2E, HI, LO);                                    \
+        const int32_t k1 = fs_half_down(k);                                   \
+        const REAL_##P pm1 = fs_expm1_red_##P(r), s1 = fs_pow2_##P(k1);       \
+        const REAL_##P e = fs_fma_##P(pm1, s1, s1) * fs_pow2_##P(k - k1);     \
+        const REAL_##P y = (z >= 0 ? (REAL_##P)1 : e) / ((REAL_##P)1 + e);    \
+        return z != z ? z : y;                                                \
+    }                                                                         \
+    static REAL_##P fs_tanh_##P(REAL_##P z)                                  \
+    {                                                                         \
+        const REAL_##P a = FABS(z);                                           \
+        const REAL_##P x = FS_MAX((REAL_##P)0 - (a + a), -(TANH_CLAMP));      \
+        FS_REDUCE(P, x, k, LOG2E, HI, LO);                                    \
+        const REAL_##P pm1 = fs_expm1_red_##P(r), s = fs_pow2_##P(k);         \
+        const REAL_##P em = fs_fma_##P(s, pm1, s - (REAL_##P)1);              \
+        const REAL_##P t = ((REAL_##P)0 - em) / ((REAL_##P)2 + em);           \
+        return z != z ? z : COPYSIGN(FABS(t), z);                             \
     }
 
-FACT_ARRAY(fact_sigmoid_f64_avx2, double, __m256d, 4, fact_sigmoid_pd,
+FS_ACTS(sd, PYBP_SIGMOID_CLAMP_F64, PYBP_TANH_CLAMP_F64, PYBP_LOG2E,
+        PYBP_LN2_HI, PYBP_LN2_LO, fabs, copysign)
+FS_ACTS(ss, PYBP_SIGMOID_CLAMP_F32, PYBP_TANH_CLAMP_F32, PYBP_LOG2EF,
+        PYBP_LN2F_HI, PYBP_LN2F_LO, fabsf, copysignf)
+#undef FS_ACTS
+#undef FS_REDUCE
+#undef FS_MAX
+#undef REAL_sd
+#undef REAL_ss
+
+/* ---- the array loops ---------------------------------------------------- */
+
+/* a[i] = F(z[i]) for i < n, whole vectors by F, the rest by F1 (its lane);
+ * a may equal z. */
+#define FACT_ARRAY(NAME, REAL, W, F, F1, LOAD, STORE)                         \
+    static void NAME(const REAL *z, int64_t n, REAL *a)                       \
+    {                                                                         \
+        int64_t i = 0;                                                        \
+        for (; i + W <= n; i += W) STORE(a + i, F(LOAD(z + i)));              \
+        for (; i < n; ++i) a[i] = F1(z[i]);                                   \
+    }
+
+FACT_ARRAY(fact_sigmoid_f64_avx2, double, 4, fact_sigmoid_pd, fs_sigmoid_sd,
            _mm256_loadu_pd, _mm256_storeu_pd)
-FACT_ARRAY(fact_tanh_f64_avx2, double, __m256d, 4, fact_tanh_pd,
+FACT_ARRAY(fact_tanh_f64_avx2, double, 4, fact_tanh_pd, fs_tanh_sd,
            _mm256_loadu_pd, _mm256_storeu_pd)
-FACT_ARRAY(fact_sigmoid_f32_avx2, float, __m256, 8, fact_sigmoid_ps,
+FACT_ARRAY(fact_sigmoid_f32_avx2, float, 8, fact_sigmoid_ps, fs_sigmoid_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
-FACT_ARRAY(fact_tanh_f32_avx2, float, __m256, 8, fact_tanh_ps,
+FACT_ARRAY(fact_tanh_f32_avx2, float, 8, fact_tanh_ps, fs_tanh_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
 #undef FACT_ARRAY
 

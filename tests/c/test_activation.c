@@ -303,6 +303,55 @@ static void positions(const variant *v)
     v->activate_f64(PYBP_FAST_ACT_SIGMOID, z, -3, o); /* no-op */
 }
 
+/* ---- one element alone is a vector lane ------------------------------------ */
+
+/* Over the whole sweep and the special values, each element activated
+ * alone (the scalar path of a vector variant: a tail, a small layer) has
+ * the bits it has inside a full-length call (whole vectors). */
+static void scalar_is_a_lane(const variant *v, int quick)
+{
+    static const double special[] = {
+        0.0, -0.0, 1e-300, -1e-300, 4.9e-324, -4.9e-324, 745.0, -745.0,
+        746.0, -746.0, 746.5, -746.5, 103.9, -103.9, 104.0, -104.0, 104.5,
+        -104.5, 30.0, -30.0, 60.0, -60.0, 1e30, -1e30, 0.5, -0.5};
+    const double step = quick ? 1.0 / 64.0 : 1.0 / 1024.0;
+    const int64_t ns = (int64_t)(sizeof special / sizeof special[0]);
+    const int64_t cap = (int64_t)(1500.0 / step) + 1080 * 128 + 200010 + ns + 3;
+    double *pts = malloc((size_t)cap * sizeof *pts);
+    double *out = malloc((size_t)cap * sizeof *out);
+    float *pf = malloc((size_t)cap * sizeof *pf);
+    float *of = malloc((size_t)cap * sizeof *of);
+    int64_t n, i, bad64 = 0, bad32 = 0;
+    int act;
+    if (!pts || !out || !pf || !of) { FAIL("out of memory"); return; }
+    n = sweep(pts, cap - ns - 3, step);
+    for (i = 0; i < ns; ++i) pts[n++] = special[i];
+    pts[n++] = INFINITY;
+    pts[n++] = -INFINITY;
+    pts[n++] = NAN;
+    for (i = 0; i < n; ++i) pf[i] = (float)pts[i];
+    for (act = 0; act <= 1; ++act) {
+        v->activate_f64(act, pts, n - n % 8, out); /* whole vectors */
+        v->activate_f32(act, pf, n - n % 16, of);
+        for (i = 0; i < n - n % 16; ++i) {
+            double a;
+            float af;
+            v->activate_f64(act, pts + i, 1, &a);
+            v->activate_f32(act, pf + i, 1, &af);
+            if (!same_f64(a, out[i]) && bad64++ < 5)
+                FAIL("%s act %d f64 alone %.17g != lane %.17g at z = %.17g",
+                     v->name, act, a, out[i], pts[i]);
+            if (!same_f32(af, of[i]) && bad32++ < 5)
+                FAIL("%s act %d f32 alone %.9g != lane %.9g at z = %.9g",
+                     v->name, act, (double)af, (double)of[i], (double)pf[i]);
+        }
+    }
+    printf("  %-7s one element alone = its vector lane: %lld points, "
+           "%lld + %lld differ\n", v->name, (long long)(n - n % 16),
+           (long long)bad64, (long long)bad32);
+    free(pts); free(out); free(pf); free(of);
+}
+
 static int runnable(const variant *v) { return pybp_fast_runnable(v->name); }
 
 int main(int argc, char **argv)
@@ -325,6 +374,7 @@ int main(int argc, char **argv)
         accuracy(v, quick);
         edges(v);
         positions(v);
+        scalar_is_a_lane(v, quick);
         /* the dispatched entry point follows the selection */
         if (pybp_fast_select(v->name) != 0) {
             FAIL("cannot select %s", v->name);
