@@ -132,7 +132,8 @@ extensions = [
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
                  "csrc/fast_ukr.h", "csrc/fast_act_avx2.h",
                  "csrc/fast_act_scalar.h",
-                 "csrc/fast_act_consts.h", "csrc/shuffle.h", "csrc/threads.h"],
+                 "csrc/fast_act_consts.h", "csrc/plan.h", "csrc/shuffle.h",
+                 "csrc/threads.h"],
     )
 ]
 

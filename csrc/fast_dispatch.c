@@ -188,6 +188,11 @@ int pybp_fast_gradient_##PREC(int64_t n, int64_t n_in, int64_t n_out,         \
 { return current()->k.gradient_##PREC(n, n_in, n_out, D, X, c, scale, G, gb,  \
                                       ws, ws_bytes, n_threads); }                \
                                                                               \
+void pybp_fast_forward_row_##PREC(int64_t n_in, int64_t n_out, const REAL *x, \
+                                  const REAL *W, const REAL *b, int act,      \
+                                  REAL *y, REAL *z)                           \
+{ current()->k.forward_row_##PREC(n_in, n_out, x, W, b, act, y, z); }         \
+                                                                              \
 void pybp_fast_activate_##PREC(int act, const REAL *z, int64_t count,         \
                                REAL *a)                                       \
 { current()->k.activate_##PREC(act, z, count, a); }

@@ -346,49 +346,75 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
 #define FAST_SMALL_ROWS PYBP_FAST_SMALL_ROWS
 #define FAST_SMALL_TILE 64
 
-/* Y[r, j] = A(x_r . W[j, :] + b_j) for r < n (n small), four outputs at a
- * time for four independent chains. */
+/* y = x . W^T + b (unactivated) for one row, and z = y when z != NULL:
+ * four outputs at a time for four independent chains, then one at a time
+ * (a layer of two outputs costs two chains, not a padded four). */
+static void SFX(fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
+                                  const REAL *W, const REAL *b, REAL *y,
+                                  REAL *z)
+{
+    int64_t j = 0, p, pc, kc;
+    for (; j + 4 <= n_out; j += 4) {
+        const REAL *w0 = W + j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in;
+        const REAL *w3 = w2 + n_in;
+        REAL y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+        for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
+            const REAL *xp = x + pc;
+            REAL t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+            kc = n_in - pc < PYBP_FAST_KC ? n_in - pc : PYBP_FAST_KC;
+            for (p = 0; p < kc; ++p) {
+                t0 = FAST_MADD(xp[p], w0[pc + p], t0);
+                t1 = FAST_MADD(xp[p], w1[pc + p], t1);
+                t2 = FAST_MADD(xp[p], w2[pc + p], t2);
+                t3 = FAST_MADD(xp[p], w3[pc + p], t3);
+            }
+            y0 = pc == 0 ? t0 : y0 + t0;
+            y1 = pc == 0 ? t1 : y1 + t1;
+            y2 = pc == 0 ? t2 : y2 + t2;
+            y3 = pc == 0 ? t3 : y3 + t3;
+        }
+        if (b) {
+            y0 += b[j]; y1 += b[j + 1]; y2 += b[j + 2]; y3 += b[j + 3];
+        }
+        y[j] = y0; y[j + 1] = y1; y[j + 2] = y2; y[j + 3] = y3;
+        if (z) {
+            z[j] = y0; z[j + 1] = y1; z[j + 2] = y2; z[j + 3] = y3;
+        }
+    }
+    for (; j < n_out; ++j) {
+        const REAL *w0 = W + j * n_in;
+        REAL y0 = 0;
+        for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
+            const REAL *xp = x + pc;
+            REAL t0 = 0;
+            kc = n_in - pc < PYBP_FAST_KC ? n_in - pc : PYBP_FAST_KC;
+            for (p = 0; p < kc; ++p) t0 = FAST_MADD(xp[p], w0[pc + p], t0);
+            y0 = pc == 0 ? t0 : y0 + t0;
+        }
+        if (b) y0 += b[j];
+        y[j] = y0;
+        if (z) z[j] = y0;
+    }
+}
+
+/* The activated row (fast_kernels.h: forward_row). */
+void SFX(pybp_fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
+                                const REAL *W, const REAL *b, int act,
+                                REAL *y, REAL *z)
+{
+    SFX(fast_forward_row)(n_in, n_out, x, W, b, y, z);
+    SFX(pybp_fast_activate)(act, y, n_out, y);
+}
+
+/* Y[r, :] = A(x_r . W^T + b) for r < n (n small), row by row. */
 static void SFX(fast_forward_small)(int64_t n, int64_t n_in, int64_t n_out,
                                     const REAL *X, const REAL *W,
                                     const REAL *b, int act, REAL *Y, REAL *Z)
 {
-    int64_t r, j, p, pc;
-    for (r = 0; r < n; ++r) {
-        const REAL *x = X + r * n_in;
-        for (j = 0; j < n_out; j += 4) {
-            const int64_t nj = n_out - j < 4 ? n_out - j : 4;
-            REAL y[4] = {0, 0, 0, 0};
-            int q;
-            for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
-                const int64_t kc = n_in - pc < PYBP_FAST_KC ? n_in - pc
-                                                            : PYBP_FAST_KC;
-                REAL t[4] = {0, 0, 0, 0};
-                const REAL *w0 = W + j * n_in + pc, *xp = x + pc;
-                if (nj == 4) {
-                    const REAL *w1 = w0 + n_in, *w2 = w1 + n_in;
-                    const REAL *w3 = w2 + n_in;
-                    for (p = 0; p < kc; ++p) {
-                        t[0] = FAST_MADD(xp[p], w0[p], t[0]);
-                        t[1] = FAST_MADD(xp[p], w1[p], t[1]);
-                        t[2] = FAST_MADD(xp[p], w2[p], t[2]);
-                        t[3] = FAST_MADD(xp[p], w3[p], t[3]);
-                    }
-                } else {
-                    for (q = 0; q < nj; ++q)
-                        for (p = 0; p < kc; ++p)
-                            t[q] = FAST_MADD(xp[p], w0[q * n_in + p], t[q]);
-                }
-                for (q = 0; q < nj; ++q) y[q] = pc == 0 ? t[q] : y[q] + t[q];
-            }
-            for (q = 0; q < nj; ++q) {
-                REAL v = y[q];
-                if (b) v += b[j + q];
-                if (Z) Z[r * n_out + j + q] = v;
-                Y[r * n_out + j + q] = v;
-            }
-        }
-        SFX(pybp_fast_activate)(act, Y + r * n_out, n_out, Y + r * n_out);
-    }
+    int64_t r;
+    for (r = 0; r < n; ++r)
+        SFX(pybp_fast_forward_row)(n_in, n_out, X + r * n_in, W, b, act,
+                                   Y + r * n_out, Z ? Z + r * n_out : NULL);
 }
 
 /*

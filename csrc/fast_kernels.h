@@ -89,6 +89,12 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  * gradient: D (n, n_out), X (n, n_in) the layer's input, c (n) the sample
  *   weights or NULL for all ones; G (n_out, n_in) and gb (n_out, or NULL to
  *   skip the bias) are added to.  G and gb must not overlap D, X or c.
+ * forward_row: one row of forward, y (n_out) = A(x . W^T + b), z (n_out)
+ *   the net inputs or NULL, with the bits forward gives that row in any
+ *   batch (softmax, as there, is the caller's); no workspace, no threads,
+ *   no argument checks: n_in >= 1, n_out >= 1, x, W, y valid, y and z not
+ *   overlapping x, W or b.  For per-sample steps, where forward's checks
+ *   and arguments cost as much as a small layer's product.
  * activate: a[i] = A(z[i]) for i < count, act as above (SOFTMAX and
  *   IDENTITY copy); count <= 0 does nothing; z and a hold count values and
  *   are the same array or do not overlap.  The products' epilogues call it,
@@ -113,6 +119,10 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
                                  const REAL *c, double scale, REAL *G,       \
                                  REAL *gb, void *ws, size_t ws_bytes,        \
                                  int n_threads);                             \
+    void pybp_fast_forward_row_##SFX(int64_t n_in, int64_t n_out,            \
+                                     const REAL *x, const REAL *W,           \
+                                     const REAL *b, int act, REAL *y,        \
+                                     REAL *z);                               \
     void pybp_fast_activate_##SFX(int act, const REAL *z, int64_t count,     \
                                   REAL *a);
 
@@ -144,6 +154,9 @@ PYBP_FAST_DECLARE(float, f32)
         int64_t n, int64_t n_in, int64_t n_out, const REAL *D, const REAL *X, \
         const REAL *c, double scale, REAL *G, REAL *gb, void *ws,             \
         size_t ws_bytes, int n_threads);                                      \
+    typedef void pybp_fast_forward_row_##PREC##_fn(                           \
+        int64_t n_in, int64_t n_out, const REAL *x, const REAL *W,            \
+        const REAL *b, int act, REAL *y, REAL *z);                            \
     typedef void pybp_fast_activate_##PREC##_fn(int act, const REAL *z,       \
                                                 int64_t count, REAL *a);
 PYBP_FAST_TYPES(double, f64)
@@ -157,6 +170,8 @@ typedef struct pybp_fast_kernels {
     pybp_fast_delta_f32_fn *delta_f32;
     pybp_fast_gradient_f64_fn *gradient_f64;
     pybp_fast_gradient_f32_fn *gradient_f32;
+    pybp_fast_forward_row_f64_fn *forward_row_f64;
+    pybp_fast_forward_row_f32_fn *forward_row_f32;
     pybp_fast_activate_f64_fn *activate_f64;
     pybp_fast_activate_f32_fn *activate_f32;
 } pybp_fast_kernels;
@@ -166,6 +181,7 @@ typedef struct pybp_fast_kernels {
     { #ISA, pybp_fast_forward_f64_##ISA, pybp_fast_forward_f32_##ISA,         \
       pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
       pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
+      pybp_fast_forward_row_f64_##ISA, pybp_fast_forward_row_f32_##ISA,       \
       pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA }
 
 /* Every variant this build compiles, generic first: the initializer of a

@@ -24,6 +24,7 @@
  * Only the four kernels declared in pybp.h are external (per variant); the
  * rest is static.  There is deliberately no include guard.
  */
+#include "plan.h"
 #include "shuffle.h"
 
 /* ---- activations ------------------------------------------------------- */
@@ -286,6 +287,41 @@ void SFX(pybp_forward)(const pybp_net *net, const REAL *params, const REAL *x,
         a_prev = a;
         a += n * n_out;
         off += PYBP_LAYER_PARAMS(net, l);
+    }
+}
+
+/* One sample's forward pass, pybp_forward(net, params, x, 1, acts, z_out)
+ * bit for bit, with the plan's offsets and (fast set) the row product,
+ * which is the batch product's row (fast_kernels.h): a per-sample step
+ * skips the walk of the layer list and the batch product's checks. */
+static void SFX(sample_forward)(const pybp_net *net, const pybp_plan *plan,
+                                const REAL *params, const REAL *x,
+                                REAL *acts, REAL *z_out)
+{
+    const int L = net->n_layers;
+    const REAL *a_prev = x;
+    REAL *a = acts;
+    int l;
+    for (l = 0; l < L; ++l) {
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const REAL *W = params + pybp_plan_weights(plan, net, l);
+        const REAL *b =
+            net->bias ? params + pybp_plan_biases(plan, net, l) : NULL;
+        const int act = net->act[l];
+        REAL *z = (l == L - 1 && z_out) ? z_out : a;
+#ifdef PYBP_FAST_LAYERS
+        if (n_in > 0 && act == PYBP_ACT_SOFTMAX) {
+            R_FAST_FORWARD_ROW(n_in, n_out, a_prev, W, b, act, z, NULL);
+            SFX(softmax_rows)(z, 1, n_out, a);
+        } else if (n_in > 0) {
+            R_FAST_FORWARD_ROW(n_in, n_out, a_prev, W, b, act, a,
+                               z != a ? z : NULL);
+        } else if (!SFX(fast_forward_layer)(1, n_in, n_out, a_prev, W, b,
+                                            act, z, a))
+#endif
+            SFX(forward_layer)(1, n_in, n_out, a_prev, W, b, act, z, a);
+        a_prev = a;
+        a += n_out;
     }
 }
 
@@ -932,24 +968,21 @@ static int SFX(fused_sgd)(const pybp_optim *opt)
  * equals the unfused path's (gradient g = 0 + c delta_j A(p_i), then
  * w -= lr (g + decay w)), operation for operation.  deltas holds the output
  * block already; acts the sample's activations; c the sample's gradient
- * scale, as accumulate_gradient computes it; wo, bo each layer's weight and
- * bias offsets, hoisted out of the step by the caller (or NULL); out_off
- * the output block's offset in acts and deltas.
+ * scale, as accumulate_gradient computes it; plan the net's offsets.
  */
-static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
-                                   REAL *params, const REAL *x,
-                                   const REAL *acts, REAL *deltas, REAL c,
-                                   int train_biases, const int64_t *wo,
-                                   const int64_t *bo, int64_t out_off)
+static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_plan *plan,
+                                   const pybp_optim *opt, REAL *params,
+                                   const REAL *x, const REAL *acts,
+                                   REAL *deltas, REAL c, int train_biases)
 {
     const int L = net->n_layers;
     const REAL lr = (REAL)opt->lr, decay = (REAL)opt->weight_decay;
     const REAL zero = 0;
-    int64_t off = out_off; /* the output block: n_units - sizes[L] */
+    int64_t off = plan->out_off;
     int l;
     for (l = L - 1; l >= 0; --l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        REAL *W = params + (wo ? wo[l] : pybp_weight_offset(net, l));
+        REAL *W = params + pybp_plan_weights(plan, net, l);
         const REAL *dc = deltas + off;
         const int64_t off_p = off - n_in;
         const REAL *ap = l > 0 ? acts + off_p : x;
@@ -974,7 +1007,7 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
             }
         }
         if (net->bias && train_biases) {
-            REAL *b = params + (bo ? bo[l] : pybp_bias_offset(net, l));
+            REAL *b = params + pybp_plan_biases(plan, net, l);
             for (j = 0; j < n_out; ++j) {
                 const REAL g = zero + c * dc[j];
                 b[j] -= lr * (g + zero * b[j]);
@@ -989,7 +1022,8 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_optim *opt,
  * gradient buffer, no optimizer pass; the same results, the same progress
  * calls and the same early stops as the general loop.
  */
-static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
+static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
+                                     const pybp_plan *plan, pybp_optim *opt,
                                      REAL *params, const REAL *X,
                                      const REAL *T, const REAL *sw,
                                      const int64_t *order, int64_t n,
@@ -1000,28 +1034,19 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
 {
     const int L = net->n_layers;
     const int64_t n_in = net->sizes[0], m = net->sizes[L];
-    const int64_t units = pybp_n_units(net), np = pybp_n_params(net);
-    const int64_t out_off = units - m;
+    const int64_t units = plan->n_units, np = plan->n_params;
+    const int64_t out_off = plan->out_off;
     REAL *acts = work;
     REAL *deltas = acts + units;
     REAL *z_out = deltas + units;
-    /* Offsets hoisted out of the step for nets of up to 32 layers. */
-    int64_t wo[32], bo[32];
-    const int hoist = L <= 32;
-    int64_t k, off = 0;
-    int l;
-    for (l = 0; hoist && l < L; ++l) {
-        wo[l] = off; /* pybp_weight_offset(net, l), kept running */
-        bo[l] = off + net->sizes[l] * net->sizes[l + 1];
-        off += PYBP_LAYER_PARAMS(net, l);
-    }
+    int64_t k;
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
         const REAL *x = X + s * n_in, *t = T + s * m;
         const REAL *sws = sw ? sw + s : NULL;
         const double bw = sw ? (double)sw[s] : 1.0;
         double bl;
-        SFX(pybp_forward)(net, params, x, 1, acts, z_out);
+        SFX(sample_forward)(net, plan, params, x, acts, z_out);
         bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
                                z_out, t, sws, 1, m, deltas + out_off, 0.0);
         stats->correct_sum = SFX(count_correct)(task, acts + out_off, t, sws,
@@ -1033,9 +1058,8 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net, pybp_optim *opt,
         if (bw > 0) {
             const double scale = 1.0 / bw;
             const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
-            SFX(sample_sgd_update)(net, opt, params, x, acts, deltas, c,
-                                   task->train_biases, hoist ? wo : NULL,
-                                   hoist ? bo : NULL, out_off);
+            SFX(sample_sgd_update)(net, plan, opt, params, x, acts, deltas,
+                                   c, task->train_biases);
             opt->step += 1;
         }
         *work_since += (double)np;
@@ -1151,16 +1175,17 @@ static int64_t SFX(batched_epoch)(const pybp_net *net, pybp_optim *opt,
 
 /* pybp_train_epoch's body; *work_since counts multiply-adds since the last
  * progress call, carried across the epochs of pybp_train_epochs. */
-static int64_t SFX(epoch)(const pybp_net *net, pybp_optim *opt, REAL *params,
-                          REAL *state, const REAL *X, const REAL *T,
-                          const REAL *sw, const int64_t *order, int64_t n,
+static int64_t SFX(epoch)(const pybp_net *net, const pybp_plan *plan,
+                          pybp_optim *opt, REAL *params, REAL *state,
+                          const REAL *X, const REAL *T, const REAL *sw,
+                          const int64_t *order, int64_t n,
                           const pybp_task *task, REAL *work,
                           pybp_stats *stats, pybp_progress_fn progress,
                           void *ctx, double *work_since)
 {
     if (task->batch == 1 && SFX(fused_sgd)(opt))
-        return SFX(sample_sgd_epoch)(net, opt, params, X, T, sw, order, n,
-                                     task, work, stats, progress, ctx,
+        return SFX(sample_sgd_epoch)(net, plan, opt, params, X, T, sw, order,
+                                     n, task, work, stats, progress, ctx,
                                      work_since);
     return SFX(batched_epoch)(net, opt, params, state, X, T, sw, order, n,
                               task, work, stats, progress, ctx, work_since);
@@ -1175,8 +1200,10 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                               void *ctx)
 {
     double work_since = 0;
-    return SFX(epoch)(net, opt, params, state, X, T, sw, order, n, task, work,
-                      stats, progress, ctx, &work_since);
+    pybp_plan plan;
+    pybp_plan_init(net, &plan);
+    return SFX(epoch)(net, &plan, opt, params, state, X, T, sw, order, n,
+                      task, work, stats, progress, ctx, &work_since);
 }
 
 /* Nonzero when every one of the count values is finite. */
@@ -1220,8 +1247,8 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
                                REAL *best_params, REAL *work, double *record,
                                pybp_progress_fn progress, void *ctx)
 {
-    const int64_t np = pybp_n_params(net);
-    const int64_t ns = (int64_t)pybp_optim_state_slots(opt) * np;
+    pybp_plan plan;
+    int64_t np, ns;
     SFX(progress_box) box;
     double work_since = 0;
     int64_t e, k;
@@ -1231,6 +1258,9 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
     ep->stop = PYBP_STOP_MAX_EPOCHS;
     ep->improved = 0;
     if (task->batch < 1) return 0; /* precondition; guarded */
+    pybp_plan_init(net, &plan);
+    np = plan.n_params;
+    ns = (int64_t)pybp_optim_state_slots(opt) * np;
     if (!ep->seeds)
         for (k = 0; k < n; ++k) order[k] = k;
     for (e = 0; e < ep->max_epochs; ++e) {
@@ -1246,9 +1276,10 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
         if (ep->lr) opt->lr = ep->lr[e];
         SFX(copy)(backup, params, np);
         if (ns) SFX(copy)(backup + np, state, ns);
-        done = SFX(epoch)(net, opt, params, state, X, T, sw, order, n, task,
-                          work, &stats, progress ? SFX(noting_progress) : NULL,
-                          &box, &work_since);
+        done = SFX(epoch)(net, &plan, opt, params, state, X, T, sw, order, n,
+                          task, work, &stats,
+                          progress ? SFX(noting_progress) : NULL, &box,
+                          &work_since);
         rec[0] = stats.loss_sum;
         rec[1] = stats.weight_sum;
         rec[2] = stats.correct_sum;
