@@ -334,6 +334,24 @@ static void test_rows_alone(const variant *v, int64_t n, int64_t ni, int64_t no)
             memcmp(fY, fy1, sy * 4) || memcmp(fZ, fz1, sy * 4))
             FAIL("%s: forward of %lld rows differs from each row alone (n_in=%lld n_out=%lld act %d)",
                  v->name, (long long)n, (long long)ni, (long long)no, act);
+        /* the one-row product (per-sample steps) is the same row again */
+        for (r = 0; r < n; ++r) {
+            v->forward_row_f64(ni, no, X + r * ni, W, b, act, y1 + r * no, z1 + r * no);
+            v->forward_row_f32(ni, no, fX + r * ni, fW, fb, act, fy1 + r * no, fz1 + r * no);
+        }
+        ++checks;
+        if (memcmp(Y, y1, sy * 8) || memcmp(Z, z1, sy * 8) ||
+            memcmp(fY, fy1, sy * 4) || memcmp(fZ, fz1, sy * 4))
+            FAIL("%s: forward_row differs from forward's row (n=%lld n_in=%lld n_out=%lld act %d)",
+                 v->name, (long long)n, (long long)ni, (long long)no, act);
+        if (ni > 0) { /* without z, and with no bias, too */
+            v->forward_row_f64(ni, no, X, W, NULL, act, y1, NULL);
+            v->forward_f64(1, ni, no, X, W, NULL, act, Y, NULL, NULL, 0, 1);
+            ++checks;
+            if (memcmp(Y, y1, (size_t)no * 8))
+                FAIL("%s: forward_row without bias or z differs (n_in=%lld n_out=%lld)",
+                     v->name, (long long)ni, (long long)no);
+        }
     }
     free(X); free(W); free(b); free(fX); free(fW); free(fb);
     free(Y); free(Z); free(y1); free(z1); free(fY); free(fZ); free(fy1); free(fz1);
