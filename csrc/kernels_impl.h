@@ -982,14 +982,17 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_plan *plan,
     int l;
     for (l = L - 1; l >= 0; --l) {
         const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
-        REAL *W = params + pybp_plan_weights(plan, net, l);
-        const REAL *dc = deltas + off;
+        /* restrict: weights, activations and deltas are separate arrays
+         * (and dp, dc separate blocks), so the compiler needs no run-time
+         * overlap checks around these short loops */
+        REAL *PYBP_RESTRICT W = params + pybp_plan_weights(plan, net, l);
+        const REAL *PYBP_RESTRICT dc = deltas + off;
         const int64_t off_p = off - n_in;
-        const REAL *ap = l > 0 ? acts + off_p : x;
+        const REAL *PYBP_RESTRICT ap = l > 0 ? acts + off_p : x;
         int64_t i, j;
         if (l > 0) {
             /* delta_p_i = A'(p_i) sum_j w_ij delta_c_j, old weights. */
-            REAL *dp = deltas + off_p;
+            REAL *PYBP_RESTRICT dp = deltas + off_p;
             for (i = 0; i < n_in; ++i) dp[i] = 0;
             for (j = 0; j < n_out; ++j) {
                 const REAL d = dc[j];
@@ -1007,7 +1010,7 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_plan *plan,
             }
         }
         if (net->bias && train_biases) {
-            REAL *b = params + pybp_plan_biases(plan, net, l);
+            REAL *PYBP_RESTRICT b = params + pybp_plan_biases(plan, net, l);
             for (j = 0; j < n_out; ++j) {
                 const REAL g = zero + c * dc[j];
                 b[j] -= lr * (g + zero * b[j]);
@@ -1206,13 +1209,15 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
                       task, work, stats, progress, ctx, &work_since);
 }
 
-/* Nonzero when every one of the count values is finite. */
+/* Nonzero when every one of the count values is finite: v - v is 0 for a
+ * finite v and NaN for NaN or infinity, and a NaN stays in the sum (no
+ * branch per value; for a small net this runs once per sample). */
 static int SFX(all_finite)(const REAL *v, int64_t count)
 {
+    REAL s = 0;
     int64_t i;
-    for (i = 0; i < count; ++i)
-        if (!(v[i] - v[i] == 0)) return 0;
-    return 1;
+    for (i = 0; i < count; ++i) s += v[i] - v[i];
+    return s == 0;
 }
 
 static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)

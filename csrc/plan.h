@@ -12,6 +12,13 @@
 
 #include "pybp.h"
 
+/* C99's restrict, in MSVC's spelling there */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PYBP_RESTRICT __restrict
+#else
+#define PYBP_RESTRICT restrict
+#endif
+
 /* Nets of up to this many layers keep every layer's offsets here; deeper
  * ones look them up with pybp_weight_offset (layout.c). */
 #define PYBP_PLAN_LAYERS 32
