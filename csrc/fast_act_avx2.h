@@ -194,15 +194,22 @@ static __m256 fact_tanh_ps(__m256 z)
  * one by one would wait for the stores (no store forwarding), and a small
  * layer waits on the activation's latency.
  */
+/* static inline: each is a few instructions, on a latency chain */
+#if defined(_MSC_VER) && !defined(__cplusplus)
+#define FS_FN static __inline
+#else
+#define FS_FN static inline
+#endif
+
 #if defined(_MSC_VER) && !defined(__clang__)
 /* MSVC calls the C library for fma(): the instruction, by intrinsics */
-static double fs_fma_sd(double a, double b, double c)
+FS_FN double fs_fma_sd(double a, double b, double c)
 {
     return _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b),
                                       _mm_set_sd(c)));
 }
 
-static float fs_fma_ss(float a, float b, float c)
+FS_FN float fs_fma_ss(float a, float b, float c)
 {
     return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b),
                                       _mm_set_ss(c)));
@@ -210,18 +217,18 @@ static float fs_fma_ss(float a, float b, float c)
 #else
 /* GCC and Clang make fma() the instruction under -mfma (and without the
  * lane clearing that _mm_set_sd asks for) */
-static double fs_fma_sd(double a, double b, double c) { return fma(a, b, c); }
-static float fs_fma_ss(float a, float b, float c) { return fmaf(a, b, c); }
+FS_FN double fs_fma_sd(double a, double b, double c) { return fma(a, b, c); }
+FS_FN float fs_fma_ss(float a, float b, float c) { return fmaf(a, b, c); }
 #endif
 
-static double fs_round_sd(double x)
+FS_FN double fs_round_sd(double x)
 {
     const __m128d v = _mm_set_sd(x);
     return _mm_cvtsd_f64(
         _mm_round_sd(v, v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 }
 
-static float fs_round_ss(float x)
+FS_FN float fs_round_ss(float x)
 {
     const __m128 v = _mm_set_ss(x);
     return _mm_cvtss_f32(
@@ -229,21 +236,21 @@ static float fs_round_ss(float x)
 }
 
 /* 2^k, k in [-1022, 1023] / [-126, 127] */
-static double fs_pow2_sd(int32_t k)
+FS_FN double fs_pow2_sd(int32_t k)
 {
     return _mm_cvtsd_f64(_mm_castsi128_pd(
         _mm_cvtsi64_si128((int64_t)(k + 1023) << 52)));
 }
 
-static float fs_pow2_ss(int32_t k)
+FS_FN float fs_pow2_ss(int32_t k)
 {
     return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128((k + 127) << 23)));
 }
 
 /* floor(k / 2), as _mm_srai_epi32(k, 1) */
-static int32_t fs_half_down(int32_t k) { return (k - (k & 1)) / 2; }
+FS_FN int32_t fs_half_down(int32_t k) { return (k - (k & 1)) / 2; }
 
-static double fs_expm1_red_sd(double r)
+FS_FN double fs_expm1_red_sd(double r)
 {
     const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
     const double p0 = fs_fma_sd(PYBP_EXPM1_C3, r, PYBP_EXPM1_C2);
@@ -258,7 +265,7 @@ static double fs_expm1_red_sd(double r)
     return fs_fma_sd(r2, q, r);
 }
 
-static float fs_expm1_red_ss(float r)
+FS_FN float fs_expm1_red_ss(float r)
 {
     const float r2 = r * r, r4 = r2 * r2;
     const float p0 = fs_fma_ss(PYBP_EXPM1F_C3, r, PYBP_EXPM1F_C2);
@@ -283,7 +290,7 @@ static float fs_expm1_red_ss(float r)
 #define REAL_sd double
 #define REAL_ss float
 #define FS_ACTS(P, SIGN_CLAMP, TANH_CLAMP, LOG2E, HI, LO, FABS, COPYSIGN) \
-    static REAL_##P fs_sigmoid_##P(REAL_##P z)                               \
+    FS_FN REAL_##P fs_sigmoid_##P(REAL_##P z)                                \
     {                                                                         \
         const REAL_##P x = FS_MAX(-FABS(z), -(SIGN_CLAMP));                   \
         FS_REDUCE(P, x, k, LOG2E, HI, LO);                                    \
@@ -293,7 +300,7 @@ static float fs_expm1_red_ss(float r)
         const REAL_##P y = (z >= 0 ? (REAL_##P)1 : e) / ((REAL_##P)1 + e);    \
         return z != z ? z : y;                                                \
     }                                                                         \
-    static REAL_##P fs_tanh_##P(REAL_##P z)                                  \
+    FS_FN REAL_##P fs_tanh_##P(REAL_##P z)                                   \
     {                                                                         \
         const REAL_##P a = FABS(z);                                           \
         const REAL_##P x = FS_MAX((REAL_##P)0 - (a + a), -(TANH_CLAMP));      \
@@ -335,6 +342,7 @@ FACT_ARRAY(fact_sigmoid_f32_avx2, float, 8, fact_sigmoid_ps, fs_sigmoid_ss,
 FACT_ARRAY(fact_tanh_f32_avx2, float, 8, fact_tanh_ps, fs_tanh_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
 #undef FACT_ARRAY
+#undef FS_FN
 
 #define FAST_SIGMOID_F64 fact_sigmoid_f64_avx2
 #define FAST_TANH_F64 fact_tanh_f64_avx2

@@ -12,6 +12,13 @@
 
 #include "pybp.h"
 
+/* static inline: no warning where a file includes these and uses few */
+#if defined(_MSC_VER) && !defined(__cplusplus)
+#define PYBP_PLAN_FN static __inline
+#else
+#define PYBP_PLAN_FN static inline
+#endif
+
 /* C99's restrict, in MSVC's spelling there */
 #if defined(_MSC_VER) && !defined(__clang__)
 #define PYBP_RESTRICT __restrict
@@ -32,7 +39,7 @@ typedef struct pybp_plan {
 } pybp_plan;
 
 /* Precondition: net is valid (pybp.h's assumptions). */
-static void pybp_plan_init(const pybp_net *net, pybp_plan *p)
+PYBP_PLAN_FN void pybp_plan_init(const pybp_net *net, pybp_plan *p)
 {
     const int L = net->n_layers;
     int64_t off = 0;
@@ -49,13 +56,13 @@ static void pybp_plan_init(const pybp_net *net, pybp_plan *p)
 }
 
 /* Layer l's weight and bias offsets in the parameter vector. */
-static int64_t pybp_plan_weights(const pybp_plan *p, const pybp_net *net,
+PYBP_PLAN_FN int64_t pybp_plan_weights(const pybp_plan *p, const pybp_net *net,
                                  int l)
 {
     return p->hoisted ? p->w[l] : pybp_weight_offset(net, l);
 }
 
-static int64_t pybp_plan_biases(const pybp_plan *p, const pybp_net *net,
+PYBP_PLAN_FN int64_t pybp_plan_biases(const pybp_plan *p, const pybp_net *net,
                                 int l)
 {
     return p->hoisted ? p->b[l] : pybp_bias_offset(net, l);
