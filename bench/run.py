@@ -93,6 +93,13 @@ def _reexec_if_needed(args):
     if args.threads is not None:
         for var in _THREAD_VARS:
             env[var] = str(args.threads)
+        # Pinned to that many CPUs as well (the mask is inherited across
+        # exec): the thread variables alone do not hold every peer (XLA's
+        # CPU client sizes its pools from the CPUs it may use).
+        if hasattr(os, "sched_setaffinity"):
+            cpus = sorted(os.sched_getaffinity(0))
+            if args.threads < len(cpus):
+                os.sched_setaffinity(0, cpus[:max(args.threads, 1)])
         if args.threads == 1:
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
                                 " --xla_cpu_multi_thread_eigen=false"
