@@ -310,16 +310,17 @@ static void SFX(sample_forward)(const pybp_net *net, const pybp_plan *plan,
         const int act = net->act[l];
         REAL *z = (l == L - 1 && z_out) ? z_out : a;
 #ifdef PYBP_FAST_LAYERS
-        if (n_in > 0 && act == PYBP_ACT_SOFTMAX) {
+        /* sizes >= 1 (pybp.h), as forward_row needs */
+        if (act == PYBP_ACT_SOFTMAX) {
             R_FAST_FORWARD_ROW(n_in, n_out, a_prev, W, b, act, z, NULL);
             SFX(softmax_rows)(z, 1, n_out, a);
-        } else if (n_in > 0) {
+        } else {
             R_FAST_FORWARD_ROW(n_in, n_out, a_prev, W, b, act, a,
                                z != a ? z : NULL);
-        } else if (!SFX(fast_forward_layer)(1, n_in, n_out, a_prev, W, b,
-                                            act, z, a))
+        }
+#else
+        SFX(forward_layer)(1, n_in, n_out, a_prev, W, b, act, z, a);
 #endif
-            SFX(forward_layer)(1, n_in, n_out, a_prev, W, b, act, z, a);
         a_prev = a;
         a += n_out;
     }
