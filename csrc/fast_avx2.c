@@ -15,6 +15,7 @@
 
 #include "fast_ukr.h"
 #include "fast_act_avx2.h" /* FAST_SIGMOID_F64 ... */
+#include "fast_pack_avx2.h" /* FAST_PACK_T_F64 ... */
 
 PYBP_UKR_6X2(ukr_f64_avx2, double, __m256d, 4, _mm256_setzero_pd,
              _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_loadu_pd,

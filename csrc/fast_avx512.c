@@ -15,6 +15,7 @@
 
 #include "fast_ukr.h"
 #include "fast_act_avx2.h" /* FAST_SIGMOID_F64 ... */
+#include "fast_pack_avx2.h" /* FAST_PACK_T_F64 ... */
 
 #define SPLAT_PD(p) _mm512_set1_pd(*(p))
 #define SPLAT_PS(p) _mm512_set1_ps(*(p))

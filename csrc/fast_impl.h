@@ -12,6 +12,9 @@
  *               (fused, fma(), where the micro-kernel fuses)
  *   FAST_SIGMOID, FAST_TANH   the variant's array activations of that
  *               precision, void (const REAL *z, int64_t n, REAL *a)
+ *   FAST_PACK_T (optional)    the variant's transposing copy for packing,
+ *               void (REAL *dst, int width, const REAL *src, int64_t ts,
+ *               int64_t kc, int64_t valid): fast_pack_avx2.h
  *
  * Every product is one C[M, N] = A[M, K] . B[K, N] computed the BLIS way:
  *  1. packing (parallel): A is copied into row panels of FAST_MR rows and B
@@ -79,6 +82,12 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
             for (; t < width; ++t) d[t] = 0;
         }
     } else {
+#ifdef FAST_PACK_T
+        if (ks == 1 && cvec == NULL) { /* the variant's register transposes */
+            FAST_PACK_T(dst, width, src, ts, kc, valid);
+            return;
+        }
+#endif
         for (t = 0; t < valid; ++t) {
             const REAL *s = src + t * ts;
             if (cvec)

@@ -10,6 +10,8 @@
  *   FAST_SIGMOID_F64, FAST_TANH_F64     its array activations, void
  *   FAST_SIGMOID_F32, FAST_TANH_F32     (const REAL *z, int64_t n, REAL *a):
  *                                       a[i] = A(z[i]), a may equal z
+ * and optionally FAST_PACK_T_F64, FAST_PACK_T_F32, its transposing copies
+ * for packing (fast_impl.h's fast_pack; fast_pack_avx2.h)
  * (micro-tiles of at most 16 rows and 32 columns: the workspace sizes of
  * fast_dispatch.c assume it).
  */
@@ -36,6 +38,9 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F64
 #define FAST_TANH FAST_TANH_F64
+#ifdef FAST_PACK_T_F64
+#define FAST_PACK_T FAST_PACK_T_F64
+#endif
 #include "fast_impl.h"
 #undef REAL
 #undef SFX
@@ -45,6 +50,7 @@
 #undef FAST_MADD
 #undef FAST_SIGMOID
 #undef FAST_TANH
+#undef FAST_PACK_T
 
 #define REAL float
 #define SFX(name) FAST_PASTE3(name, _f32_, PYBP_FAST_ISA)
@@ -58,4 +64,7 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F32
 #define FAST_TANH FAST_TANH_F32
+#ifdef FAST_PACK_T_F32
+#define FAST_PACK_T FAST_PACK_T_F32
+#endif
 #include "fast_impl.h"
