@@ -84,20 +84,22 @@ static void fpack_transpose4_pd(__m256d r[4])
         }                                                                     \
     }
 
-/* the first `rows` (< 8) lanes of v to d */
+/* the first `rows` (< 8 / < 4) lanes of v to d, through a stack copy
+ * (masked stores are slow on some AMD CPUs) */
 static void fpack_store_part_ps(float *d, int rows, __m256 v)
 {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_maskstore_ps(d, _mm256_cmpgt_epi32(_mm256_set1_epi32(rows), lane),
-                        v);
+    float buf[8];
+    int i;
+    _mm256_storeu_ps(buf, v);
+    for (i = 0; i < rows; ++i) d[i] = buf[i];
 }
 
-/* the first `rows` (< 4) lanes of v to d */
 static void fpack_store_part_pd(double *d, int rows, __m256d v)
 {
-    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
-    _mm256_maskstore_pd(d, _mm256_cmpgt_epi64(_mm256_set1_epi64x(rows), lane),
-                        v);
+    double buf[4];
+    int i;
+    _mm256_storeu_pd(buf, v);
+    for (i = 0; i < rows; ++i) d[i] = buf[i];
 }
 
 FPACK_T(fpack_t_f32_avx2, float, __m256, 8, _mm256_loadu_ps,
