@@ -992,22 +992,29 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_plan *plan,
         const REAL *PYBP_RESTRICT ap = l > 0 ? acts + off_p : x;
         int64_t i, j;
         if (l > 0) {
-            /* delta_p_i = A'(p_i) sum_j w_ij delta_c_j, old weights. */
+            /* delta_p_i = A'(p_i) sum_j w_ij delta_c_j with the old weights:
+             * each w_ij is read for the sum, then updated, in one pass over
+             * the layer (the sums still run over j in order). */
             REAL *PYBP_RESTRICT dp = deltas + off_p;
             for (i = 0; i < n_in; ++i) dp[i] = 0;
             for (j = 0; j < n_out; ++j) {
-                const REAL d = dc[j];
-                const REAL *Wj = W + j * n_in;
-                for (i = 0; i < n_in; ++i) dp[i] += Wj[i] * d;
+                const REAL d = dc[j], cd = c * d;
+                REAL *Wj = W + j * n_in;
+                for (i = 0; i < n_in; ++i) {
+                    const REAL w = Wj[i], g = zero + cd * ap[i];
+                    dp[i] += w * d;
+                    Wj[i] = w - lr * (g + decay * w);
+                }
             }
             SFX(scale_by_derivative)(net->act[l - 1], ap, n_in, dp);
-        }
-        for (j = 0; j < n_out; ++j) {
-            const REAL cd = c * dc[j];
-            REAL *Wj = W + j * n_in;
-            for (i = 0; i < n_in; ++i) {
-                const REAL g = zero + cd * ap[i];
-                Wj[i] -= lr * (g + decay * Wj[i]);
+        } else {
+            for (j = 0; j < n_out; ++j) {
+                const REAL cd = c * dc[j];
+                REAL *Wj = W + j * n_in;
+                for (i = 0; i < n_in; ++i) {
+                    const REAL g = zero + cd * ap[i];
+                    Wj[i] -= lr * (g + decay * Wj[i]);
+                }
             }
         }
         if (net->bias && train_biases) {
