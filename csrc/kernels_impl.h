@@ -1218,14 +1218,21 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
 }
 
 /* Nonzero when every one of the count values is finite: v - v is 0 for a
- * finite v and NaN for NaN or infinity, and a NaN stays in the sum (no
- * branch per value; for a small net this runs once per sample). */
+ * finite v and NaN for NaN or infinity, and a NaN stays in any sum, in any
+ * order (so four of them, for four independent chains, and no branch per
+ * value; for a small net this runs once per sample). */
 static int SFX(all_finite)(const REAL *v, int64_t count)
 {
-    REAL s = 0;
-    int64_t i;
-    for (i = 0; i < count; ++i) s += v[i] - v[i];
-    return s == 0;
+    REAL s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        s0 += v[i] - v[i];
+        s1 += v[i + 1] - v[i + 1];
+        s2 += v[i + 2] - v[i + 2];
+        s3 += v[i + 3] - v[i + 3];
+    }
+    for (; i < count; ++i) s0 += v[i] - v[i];
+    return (s0 + s1) + (s2 + s3) == 0;
 }
 
 static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)

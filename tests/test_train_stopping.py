@@ -417,6 +417,29 @@ def test_divergence_in_the_first_epoch_restores_the_initial_weights():
     np.testing.assert_array_equal(net.params, before)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_finite_loss_but_overflowing_update_is_undone(backend, dtype,
+                                                      momentum):
+    """The loss of the epoch is finite (it is computed before the update),
+    but the update overflows a weight to infinity: the end-of-epoch check
+    of the parameters catches it, the epoch is undone and its (finite) loss
+    recorded.  Per-sample plain SGD (the fused path) and with momentum."""
+    big = 1e300 if dtype == "float64" else 1e30
+    X = np.array([[big]], dtype=dtype)
+    T = np.array([[1.0]], dtype=dtype)
+    net = pybp.Network([1, 1], "identity", seed=0, dtype=dtype,
+                       backend=backend)
+    net.params[...] = 0
+    before = net.params.copy()
+    h = net.fit(X, T, loss="sse", optimizer=optim.SGD(1e10, momentum=momentum),
+                epochs=3, batch_size=1, shuffle=False)
+    assert h.stopped == "diverged" and h.epochs == 1
+    assert h.loss == [1.0]
+    np.testing.assert_array_equal(net.params, before)
+
+
 # ---- validation hold-outs ----------------------------------------------------
 
 @pytest.mark.parametrize("backend", BACKENDS)
