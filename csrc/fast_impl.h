@@ -313,23 +313,31 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
                                     (double)J->K, n_threads);
 
     /* Task grid: row blocks of at most FAST_MC_ROWS rows and column blocks
-     * of at most FAST_NC_COLS, then, with several workers, more column (or
-     * row) blocks until there are three tasks per worker, so that the
-     * dynamic hand-out of the pool balances the load. */
+     * of at most FAST_NC_COLS, then, with several workers, narrower column
+     * (then shorter row) blocks until there are three tasks per worker, so
+     * that the dynamic hand-out of the pool balances the load even when a
+     * worker joins late.  The count is of the blocks the panels per block
+     * give (8 panels in blocks of 2 are 4 tasks, not the 6 asked for). */
     {
         int64_t mc_panels = FAST_MC_ROWS / FAST_MR, nc_panels = FAST_NC_COLS / FAST_NR;
+        const int64_t want = workers > 1 ? 3 * (int64_t)workers : 1;
+        int64_t c, r;
         if (mc_panels < 1) mc_panels = 1;
-        row_blocks = (J->mpanels + mc_panels - 1) / mc_panels;
-        col_blocks = (J->npanels + nc_panels - 1) / nc_panels;
-        while (workers > 1 && row_blocks * col_blocks < 3 * (int64_t)workers) {
-            if (col_blocks < J->npanels) ++col_blocks;
-            else if (row_blocks < J->mpanels) ++row_blocks;
-            else break;
-        }
-        rpb = (J->mpanels + row_blocks - 1) / row_blocks;
-        cpb = (J->npanels + col_blocks - 1) / col_blocks;
+        rpb = J->mpanels < mc_panels ? J->mpanels : mc_panels;
+        cpb = J->npanels < nc_panels ? J->npanels : nc_panels;
         row_blocks = (J->mpanels + rpb - 1) / rpb;
         col_blocks = (J->npanels + cpb - 1) / cpb;
+        /* c, r: the blocks asked for; even blocks of whole panels */
+        for (c = col_blocks; row_blocks * col_blocks < want && c < J->npanels;) {
+            ++c;
+            cpb = (J->npanels + c - 1) / c;
+            col_blocks = (J->npanels + cpb - 1) / cpb;
+        }
+        for (r = row_blocks; row_blocks * col_blocks < want && r < J->mpanels;) {
+            ++r;
+            rpb = (J->mpanels + r - 1) / r;
+            row_blocks = (J->mpanels + rpb - 1) / rpb;
+        }
     }
     J->rows_per_block = rpb;
     J->cols_per_block = cpb;
