@@ -54,8 +54,9 @@ static void fpack_transpose4_pd(__m256d r[4])
 
 /* Groups of G rows of the panel (the last one may be shorter: a 6-row
  * tile), whole blocks of G values of p by register transposes, the rest of
- * p one value at a time.  A group's rows past `valid` are zeros. */
-#define FPACK_T(NAME, REAL, VEC, G, LOAD, ZERO, TRANSPOSE, STORE, MASK)       \
+ * p one value at a time.  A group's rows past `valid` are zeros; a short
+ * group's (a 6-row tile's) columns are stored through a stack copy. */
+#define FPACK_T(NAME, REAL, VEC, G, LOAD, ZERO, TRANSPOSE, STORE)             \
     static void NAME(REAL *dst, int width, const REAL *src, int64_t ts,       \
                      int64_t kc, int64_t valid)                               \
     {                                                                         \
@@ -73,8 +74,14 @@ static void fpack_transpose4_pd(__m256d r[4])
                 TRANSPOSE(r);                                                 \
                 for (i = 0; i < G; ++i) {                                     \
                     REAL *d = dst + (p + i) * width + t0;                     \
-                    if (rows == G) STORE(d, r[i]);                            \
-                    else MASK(d, rows, r[i]);                                 \
+                    if (rows == G) {                                          \
+                        STORE(d, r[i]);                                       \
+                    } else { /* a stack copy: masked stores are slow on */    \
+                        REAL part[G]; /* some AMD CPUs */                     \
+                        int k;                                                \
+                        STORE(part, r[i]);                                    \
+                        for (k = 0; k < rows; ++k) d[k] = part[k];            \
+                    }                                                         \
                 }                                                             \
             }                                                                 \
             for (; p < kc; ++p)                                               \
@@ -84,30 +91,10 @@ static void fpack_transpose4_pd(__m256d r[4])
         }                                                                     \
     }
 
-/* the first `rows` (< 8 / < 4) lanes of v to d, through a stack copy
- * (masked stores are slow on some AMD CPUs) */
-static void fpack_store_part_ps(float *d, int rows, __m256 v)
-{
-    float buf[8];
-    int i;
-    _mm256_storeu_ps(buf, v);
-    for (i = 0; i < rows; ++i) d[i] = buf[i];
-}
-
-static void fpack_store_part_pd(double *d, int rows, __m256d v)
-{
-    double buf[4];
-    int i;
-    _mm256_storeu_pd(buf, v);
-    for (i = 0; i < rows; ++i) d[i] = buf[i];
-}
-
 FPACK_T(fpack_t_f32_avx2, float, __m256, 8, _mm256_loadu_ps,
-        _mm256_setzero_ps, fpack_transpose8_ps, _mm256_storeu_ps,
-        fpack_store_part_ps)
+        _mm256_setzero_ps, fpack_transpose8_ps, _mm256_storeu_ps)
 FPACK_T(fpack_t_f64_avx2, double, __m256d, 4, _mm256_loadu_pd,
-        _mm256_setzero_pd, fpack_transpose4_pd, _mm256_storeu_pd,
-        fpack_store_part_pd)
+        _mm256_setzero_pd, fpack_transpose4_pd, _mm256_storeu_pd)
 #undef FPACK_T
 
 #define FAST_PACK_T_F64 fpack_t_f64_avx2
