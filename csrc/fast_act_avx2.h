@@ -348,3 +348,11 @@ FACT_ARRAY(fact_tanh_f32_avx2, float, 8, fact_tanh_ps, fs_tanh_ss,
 #define FAST_TANH_F64 fact_tanh_f64_avx2
 #define FAST_SIGMOID_F32 fact_sigmoid_f32_avx2
 #define FAST_TANH_F32 fact_tanh_f32_avx2
+/* one value, a vector lane's bits (REAL (REAL z)) */
+#define FAST_SIGMOID1_F64 fs_sigmoid_sd
+#define FAST_TANH1_F64 fs_tanh_sd
+#define FAST_SIGMOID1_F32 fs_sigmoid_ss
+#define FAST_TANH1_F32 fs_tanh_ss
+/* values per vector */
+#define FAST_ACT_LANES_F64 4
+#define FAST_ACT_LANES_F32 8

@@ -114,3 +114,10 @@ GENERIC_ACTS(float, f32, PYBP_TANH_CLAMP_F32, PYBP_LOG2EF, PYBP_LN2F_HI,
 #define FAST_TANH_F64 gact_tanh_f64_array
 #define FAST_SIGMOID_F32 gact_sigmoid_f32_array
 #define FAST_TANH_F32 gact_tanh_f32_array
+/* one value (REAL (REAL z)); the array loops are of these, one at a time */
+#define FAST_SIGMOID1_F64 gact_sigmoid_f64
+#define FAST_TANH1_F64 gact_tanh_f64
+#define FAST_SIGMOID1_F32 gact_sigmoid_f32
+#define FAST_TANH1_F32 gact_tanh_f32
+#define FAST_ACT_LANES_F64 1
+#define FAST_ACT_LANES_F32 1

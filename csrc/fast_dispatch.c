@@ -195,7 +195,15 @@ void pybp_fast_forward_row_##PREC(int64_t n_in, int64_t n_out, const REAL *x, \
                                                                               \
 void pybp_fast_activate_##PREC(int act, const REAL *z, int64_t count,         \
                                REAL *a)                                       \
-{ current()->k.activate_##PREC(act, z, count, a); }
+{ current()->k.activate_##PREC(act, z, count, a); }                           \
+                                                                              \
+double pybp_fast_sgd_sample_##PREC(const pybp_fast_net *net,                  \
+                                   const pybp_fast_sgd *sgd, REAL *params,    \
+                                   const REAL *x, const REAL *t,              \
+                                   double weight, REAL c, int apply,          \
+                                   REAL *acts, REAL *deltas)                  \
+{ return current()->k.sgd_sample_##PREC(net, sgd, params, x, t, weight, c,    \
+                                        apply, acts, deltas); }
 
 FAST_DISPATCH(double, f64)
 FAST_DISPATCH(float, f32)

@@ -11,3 +11,16 @@
 #define PYBP_ISA fast
 #define PYBP_FAST_LAYERS 1
 #include "instantiate.h"
+
+/* fast_kernels.h restates pybp.h's activation and loss codes (its kernels
+ * do not include pybp.h): a build stops here if the two ever disagree. */
+typedef char pybp_fast_codes_agree[
+    (PYBP_FAST_ACT_SIGMOID == PYBP_ACT_SIGMOID &&
+     PYBP_FAST_ACT_TANH == PYBP_ACT_TANH &&
+     PYBP_FAST_ACT_RELU == PYBP_ACT_RELU &&
+     PYBP_FAST_ACT_LEAKY_RELU == PYBP_ACT_LEAKY_RELU &&
+     PYBP_FAST_ACT_IDENTITY == PYBP_ACT_IDENTITY &&
+     PYBP_FAST_ACT_SOFTMAX == PYBP_ACT_SOFTMAX &&
+     PYBP_FAST_LOSS_SSE == PYBP_LOSS_SSE &&
+     PYBP_FAST_LOSS_HALF_SSE == PYBP_LOSS_HALF_SSE &&
+     PYBP_FAST_LOSS_MSE == PYBP_LOSS_MSE) ? 1 : -1];

@@ -371,6 +371,35 @@ static void SFX(fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
                                   REAL *z)
 {
     int64_t j = 0, p, pc, kc;
+    if (n_in <= PYBP_FAST_KC) { /* one k block: the chains alone */
+        for (; j + 4 <= n_out; j += 4) {
+            const REAL *w0 = W + j * n_in, *w1 = w0 + n_in;
+            const REAL *w2 = w1 + n_in, *w3 = w2 + n_in;
+            REAL y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+            for (p = 0; p < n_in; ++p) {
+                y0 = FAST_MADD(x[p], w0[p], y0);
+                y1 = FAST_MADD(x[p], w1[p], y1);
+                y2 = FAST_MADD(x[p], w2[p], y2);
+                y3 = FAST_MADD(x[p], w3[p], y3);
+            }
+            if (b) {
+                y0 += b[j]; y1 += b[j + 1]; y2 += b[j + 2]; y3 += b[j + 3];
+            }
+            y[j] = y0; y[j + 1] = y1; y[j + 2] = y2; y[j + 3] = y3;
+            if (z) {
+                z[j] = y0; z[j + 1] = y1; z[j + 2] = y2; z[j + 3] = y3;
+            }
+        }
+        for (; j < n_out; ++j) {
+            const REAL *w0 = W + j * n_in;
+            REAL y0 = 0;
+            for (p = 0; p < n_in; ++p) y0 = FAST_MADD(x[p], w0[p], y0);
+            if (b) y0 += b[j];
+            y[j] = y0;
+            if (z) z[j] = y0;
+        }
+        return;
+    }
     for (; j + 4 <= n_out; j += 4) {
         const REAL *w0 = W + j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in;
         const REAL *w3 = w2 + n_in;
@@ -698,3 +727,6 @@ int SFX(pybp_fast_gradient)(int64_t n, int64_t n_in, int64_t n_out,
                           pybp_fast_gradient_workspace(n, n_in, n_out, sizeof(REAL)),
                           n_threads);
 }
+
+/* the per-sample step (fast_kernels.h: sgd_sample) */
+#include "fast_sample.h"

@@ -10,6 +10,9 @@
  *   FAST_SIGMOID_F64, FAST_TANH_F64     its array activations, void
  *   FAST_SIGMOID_F32, FAST_TANH_F32     (const REAL *z, int64_t n, REAL *a):
  *                                       a[i] = A(z[i]), a may equal z
+ *   FAST_SIGMOID1_F64, FAST_TANH1_F64   the same of one value, REAL (REAL z),
+ *   FAST_SIGMOID1_F32, FAST_TANH1_F32   with an array element's bits
+ *   FAST_ACT_LANES_F64, _F32            values per vector of the array ones
  * and optionally FAST_PACK_T_F64, FAST_PACK_T_F32, its transposing copies
  * for packing (fast_impl.h's fast_pack; fast_pack_avx2.h)
  * (micro-tiles of at most 16 rows and 32 columns: the workspace sizes of
@@ -38,6 +41,9 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F64
 #define FAST_TANH FAST_TANH_F64
+#define FAST_SIGMOID1 FAST_SIGMOID1_F64
+#define FAST_TANH1 FAST_TANH1_F64
+#define FAST_ACT_LANES FAST_ACT_LANES_F64
 #ifdef FAST_PACK_T_F64
 #define FAST_PACK_T FAST_PACK_T_F64
 #endif
@@ -50,6 +56,9 @@
 #undef FAST_MADD
 #undef FAST_SIGMOID
 #undef FAST_TANH
+#undef FAST_SIGMOID1
+#undef FAST_TANH1
+#undef FAST_ACT_LANES
 #undef FAST_PACK_T
 
 #define REAL float
@@ -64,6 +73,9 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F32
 #define FAST_TANH FAST_TANH_F32
+#define FAST_SIGMOID1 FAST_SIGMOID1_F32
+#define FAST_TANH1 FAST_TANH1_F32
+#define FAST_ACT_LANES FAST_ACT_LANES_F32
 #ifdef FAST_PACK_T_F32
 #define FAST_PACK_T FAST_PACK_T_F32
 #endif

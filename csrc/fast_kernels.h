@@ -56,12 +56,53 @@
 #define PYBP_FAST_ACT_SOFTMAX 5
 #define PYBP_FAST_LEAKY_SLOPE 0.01 /* = PYBP_LEAKY_SLOPE */
 
+/* C99's restrict, in MSVC's spelling there (csrc/ internal loops) */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PYBP_RESTRICT __restrict
+#else
+#define PYBP_RESTRICT restrict
+#endif
+
 /* Depth of one k block: sums run over blocks of this many terms. */
 #define PYBP_FAST_KC 256
 
 /* Forward and delta products of fewer rows than this (a sample or two) use
  * no workspace: ws may be NULL for them without any allocation. */
 #define PYBP_FAST_SMALL_ROWS 4
+
+/*
+ * A net as the per-sample step (sgd_sample below) reads it: its layers'
+ * sizes, activation codes and parameter offsets, worked out once per
+ * training call (csrc/plan.h).  Layer l (0-based, l < n_layers) maps
+ * sizes[l] inputs to sizes[l + 1] outputs by the weights at w[l] and, when
+ * bias is set, the biases at b[l] of the parameter vector (pybp.h's
+ * layout); its activations sit at unit offset u[l] of one sample's
+ * activation (and delta) block: u[0] = 0, u[l + 1] = u[l] + sizes[l + 1].
+ */
+#define PYBP_FAST_NET_LAYERS 32
+
+typedef struct pybp_fast_net {
+    int n_layers;
+    int bias;
+    int act[PYBP_FAST_NET_LAYERS];
+    int64_t sizes[PYBP_FAST_NET_LAYERS + 1];
+    int64_t w[PYBP_FAST_NET_LAYERS], b[PYBP_FAST_NET_LAYERS];
+    int64_t u[PYBP_FAST_NET_LAYERS];
+} pybp_fast_net;
+
+/* The squared-error losses sgd_sample computes (the values of enum
+ * pybp_loss in pybp.h): e = sum_j (o_j - t_j)^2, half of it, 1/m of it. */
+#define PYBP_FAST_LOSS_SSE 0
+#define PYBP_FAST_LOSS_HALF_SSE 1
+#define PYBP_FAST_LOSS_MSE 2
+
+/* One plain-SGD step's settings for sgd_sample: w -= lr (g + decay w) on
+ * weights, b -= lr (g + 0 b) on biases when train_biases is set. */
+typedef struct pybp_fast_sgd {
+    int loss;          /* PYBP_FAST_LOSS_* */
+    int train_biases;
+    double lr, decay;
+} pybp_fast_sgd;
 
 /*
  * Workspace bytes for one call of each product (the same for float and
@@ -95,6 +136,20 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  *   no argument checks: n_in >= 1, n_out >= 1, x, W, y valid, y and z not
  *   overlapping x, W or b.  For per-sample steps, where forward's checks
  *   and arguments cost as much as a small layer's product.
+ * sgd_sample: one sample's whole plain-SGD step on a net of
+ *   PYBP_FAST_NET_LAYERS layers or fewer: the forward pass (forward_row's
+ *   bits, layer by layer, into acts), the loss e of the output o against t
+ *   (sgd->loss), the output sensitivities delta = A'(o) (.) de/do, and,
+ *   when `apply` is nonzero and the returned value is finite, the update
+ *   of every layer from the output down: each weight is read for the
+ *   sensitivities of the layer below, delta_p_i = A'(p_i) sum_j w_ij
+ *   delta_c_j (sum over j in increasing order), then set to
+ *   w - lr (g + decay w) with g = 0 + (c delta_j) a_i.  Returns
+ *   0.0 + weight * e in double.  The activation of the output must not be
+ *   SOFTMAX; acts and deltas hold one sample's units each (sum of
+ *   sizes[1..n_layers]) and overlap nothing else; no workspace, no threads,
+ *   no argument checks.  Every value equals, operation for operation, the
+ *   shared driver's fused per-sample path (kernels_impl.h).
  * activate: a[i] = A(z[i]) for i < count, act as above (SOFTMAX and
  *   IDENTITY copy); count <= 0 does nothing; z and a hold count values and
  *   are the same array or do not overlap.  The products' epilogues call it,
@@ -124,7 +179,12 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
                                      const REAL *b, int act, REAL *y,        \
                                      REAL *z);                               \
     void pybp_fast_activate_##SFX(int act, const REAL *z, int64_t count,     \
-                                  REAL *a);
+                                  REAL *a);                                  \
+    double pybp_fast_sgd_sample_##SFX(const pybp_fast_net *net,              \
+                                      const pybp_fast_sgd *sgd,              \
+                                      REAL *params, const REAL *x,           \
+                                      const REAL *t, double weight, REAL c,  \
+                                      int apply, REAL *acts, REAL *deltas);
 
 PYBP_FAST_DECLARE(double, f64_generic)
 PYBP_FAST_DECLARE(float, f32_generic)
@@ -158,7 +218,11 @@ PYBP_FAST_DECLARE(float, f32)
         int64_t n_in, int64_t n_out, const REAL *x, const REAL *W,            \
         const REAL *b, int act, REAL *y, REAL *z);                            \
     typedef void pybp_fast_activate_##PREC##_fn(int act, const REAL *z,       \
-                                                int64_t count, REAL *a);
+                                                int64_t count, REAL *a);      \
+    typedef double pybp_fast_sgd_sample_##PREC##_fn(                          \
+        const pybp_fast_net *net, const pybp_fast_sgd *sgd, REAL *params,     \
+        const REAL *x, const REAL *t, double weight, REAL c, int apply,       \
+        REAL *acts, REAL *deltas);
 PYBP_FAST_TYPES(double, f64)
 PYBP_FAST_TYPES(float, f32)
 
@@ -174,6 +238,8 @@ typedef struct pybp_fast_kernels {
     pybp_fast_forward_row_f32_fn *forward_row_f32;
     pybp_fast_activate_f64_fn *activate_f64;
     pybp_fast_activate_f32_fn *activate_f32;
+    pybp_fast_sgd_sample_f64_fn *sgd_sample_f64;
+    pybp_fast_sgd_sample_f32_fn *sgd_sample_f32;
 } pybp_fast_kernels;
 
 /* The table of variant ISA (generic, avx2, avx512, neon). */
@@ -182,7 +248,8 @@ typedef struct pybp_fast_kernels {
       pybp_fast_delta_f64_##ISA, pybp_fast_delta_f32_##ISA,                   \
       pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
       pybp_fast_forward_row_f64_##ISA, pybp_fast_forward_row_f32_##ISA,       \
-      pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA }
+      pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA,             \
+      pybp_fast_sgd_sample_f64_##ISA, pybp_fast_sgd_sample_f32_##ISA }
 
 /* Every variant this build compiles, generic first: the initializer of a
  * pybp_fast_kernels array, for the C tests and benchmarks that run each. */

@@ -29,12 +29,14 @@
 #define R_SQRT sqrt
 #define R_FAST_FORWARD pybp_fast_forward_f64
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f64
+#define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f64
 #define R_FAST_DELTA pybp_fast_delta_f64
 #define R_FAST_GRADIENT pybp_fast_gradient_f64
 #define R_FAST_ACTIVATE pybp_fast_activate_f64
 #include "kernels_impl.h"
 #undef R_FAST_FORWARD
 #undef R_FAST_FORWARD_ROW
+#undef R_FAST_SGD_SAMPLE
 #undef R_FAST_DELTA
 #undef R_FAST_GRADIENT
 #undef R_FAST_ACTIVATE
@@ -57,6 +59,7 @@
 #define R_SQRT sqrtf
 #define R_FAST_FORWARD pybp_fast_forward_f32
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f32
+#define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f32
 #define R_FAST_DELTA pybp_fast_delta_f32
 #define R_FAST_GRADIENT pybp_fast_gradient_f32
 #define R_FAST_ACTIVATE pybp_fast_activate_f32

@@ -1051,12 +1051,46 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
     REAL *deltas = acts + units;
     REAL *z_out = deltas + units;
     int64_t k;
+#ifdef PYBP_FAST_LAYERS
+    /* The variant's whole step (fast_kernels.h: sgd_sample), for the
+     * squared-error losses on a non-softmax output: the same values. */
+    const int loss = task->loss;
+    const int whole = plan->hoisted && net->act[L - 1] != PYBP_ACT_SOFTMAX &&
+                      (loss == PYBP_LOSS_SSE || loss == PYBP_LOSS_HALF_SSE ||
+                       loss == PYBP_LOSS_MSE);
+    pybp_fast_sgd sgd;
+    sgd.loss = loss;
+    sgd.train_biases = task->train_biases;
+    sgd.lr = opt->lr;
+    sgd.decay = opt->weight_decay;
+#endif
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
         const REAL *x = X + s * n_in, *t = T + s * m;
         const REAL *sws = sw ? sw + s : NULL;
         const double bw = sw ? (double)sw[s] : 1.0;
         double bl;
+#ifdef PYBP_FAST_LAYERS
+        if (whole) {
+            const double scale = 1.0 / bw;
+            const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
+            bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t, bw, c,
+                                   bw > 0, acts, deltas);
+            stats->correct_sum = SFX(count_correct)(
+                task, acts + out_off, t, sws, 1, m, stats->correct_sum);
+            stats->loss_sum += bl;
+            stats->weight_sum += bw;
+            if (!(bl - bl == 0)) /* NaN or infinity: not applied */
+                return k;
+            if (bw > 0) opt->step += 1;
+            *work_since += (double)np;
+            if (progress && *work_since >= PYBP_PROGRESS_WORK) {
+                *work_since = 0;
+                if (progress(ctx, k + 1)) return k + 1;
+            }
+            continue;
+        }
+#endif
         SFX(sample_forward)(net, plan, params, x, acts, z_out);
         bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
                                z_out, t, sws, 1, m, deltas + out_off, 0.0);

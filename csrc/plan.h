@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "fast_kernels.h" /* pybp_fast_net, PYBP_RESTRICT */
 #include "pybp.h"
 
 /* static inline: no warning where a file includes these and uses few */
@@ -19,39 +20,39 @@
 #define PYBP_PLAN_FN static inline
 #endif
 
-/* C99's restrict, in MSVC's spelling there */
-#if defined(_MSC_VER) && !defined(__clang__)
-#define PYBP_RESTRICT __restrict
-#else
-#define PYBP_RESTRICT restrict
-#endif
-
-/* Nets of up to this many layers keep every layer's offsets here; deeper
- * ones look them up with pybp_weight_offset (layout.c). */
-#define PYBP_PLAN_LAYERS 32
-
+/* A net's offsets, and (for nets of up to PYBP_FAST_NET_LAYERS layers) its
+ * shape as the fast set's per-sample step reads it; deeper nets look their
+ * offsets up with pybp_weight_offset (layout.c). */
 typedef struct pybp_plan {
     int64_t n_params, n_units;
     int64_t out_off;  /* the output block's offset in one sample's units */
-    int hoisted;      /* n_layers <= PYBP_PLAN_LAYERS: w and b are set */
-    int64_t w[PYBP_PLAN_LAYERS]; /* pybp_weight_offset(net, l) */
-    int64_t b[PYBP_PLAN_LAYERS]; /* pybp_bias_offset(net, l), with biases */
+    int hoisted;      /* n_layers <= PYBP_FAST_NET_LAYERS: shape is set */
+    pybp_fast_net shape; /* offsets w, b as pybp_weight/bias_offset */
 } pybp_plan;
 
 /* Precondition: net is valid (pybp.h's assumptions). */
 PYBP_PLAN_FN void pybp_plan_init(const pybp_net *net, pybp_plan *p)
 {
     const int L = net->n_layers;
-    int64_t off = 0;
+    pybp_fast_net *s = &p->shape;
+    int64_t off = 0, u = 0;
     int l;
     p->n_params = pybp_n_params(net);
     p->n_units = pybp_n_units(net);
     p->out_off = p->n_units - net->sizes[L];
-    p->hoisted = L <= PYBP_PLAN_LAYERS;
-    for (l = 0; p->hoisted && l < L; ++l) {
-        p->w[l] = off;
-        p->b[l] = off + net->sizes[l] * net->sizes[l + 1];
+    p->hoisted = L <= PYBP_FAST_NET_LAYERS;
+    if (!p->hoisted) return;
+    s->n_layers = L;
+    s->bias = net->bias;
+    s->sizes[0] = net->sizes[0];
+    for (l = 0; l < L; ++l) {
+        s->act[l] = net->act[l];
+        s->sizes[l + 1] = net->sizes[l + 1];
+        s->w[l] = off;
+        s->b[l] = off + net->sizes[l] * net->sizes[l + 1];
+        s->u[l] = u;
         off += PYBP_LAYER_PARAMS(net, l);
+        u += net->sizes[l + 1];
     }
 }
 
@@ -59,13 +60,13 @@ PYBP_PLAN_FN void pybp_plan_init(const pybp_net *net, pybp_plan *p)
 PYBP_PLAN_FN int64_t pybp_plan_weights(const pybp_plan *p, const pybp_net *net,
                                  int l)
 {
-    return p->hoisted ? p->w[l] : pybp_weight_offset(net, l);
+    return p->hoisted ? p->shape.w[l] : pybp_weight_offset(net, l);
 }
 
 PYBP_PLAN_FN int64_t pybp_plan_biases(const pybp_plan *p, const pybp_net *net,
                                 int l)
 {
-    return p->hoisted ? p->b[l] : pybp_bias_offset(net, l);
+    return p->hoisted ? p->shape.b[l] : pybp_bias_offset(net, l);
 }
 
 #endif /* PYBP_PLAN_H */
