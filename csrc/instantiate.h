@@ -8,6 +8,7 @@
  * picks one at run time.
  */
 #include <math.h>
+#include <string.h> /* memcpy */
 
 #include "pybp.h"
 #include "kernels_isa.h"

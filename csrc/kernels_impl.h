@@ -1028,6 +1028,66 @@ static void SFX(sample_sgd_update)(const pybp_net *net, const pybp_plan *plan,
     }
 }
 
+#ifdef PYBP_FAST_LAYERS
+/* Whether the variant's whole step (fast_kernels.h: sgd_sample) takes this
+ * net and loss: the squared-error losses on a non-softmax output. */
+static int SFX(whole_step)(const pybp_net *net, const pybp_plan *plan,
+                           int loss)
+{
+    return plan->hoisted && net->act[net->n_layers - 1] != PYBP_ACT_SOFTMAX &&
+           (loss == PYBP_LOSS_SSE || loss == PYBP_LOSS_HALF_SSE ||
+            loss == PYBP_LOSS_MSE);
+}
+
+/* sample_sgd_epoch's loop (below) by the variant's whole step: the same
+ * values, progress calls and early stops. */
+static int64_t SFX(whole_sgd_epoch)(const pybp_net *net,
+                                    const pybp_plan *plan, pybp_optim *opt,
+                                    REAL *params, const REAL *X,
+                                    const REAL *T, const REAL *sw,
+                                    const int64_t *order, int64_t n,
+                                    const pybp_task *task, REAL *work,
+                                    pybp_stats *stats,
+                                    pybp_progress_fn progress, void *ctx,
+                                    double *work_since)
+{
+    const int64_t n_in = net->sizes[0], m = net->sizes[net->n_layers];
+    const int64_t np = plan->n_params, out_off = plan->out_off;
+    REAL *acts = work;
+    REAL *deltas = acts + plan->n_units;
+    pybp_fast_sgd sgd;
+    int64_t k;
+    sgd.loss = task->loss;
+    sgd.train_biases = task->train_biases;
+    sgd.lr = opt->lr;
+    sgd.decay = opt->weight_decay;
+    for (k = 0; k < n; ++k) {
+        const int64_t s = order[k];
+        const REAL *x = X + s * n_in, *t = T + s * m;
+        const double bw = sw ? (double)sw[s] : 1.0;
+        const double scale = 1.0 / bw;
+        const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
+        const double bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t,
+                                            bw, c, bw > 0, acts, deltas);
+        if (task->metric != PYBP_METRIC_NONE)
+            stats->correct_sum = SFX(count_correct)(
+                task, acts + out_off, t, sw ? sw + s : NULL, 1, m,
+                stats->correct_sum);
+        stats->loss_sum += bl;
+        stats->weight_sum += bw;
+        if (!(bl - bl == 0)) /* NaN or infinity: not applied */
+            return k;
+        if (bw > 0) opt->step += 1;
+        *work_since += (double)np;
+        if (progress && *work_since >= PYBP_PROGRESS_WORK) {
+            *work_since = 0;
+            if (progress(ctx, k + 1)) return k + 1;
+        }
+    }
+    return n;
+}
+#endif
+
 /*
  * The epoch driver's loop for batch 1 and plain SGD: no gather, no
  * gradient buffer, no optimizer pass; the same results, the same progress
@@ -1051,46 +1111,12 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
     REAL *deltas = acts + units;
     REAL *z_out = deltas + units;
     int64_t k;
-#ifdef PYBP_FAST_LAYERS
-    /* The variant's whole step (fast_kernels.h: sgd_sample), for the
-     * squared-error losses on a non-softmax output: the same values. */
-    const int loss = task->loss;
-    const int whole = plan->hoisted && net->act[L - 1] != PYBP_ACT_SOFTMAX &&
-                      (loss == PYBP_LOSS_SSE || loss == PYBP_LOSS_HALF_SSE ||
-                       loss == PYBP_LOSS_MSE);
-    pybp_fast_sgd sgd;
-    sgd.loss = loss;
-    sgd.train_biases = task->train_biases;
-    sgd.lr = opt->lr;
-    sgd.decay = opt->weight_decay;
-#endif
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
         const REAL *x = X + s * n_in, *t = T + s * m;
         const REAL *sws = sw ? sw + s : NULL;
         const double bw = sw ? (double)sw[s] : 1.0;
         double bl;
-#ifdef PYBP_FAST_LAYERS
-        if (whole) {
-            const double scale = 1.0 / bw;
-            const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
-            bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t, bw, c,
-                                   bw > 0, acts, deltas);
-            stats->correct_sum = SFX(count_correct)(
-                task, acts + out_off, t, sws, 1, m, stats->correct_sum);
-            stats->loss_sum += bl;
-            stats->weight_sum += bw;
-            if (!(bl - bl == 0)) /* NaN or infinity: not applied */
-                return k;
-            if (bw > 0) opt->step += 1;
-            *work_since += (double)np;
-            if (progress && *work_since >= PYBP_PROGRESS_WORK) {
-                *work_since = 0;
-                if (progress(ctx, k + 1)) return k + 1;
-            }
-            continue;
-        }
-#endif
         SFX(sample_forward)(net, plan, params, x, acts, z_out);
         bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
                                z_out, t, sws, 1, m, deltas + out_off, 0.0);
@@ -1228,10 +1254,17 @@ static int64_t SFX(epoch)(const pybp_net *net, const pybp_plan *plan,
                           pybp_stats *stats, pybp_progress_fn progress,
                           void *ctx, double *work_since)
 {
-    if (task->batch == 1 && SFX(fused_sgd)(opt))
+    if (task->batch == 1 && SFX(fused_sgd)(opt)) {
+#ifdef PYBP_FAST_LAYERS
+        if (SFX(whole_step)(net, plan, task->loss))
+            return SFX(whole_sgd_epoch)(net, plan, opt, params, X, T, sw,
+                                        order, n, task, work, stats, progress,
+                                        ctx, work_since);
+#endif
         return SFX(sample_sgd_epoch)(net, plan, opt, params, X, T, sw, order,
                                      n, task, work, stats, progress, ctx,
                                      work_since);
+    }
     return SFX(batched_epoch)(net, opt, params, state, X, T, sw, order, n,
                               task, work, stats, progress, ctx, work_since);
 }
@@ -1269,10 +1302,10 @@ static int SFX(all_finite)(const REAL *v, int64_t count)
     return (s0 + s1) + (s2 + s3) == 0;
 }
 
+/* count >= 0 values; dst and src do not overlap */
 static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)
 {
-    int64_t i;
-    for (i = 0; i < count; ++i) dst[i] = src[i];
+    if (count > 0) memcpy(dst, src, (size_t)count * sizeof(REAL));
 }
 
 /* The progress function of pybp_train_epochs: the caller's, noting
