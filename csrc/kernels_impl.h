@@ -893,6 +893,12 @@ void SFX(pybp_evaluate)(const pybp_net *net, const REAL *params,
     }
 }
 
+/* Rows this far ahead are asked for while one is copied: shuffled rows of
+ * a training set larger than the caches come from memory, one row after
+ * another, and the hardware prefetcher only follows a row once it has
+ * started on it. */
+#define PYBP_GATHER_AHEAD 2
+
 /* Gathered rows: dst[r, :] = src[idx[r], :] for r < n. */
 static void SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
                                     int64_t n, int64_t width, REAL *dst)
@@ -901,6 +907,16 @@ static void SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
     for (r = 0; r < n; ++r) {
         const REAL *s = src + idx[r] * width;
         REAL *d = dst + r * width;
+#if defined(__GNUC__) || defined(__clang__)
+        if (r + PYBP_GATHER_AHEAD < n && width * (int64_t)sizeof(REAL) >= 256) {
+            const char *ahead =
+                (const char *)(src + idx[r + PYBP_GATHER_AHEAD] * width);
+            const int64_t bytes = width * (int64_t)sizeof(REAL);
+            int64_t off;
+            for (off = 0; off < bytes; off += 64)
+                __builtin_prefetch(ahead + off, 0, 0);
+        }
+#endif
         for (c = 0; c < width; ++c) d[c] = s[c];
     }
 }
