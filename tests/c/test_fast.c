@@ -4,7 +4,9 @@
  * precisions, every activation, edge sizes; bit-identical results for 1 to
  * 4 threads (the threaded runs in a workspace of NaN bytes, which shows any
  * read of unwritten workspace); a forward row's bits the same in any batch
- * (narrow, blocked and small-row paths); the argument checks.  Exit status 0 when everything passes.
+ * (narrow, blocked and small-row paths); the per-sample step against the
+ * variant's forward_row and a written-out update; the argument checks.
+ * Exit status 0 when everything passes.
  *
  * Tolerance: for an output whose exact value is y and whose terms have
  * absolute sum S (e.g. S = sum_i |x_i w_ij| + |b_j| in the forward product),
@@ -394,6 +396,186 @@ static void test_arguments(void)
         FAIL("variant selection");
 }
 
+/* ---- the per-sample step (sgd_sample) ------------------------------------ */
+
+/*
+ * sgd_sample against the variant's own forward_row, layer by layer, then
+ * the loss, the output sensitivities and the update written out here in the
+ * order fast_kernels.h states (sums over j in increasing order, no
+ * contraction: this file is built with -ffp-contract=off, as csrc/): the
+ * same bits, for every variant, both precisions.
+ */
+#define SGD_SAMPLE_TEST(REAL, P)                                              \
+static void sgd_sample_ref_##P(const variant *v, const pybp_fast_net *net,   \
+                               const pybp_fast_sgd *sgd, REAL *params,       \
+                               const REAL *x, const REAL *t, double weight,  \
+                               REAL c, int apply, REAL *acts, REAL *deltas,  \
+                               double *loss)                                 \
+{                                                                             \
+    const int L = net->n_layers;                                              \
+    const int64_t m = net->sizes[L];                                          \
+    const REAL lr = (REAL)sgd->lr, decay = (REAL)sgd->decay, zero = 0;        \
+    REAL sq = 0, e, gscale;                                                   \
+    REAL *o = acts + net->u[L - 1], *dk = deltas + net->u[L - 1];             \
+    int64_t i, j;                                                             \
+    int l;                                                                    \
+    for (l = 0; l < L; ++l)                                                   \
+        v->forward_row_##P(net->sizes[l], net->sizes[l + 1],                  \
+                           l ? acts + net->u[l - 1] : x, params + net->w[l],  \
+                           net->bias ? params + net->b[l] : NULL,             \
+                           net->act[l], acts + net->u[l], NULL);              \
+    gscale = sgd->loss == PYBP_FAST_LOSS_SSE ? (REAL)2                        \
+           : sgd->loss == PYBP_FAST_LOSS_MSE ? (REAL)2 / (REAL)m : (REAL)1;   \
+    for (j = 0; j < m; ++j) {                                                 \
+        const REAL d = o[j] - t[j];                                           \
+        sq += d * d;                                                          \
+        dk[j] = gscale * d;                                                   \
+    }                                                                         \
+    e = sgd->loss == PYBP_FAST_LOSS_SSE ? sq                                  \
+      : sgd->loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)m : (REAL)0.5 * sq;      \
+    sgd_sample_deriv_##P(net->act[L - 1], o, m, dk);                          \
+    *loss = 0.0 + weight * (double)e;                                         \
+    if (!apply || !(*loss - *loss == 0)) return;                              \
+    for (l = L - 1; l >= 0; --l) {                                            \
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];        \
+        REAL *W = params + net->w[l];                                         \
+        const REAL *dc = deltas + net->u[l];                                  \
+        const REAL *ap = l ? acts + net->u[l - 1] : x;                        \
+        if (l) {                                                              \
+            REAL *dp = deltas + net->u[l - 1];                                \
+            for (i = 0; i < n_in; ++i) dp[i] = 0;                             \
+            for (j = 0; j < n_out; ++j)                                       \
+                for (i = 0; i < n_in; ++i) {                                  \
+                    const REAL w = W[j * n_in + i];                           \
+                    const REAL g = zero + (c * dc[j]) * ap[i];                \
+                    dp[i] += w * dc[j];                                       \
+                    W[j * n_in + i] = w - lr * (g + decay * w);               \
+                }                                                             \
+            sgd_sample_deriv_##P(net->act[l - 1], ap, n_in, dp);              \
+        } else {                                                              \
+            for (j = 0; j < n_out; ++j)                                       \
+                for (i = 0; i < n_in; ++i) {                                  \
+                    const REAL w = W[j * n_in + i];                           \
+                    const REAL g = zero + (c * dc[j]) * ap[i];                \
+                    W[j * n_in + i] = w - lr * (g + decay * w);               \
+                }                                                             \
+        }                                                                     \
+        if (net->bias && sgd->train_biases)                                   \
+            for (j = 0; j < n_out; ++j) {                                     \
+                REAL *b = params + net->b[l];                                 \
+                const REAL g = zero + c * dc[j];                              \
+                b[j] = b[j] - lr * (g + zero * b[j]);                         \
+            }                                                                 \
+    }                                                                         \
+}
+
+/* delta *= A'(p) from a = A(p): relu zeroes where a <= 0 (fast_kernels.h) */
+#define SGD_SAMPLE_DERIV(REAL, P)                                             \
+static void sgd_sample_deriv_##P(int act, const REAL *a, int64_t n,          \
+                                 REAL *delta)                                 \
+{                                                                             \
+    int64_t i;                                                                \
+    for (i = 0; i < n; ++i) {                                                 \
+        if (act == PYBP_FAST_ACT_SIGMOID) delta[i] *= a[i] * ((REAL)1 - a[i]);\
+        else if (act == PYBP_FAST_ACT_TANH) delta[i] *= (REAL)1 - a[i] * a[i];\
+        else if (act == PYBP_FAST_ACT_RELU) { if (!(a[i] > 0)) delta[i] = 0; }\
+        else if (act == PYBP_FAST_ACT_LEAKY_RELU) {                           \
+            if (!(a[i] > 0)) delta[i] *= (REAL)PYBP_FAST_LEAKY_SLOPE;         \
+        }                                                                     \
+    }                                                                         \
+}
+SGD_SAMPLE_DERIV(double, f64)
+SGD_SAMPLE_DERIV(float, f32)
+SGD_SAMPLE_TEST(double, f64)
+SGD_SAMPLE_TEST(float, f32)
+
+static void test_sgd_sample(const variant *v)
+{
+    static const int64_t shapes[][6] = {   /* layer sizes, 0-terminated */
+        {2, 2, 2, 0}, {10, 4, 6, 8, 4, 0}, {5, 9, 3, 0}, {3, 1, 5, 2, 0},
+        {40, 17, 9, 0}, {1, 1, 0}, {300, 3, 0}};
+    size_t s;
+    int combo;
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (combo = 0; combo < 24; ++combo) {
+            pybp_fast_net net;
+            pybp_fast_sgd sgd;
+            int64_t np = 0, units = 0;
+            int l, L = 0, f32;
+            double *p0, *x, *t;
+            const double weight = combo % 3 == 2 ? 0.375 : 1.0;
+            const double c = combo % 3 == 2 ? 1.0 / 0.375 * 0.375 : 1.0;
+            const int apply = combo % 7 != 6;
+            while (shapes[s][L + 1]) ++L;
+            net.n_layers = L;
+            net.bias = combo % 4 != 3;
+            net.sizes[0] = shapes[s][0];
+            for (l = 0; l < L; ++l) {
+                net.sizes[l + 1] = shapes[s][l + 1];
+                /* every hidden activation; the output's not softmax */
+                net.act[l] = (combo + 2 * l) % 5;
+                net.w[l] = np;
+                net.b[l] = np + net.sizes[l] * net.sizes[l + 1];
+                np += net.sizes[l] * net.sizes[l + 1] +
+                      (net.bias ? net.sizes[l + 1] : 0);
+                net.u[l] = units;
+                units += net.sizes[l + 1];
+            }
+            sgd.loss = combo % 3;
+            sgd.train_biases = combo % 5 != 4;
+            sgd.lr = 0.3;
+            sgd.decay = combo % 2 ? 1e-2 : 0.0;
+            p0 = rand_vec(np);
+            x = rand_vec(net.sizes[0]);
+            t = rand_vec(net.sizes[L]);
+            for (f32 = 0; f32 < 2; ++f32) {
+                double loss_a, loss_b;
+                int same;
+                ++checks;
+                if (!f32) {
+                    double *pa = malloc((size_t)np * sizeof *pa);
+                    double *pb = malloc((size_t)np * sizeof *pb);
+                    double *aa = calloc((size_t)units, sizeof *aa);
+                    double *ab = calloc((size_t)units, sizeof *ab);
+                    double *da = calloc((size_t)units, sizeof *da);
+                    double *db = calloc((size_t)units, sizeof *db);
+                    memcpy(pa, p0, (size_t)np * sizeof *pa);
+                    memcpy(pb, p0, (size_t)np * sizeof *pb);
+                    loss_a = v->sgd_sample_f64(&net, &sgd, pa, x, t, weight,
+                                               c, apply, aa, da);
+                    sgd_sample_ref_f64(v, &net, &sgd, pb, x, t, weight, c,
+                                       apply, ab, db, &loss_b);
+                    same = memcmp(pa, pb, (size_t)np * sizeof *pa) == 0 &&
+                           memcmp(aa, ab, (size_t)units * sizeof *aa) == 0 &&
+                           memcmp(&loss_a, &loss_b, sizeof loss_a) == 0;
+                    free(pa); free(pb); free(aa); free(ab); free(da); free(db);
+                } else {
+                    float *pa = to_f32(p0, np), *pb = to_f32(p0, np);
+                    float *fx = to_f32(x, net.sizes[0]);
+                    float *ft = to_f32(t, net.sizes[L]);
+                    float *aa = calloc((size_t)units, sizeof *aa);
+                    float *ab = calloc((size_t)units, sizeof *ab);
+                    float *da = calloc((size_t)units, sizeof *da);
+                    float *db = calloc((size_t)units, sizeof *db);
+                    loss_a = v->sgd_sample_f32(&net, &sgd, pa, fx, ft, weight,
+                                               (float)c, apply, aa, da);
+                    sgd_sample_ref_f32(v, &net, &sgd, pb, fx, ft, weight,
+                                       (float)c, apply, ab, db, &loss_b);
+                    same = memcmp(pa, pb, (size_t)np * sizeof *pa) == 0 &&
+                           memcmp(aa, ab, (size_t)units * sizeof *aa) == 0 &&
+                           memcmp(&loss_a, &loss_b, sizeof loss_a) == 0;
+                    free(pa); free(pb); free(fx); free(ft);
+                    free(aa); free(ab); free(da); free(db);
+                }
+                if (!same)
+                    FAIL("%s sgd_sample %s shape %d combo %d: not the "
+                         "reference's bits", v->name, f32 ? "f32" : "f64",
+                         (int)s, combo);
+            }
+            free(p0); free(x); free(t);
+        }
+}
+
 int main(int argc, char **argv)
 {
     static const int64_t dims[] = {1, 2, 5, 7, 17, 63, 64, 65, 127, 784, 1024};
@@ -438,6 +620,7 @@ int main(int argc, char **argv)
             for (r = 0; r < sizeof rows / sizeof rows[0]; ++r)
                 test_rows_alone(vr, rows[r][0], rows[r][1], rows[r][2]);
         }
+        test_sgd_sample(vr);
         printf("variant %s: tested\n", vr->name);
     }
     test_arguments();
