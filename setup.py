@@ -131,7 +131,7 @@ extensions = [
                  "csrc/kernels_isa.h", "csrc/fast_kernels.h",
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
                  "csrc/fast_ukr.h", "csrc/fast_act_avx2.h",
-                 "csrc/fast_pack_avx2.h", "csrc/fast_sample.h",
+                 "csrc/fast_pack_avx2.h", "csrc/fast_sample.h", "csrc/derivative.h",
                  "csrc/fast_act_scalar.h",
                  "csrc/fast_act_consts.h", "csrc/plan.h", "csrc/shuffle.h",
                  "csrc/threads.h"],

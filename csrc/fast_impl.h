@@ -146,15 +146,25 @@ static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
 }
 
 /* a[i] = A(z[i]) for i < count (fast_kernels.h); every product's epilogue
- * goes through it, on a tile row or an output row, so an output's bits do
- * not depend on the path or the position that computed it. */
-void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)
+ * and the per-sample step go through it, on a tile row or an output row, so
+ * an output's bits do not depend on the path or the position that computed
+ * it.  A row shorter than a vector takes the one-lane sigmoid and tanh
+ * directly (the array loops' own tail: the same bits), so that they inline
+ * where this does. */
+FAST_INLINE void SFX(activate)(int act, const REAL *z, int64_t count,
+                             REAL *a)
 {
     int64_t i;
     if (count <= 0) return;
     switch (act) {
-    case PYBP_FAST_ACT_SIGMOID: FAST_SIGMOID(z, count, a); break;
-    case PYBP_FAST_ACT_TANH: FAST_TANH(z, count, a); break;
+    case PYBP_FAST_ACT_SIGMOID:
+        if (count >= FAST_ACT_LANES) FAST_SIGMOID(z, count, a);
+        else for (i = 0; i < count; ++i) a[i] = FAST_SIGMOID1(z[i]);
+        break;
+    case PYBP_FAST_ACT_TANH:
+        if (count >= FAST_ACT_LANES) FAST_TANH(z, count, a);
+        else for (i = 0; i < count; ++i) a[i] = FAST_TANH1(z[i]);
+        break;
     case PYBP_FAST_ACT_RELU:
         for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
         break;
@@ -167,6 +177,11 @@ void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)
             for (i = 0; i < count; ++i) a[i] = z[i];
         break;
     }
+}
+
+void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)
+{
+    SFX(activate)(act, z, count, a);
 }
 
 /* A'(p) from a = A(p), as kernels_impl.h's scale_by_derivative. */
@@ -363,83 +378,67 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
 #define FAST_SMALL_ROWS PYBP_FAST_SMALL_ROWS
 #define FAST_SMALL_TILE 64
 
+/* One k block of a row product, kc terms: a FAST_MADD chain from zero per
+ * row of W, for four rows (t[0..3]) or one (the return value). */
+static void SFX(row_chains4)(const REAL *x, const REAL *w0, int64_t ldw,
+                             int64_t kc, REAL *t)
+{
+    const REAL *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    REAL t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    int64_t p;
+    for (p = 0; p < kc; ++p) {
+        t0 = FAST_MADD(x[p], w0[p], t0);
+        t1 = FAST_MADD(x[p], w1[p], t1);
+        t2 = FAST_MADD(x[p], w2[p], t2);
+        t3 = FAST_MADD(x[p], w3[p], t3);
+    }
+    t[0] = t0; t[1] = t1; t[2] = t2; t[3] = t3;
+}
+
+static REAL SFX(row_chain1)(const REAL *x, const REAL *w, int64_t kc)
+{
+    REAL t0 = 0;
+    int64_t p;
+    for (p = 0; p < kc; ++p) t0 = FAST_MADD(x[p], w[p], t0);
+    return t0;
+}
+
 /* y = x . W^T + b (unactivated) for one row, and z = y when z != NULL:
  * four outputs at a time for four independent chains, then one at a time
- * (a layer of two outputs costs two chains, not a padded four). */
+ * (a layer of two outputs costs two chains, not a padded four).  The first
+ * k block starts the sums, later ones (n_in > PYBP_FAST_KC) add theirs. */
 static void SFX(fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
                                   const REAL *W, const REAL *b, REAL *y,
                                   REAL *z)
 {
-    int64_t j = 0, p, pc, kc;
-    if (n_in <= PYBP_FAST_KC) { /* one k block: the chains alone */
-        for (; j + 4 <= n_out; j += 4) {
-            const REAL *w0 = W + j * n_in, *w1 = w0 + n_in;
-            const REAL *w2 = w1 + n_in, *w3 = w2 + n_in;
-            REAL y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-            for (p = 0; p < n_in; ++p) {
-                y0 = FAST_MADD(x[p], w0[p], y0);
-                y1 = FAST_MADD(x[p], w1[p], y1);
-                y2 = FAST_MADD(x[p], w2[p], y2);
-                y3 = FAST_MADD(x[p], w3[p], y3);
-            }
-            if (b) {
-                y0 += b[j]; y1 += b[j + 1]; y2 += b[j + 2]; y3 += b[j + 3];
-            }
-            y[j] = y0; y[j + 1] = y1; y[j + 2] = y2; y[j + 3] = y3;
-            if (z) {
-                z[j] = y0; z[j + 1] = y1; z[j + 2] = y2; z[j + 3] = y3;
-            }
-        }
-        for (; j < n_out; ++j) {
-            const REAL *w0 = W + j * n_in;
-            REAL y0 = 0;
-            for (p = 0; p < n_in; ++p) y0 = FAST_MADD(x[p], w0[p], y0);
-            if (b) y0 += b[j];
-            y[j] = y0;
-            if (z) z[j] = y0;
-        }
-        return;
-    }
+    const int64_t kc0 = n_in < PYBP_FAST_KC ? n_in : PYBP_FAST_KC;
+    int64_t j = 0, pc, q;
     for (; j + 4 <= n_out; j += 4) {
-        const REAL *w0 = W + j * n_in, *w1 = w0 + n_in, *w2 = w1 + n_in;
-        const REAL *w3 = w2 + n_in;
-        REAL y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-        for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
-            const REAL *xp = x + pc;
-            REAL t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-            kc = n_in - pc < PYBP_FAST_KC ? n_in - pc : PYBP_FAST_KC;
-            for (p = 0; p < kc; ++p) {
-                t0 = FAST_MADD(xp[p], w0[pc + p], t0);
-                t1 = FAST_MADD(xp[p], w1[pc + p], t1);
-                t2 = FAST_MADD(xp[p], w2[pc + p], t2);
-                t3 = FAST_MADD(xp[p], w3[pc + p], t3);
-            }
-            y0 = pc == 0 ? t0 : y0 + t0;
-            y1 = pc == 0 ? t1 : y1 + t1;
-            y2 = pc == 0 ? t2 : y2 + t2;
-            y3 = pc == 0 ? t3 : y3 + t3;
+        const REAL *w0 = W + j * n_in;
+        REAL s[4], t[4];
+        SFX(row_chains4)(x, w0, n_in, kc0, s);
+        for (pc = PYBP_FAST_KC; pc < n_in; pc += PYBP_FAST_KC) {
+            SFX(row_chains4)(x + pc, w0 + pc, n_in,
+                             n_in - pc < PYBP_FAST_KC ? n_in - pc
+                                                      : PYBP_FAST_KC, t);
+            for (q = 0; q < 4; ++q) s[q] += t[q];
         }
-        if (b) {
-            y0 += b[j]; y1 += b[j + 1]; y2 += b[j + 2]; y3 += b[j + 3];
-        }
-        y[j] = y0; y[j + 1] = y1; y[j + 2] = y2; y[j + 3] = y3;
-        if (z) {
-            z[j] = y0; z[j + 1] = y1; z[j + 2] = y2; z[j + 3] = y3;
+        for (q = 0; q < 4; ++q) {
+            const REAL v = b ? s[q] + b[j + q] : s[q];
+            y[j + q] = v;
+            if (z) z[j + q] = v;
         }
     }
     for (; j < n_out; ++j) {
         const REAL *w0 = W + j * n_in;
-        REAL y0 = 0;
-        for (pc = 0; pc < n_in; pc += PYBP_FAST_KC) {
-            const REAL *xp = x + pc;
-            REAL t0 = 0;
-            kc = n_in - pc < PYBP_FAST_KC ? n_in - pc : PYBP_FAST_KC;
-            for (p = 0; p < kc; ++p) t0 = FAST_MADD(xp[p], w0[pc + p], t0);
-            y0 = pc == 0 ? t0 : y0 + t0;
-        }
-        if (b) y0 += b[j];
-        y[j] = y0;
-        if (z) z[j] = y0;
+        REAL v = SFX(row_chain1)(x, w0, kc0);
+        for (pc = PYBP_FAST_KC; pc < n_in; pc += PYBP_FAST_KC)
+            v += SFX(row_chain1)(x + pc, w0 + pc,
+                                 n_in - pc < PYBP_FAST_KC ? n_in - pc
+                                                          : PYBP_FAST_KC);
+        if (b) v += b[j];
+        y[j] = v;
+        if (z) z[j] = v;
     }
 }
 

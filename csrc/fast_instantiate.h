@@ -26,6 +26,17 @@
 #include "fast_kernels.h"
 #include "threads.h"
 
+/* a static function compiled into each caller (the activation loop into
+ * the per-sample step, which GCC builds with other optimisation flags and
+ * would otherwise call) */
+#if defined(__GNUC__) || defined(__clang__)
+#define FAST_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define FAST_INLINE static __forceinline
+#else
+#define FAST_INLINE static inline
+#endif
+
 #define FAST_PASTE3_(a, b, c) a##b##c
 #define FAST_PASTE3(a, b, c) FAST_PASTE3_(a, b, c)
 

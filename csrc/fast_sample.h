@@ -20,55 +20,7 @@
  * Network.gradients, on the generic and the best variant (CI).
  */
 
-/* a = A(a) over one row: pybp_fast_activate's values (the same loops). */
-static void SFX(sample_activate)(int act, REAL *a, int64_t count)
-{
-    int64_t i;
-    switch (act) {
-    case PYBP_FAST_ACT_SIGMOID:
-        if (count >= FAST_ACT_LANES) FAST_SIGMOID(a, count, a);
-        else for (i = 0; i < count; ++i) a[i] = FAST_SIGMOID1(a[i]);
-        break;
-    case PYBP_FAST_ACT_TANH:
-        if (count >= FAST_ACT_LANES) FAST_TANH(a, count, a);
-        else for (i = 0; i < count; ++i) a[i] = FAST_TANH1(a[i]);
-        break;
-    case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i) a[i] = a[i] > 0 ? a[i] : (REAL)0;
-        break;
-    case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            a[i] = a[i] > 0 ? a[i] : (REAL)PYBP_FAST_LEAKY_SLOPE * a[i];
-        break;
-    default: /* identity */
-        break;
-    }
-}
-
-/* delta *= A'(p) from a = A(p), as kernels_impl.h's scale_by_derivative
- * (relu sets 0 where a <= 0, rather than multiplying by 0). */
-static void SFX(sample_derivative)(int act, const REAL *a, int64_t count,
-                                   REAL *delta)
-{
-    int64_t i;
-    switch (act) {
-    case PYBP_FAST_ACT_SIGMOID:
-        for (i = 0; i < count; ++i) delta[i] *= a[i] * ((REAL)1 - a[i]);
-        break;
-    case PYBP_FAST_ACT_TANH:
-        for (i = 0; i < count; ++i) delta[i] *= (REAL)1 - a[i] * a[i];
-        break;
-    case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i) if (!(a[i] > 0)) delta[i] = 0;
-        break;
-    case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            if (!(a[i] > 0)) delta[i] *= (REAL)PYBP_FAST_LEAKY_SLOPE;
-        break;
-    default: /* identity */
-        break;
-    }
-}
+#include "derivative.h" /* scale_by_derivative, as the shared drivers */
 
 /* fast_kernels.h: sgd_sample.  GCC's loop vectoriser is off here: for rows
  * of a few values (the nets this step is for) its run-time checks and
@@ -100,7 +52,7 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
                               l > 0 ? acts + net->u[l - 1] : x,
                               params + net->w[l],
                               net->bias ? params + net->b[l] : NULL, a, NULL);
-        SFX(sample_activate)(net->act[l], a, n_out);
+        SFX(activate)(net->act[l], a, n_out, a);
     }
 
     /* squared errors: g = de/do, delta = g (.) A'(o) (output_delta) */
@@ -117,7 +69,7 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
     e = sgd->loss == PYBP_FAST_LOSS_SSE ? sq
       : sgd->loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)m
       : (REAL)0.5 * sq;
-    SFX(sample_derivative)(net->act[L - 1], o, m, dk);
+    SFX(scale_by_derivative)(net->act[L - 1], o, m, dk);
     loss = 0.0 + weight * (double)e;
     if (!apply || !(loss - loss == 0)) /* NaN or infinity: not applied */
         return loss;
@@ -169,7 +121,7 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
                     Wj[i] = w - lr * (g + decay * w);
                 }
             }
-            SFX(sample_derivative)(net->act[l - 1], ap, n_in, dp);
+            SFX(scale_by_derivative)(net->act[l - 1], ap, n_in, dp);
         } else {
             for (j = 0; j < n_out; ++j) {
                 const REAL cd = c * dc[j];

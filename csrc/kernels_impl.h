@@ -99,33 +99,7 @@ static void SFX(activate)(int act, const REAL *z, int64_t count, REAL *a)
 #endif
 }
 
-/*
- * delta[i] *= A'(net_i), with A' written in terms of the activation a = A(net)
- * so that the forward pass need not keep the net inputs: sigmoid a(1-a),
- * tanh 1-a^2, relu [a>0], leaky_relu 1 or the slope (a has the sign of net).
- */
-static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
-                                     REAL *delta)
-{
-    int64_t i;
-    switch (act) {
-    case PYBP_ACT_SIGMOID:
-        for (i = 0; i < count; ++i) delta[i] *= a[i] * ((REAL)1 - a[i]);
-        break;
-    case PYBP_ACT_TANH:
-        for (i = 0; i < count; ++i) delta[i] *= (REAL)1 - a[i] * a[i];
-        break;
-    case PYBP_ACT_RELU:
-        for (i = 0; i < count; ++i) if (!(a[i] > 0)) delta[i] = 0;
-        break;
-    case PYBP_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            if (!(a[i] > 0)) delta[i] *= (REAL)PYBP_LEAKY_SLOPE;
-        break;
-    default: /* identity */
-        break;
-    }
-}
+#include "derivative.h" /* scale_by_derivative */
 
 /* ---- the fast set's layer products --------------------------------------- */
 
@@ -1055,59 +1029,36 @@ static int SFX(whole_step)(const pybp_net *net, const pybp_plan *plan,
             loss == PYBP_LOSS_MSE);
 }
 
-/* sample_sgd_epoch's loop (below) by the variant's whole step: the same
- * values, progress calls and early stops. */
-static int64_t SFX(whole_sgd_epoch)(const pybp_net *net,
-                                    const pybp_plan *plan, pybp_optim *opt,
-                                    REAL *params, const REAL *X,
-                                    const REAL *T, const REAL *sw,
-                                    const int64_t *order, int64_t n,
-                                    const pybp_task *task, REAL *work,
-                                    pybp_stats *stats,
-                                    pybp_progress_fn progress, void *ctx,
-                                    double *work_since)
-{
-    const int64_t n_in = net->sizes[0], m = net->sizes[net->n_layers];
-    const int64_t np = plan->n_params, out_off = plan->out_off;
-    REAL *acts = work;
-    REAL *deltas = acts + plan->n_units;
-    pybp_fast_sgd sgd;
-    int64_t k;
-    sgd.loss = task->loss;
-    sgd.train_biases = task->train_biases;
-    sgd.lr = opt->lr;
-    sgd.decay = opt->weight_decay;
-    for (k = 0; k < n; ++k) {
-        const int64_t s = order[k];
-        const REAL *x = X + s * n_in, *t = T + s * m;
-        const double bw = sw ? (double)sw[s] : 1.0;
-        const double scale = 1.0 / bw;
-        const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
-        const double bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t,
-                                            bw, c, bw > 0, acts, deltas);
-        if (task->metric != PYBP_METRIC_NONE)
-            stats->correct_sum = SFX(count_correct)(
-                task, acts + out_off, t, sw ? sw + s : NULL, 1, m,
-                stats->correct_sum);
-        stats->loss_sum += bl;
-        stats->weight_sum += bw;
-        if (!(bl - bl == 0)) /* NaN or infinity: not applied */
-            return k;
-        if (bw > 0) opt->step += 1;
-        *work_since += (double)np;
-        if (progress && *work_since >= PYBP_PROGRESS_WORK) {
-            *work_since = 0;
-            if (progress(ctx, k + 1)) return k + 1;
-        }
-    }
-    return n;
-}
 #endif
+
+/* One sample's step by the shared loops: forward, loss and output delta
+ * (output_delta's value, 0 + w e, is returned), then, when apply is set
+ * and that value is finite, the fused update with gradient scale c. */
+static double SFX(sample_sgd_step)(const pybp_net *net, const pybp_plan *plan,
+                                   const pybp_optim *opt,
+                                   const pybp_task *task, REAL *params,
+                                   const REAL *x, const REAL *t,
+                                   const REAL *sws, REAL c, int apply,
+                                   REAL *acts, REAL *deltas, REAL *z_out)
+{
+    const int L = net->n_layers;
+    const int64_t out_off = plan->out_off;
+    double bl;
+    SFX(sample_forward)(net, plan, params, x, acts, z_out);
+    bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off, z_out,
+                           t, sws, 1, net->sizes[L], deltas + out_off, 0.0);
+    if (apply && bl - bl == 0)
+        SFX(sample_sgd_update)(net, plan, opt, params, x, acts, deltas, c,
+                               task->train_biases);
+    return bl;
+}
 
 /*
  * The epoch driver's loop for batch 1 and plain SGD: no gather, no
  * gradient buffer, no optimizer pass; the same results, the same progress
- * calls and the same early stops as the general loop.
+ * calls and the same early stops as the general loop.  In the fast set,
+ * for the nets and losses whole_step takes, each sample is the variant's
+ * whole step (fast_kernels.h: sgd_sample), with the same values.
  */
 static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
                                      const pybp_plan *plan, pybp_optim *opt,
@@ -1119,36 +1070,44 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
                                      pybp_progress_fn progress, void *ctx,
                                      double *work_since)
 {
-    const int L = net->n_layers;
-    const int64_t n_in = net->sizes[0], m = net->sizes[L];
-    const int64_t units = plan->n_units, np = plan->n_params;
-    const int64_t out_off = plan->out_off;
+    const int64_t n_in = net->sizes[0], m = net->sizes[net->n_layers];
+    const int64_t np = plan->n_params, out_off = plan->out_off;
     REAL *acts = work;
-    REAL *deltas = acts + units;
-    REAL *z_out = deltas + units;
+    REAL *deltas = acts + plan->n_units;
+    REAL *z_out = deltas + plan->n_units;
     int64_t k;
+#ifdef PYBP_FAST_LAYERS
+    const int whole = SFX(whole_step)(net, plan, task->loss);
+    pybp_fast_sgd sgd;
+    sgd.loss = task->loss;
+    sgd.train_biases = task->train_biases;
+    sgd.lr = opt->lr;
+    sgd.decay = opt->weight_decay;
+#endif
     for (k = 0; k < n; ++k) {
         const int64_t s = order[k];
         const REAL *x = X + s * n_in, *t = T + s * m;
         const REAL *sws = sw ? sw + s : NULL;
         const double bw = sw ? (double)sw[s] : 1.0;
+        const double scale = 1.0 / bw;
+        const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
         double bl;
-        SFX(sample_forward)(net, plan, params, x, acts, z_out);
-        bl = SFX(output_delta)(task->loss, net->act[L - 1], acts + out_off,
-                               z_out, t, sws, 1, m, deltas + out_off, 0.0);
-        stats->correct_sum = SFX(count_correct)(task, acts + out_off, t, sws,
-                                                1, m, stats->correct_sum);
+#ifdef PYBP_FAST_LAYERS
+        if (whole)
+            bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t, bw, c,
+                                   bw > 0, acts, deltas);
+        else
+#endif
+            bl = SFX(sample_sgd_step)(net, plan, opt, task, params, x, t, sws,
+                                      c, bw > 0, acts, deltas, z_out);
+        if (task->metric != PYBP_METRIC_NONE)
+            stats->correct_sum = SFX(count_correct)(
+                task, acts + out_off, t, sws, 1, m, stats->correct_sum);
         stats->loss_sum += bl;
         stats->weight_sum += bw;
         if (!(bl - bl == 0)) /* NaN or infinity: not applied */
             return k;
-        if (bw > 0) {
-            const double scale = 1.0 / bw;
-            const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
-            SFX(sample_sgd_update)(net, plan, opt, params, x, acts, deltas,
-                                   c, task->train_biases);
-            opt->step += 1;
-        }
+        if (bw > 0) opt->step += 1;
         *work_since += (double)np;
         if (progress && *work_since >= PYBP_PROGRESS_WORK) {
             *work_since = 0;
@@ -1270,17 +1229,10 @@ static int64_t SFX(epoch)(const pybp_net *net, const pybp_plan *plan,
                           pybp_stats *stats, pybp_progress_fn progress,
                           void *ctx, double *work_since)
 {
-    if (task->batch == 1 && SFX(fused_sgd)(opt)) {
-#ifdef PYBP_FAST_LAYERS
-        if (SFX(whole_step)(net, plan, task->loss))
-            return SFX(whole_sgd_epoch)(net, plan, opt, params, X, T, sw,
-                                        order, n, task, work, stats, progress,
-                                        ctx, work_since);
-#endif
+    if (task->batch == 1 && SFX(fused_sgd)(opt))
         return SFX(sample_sgd_epoch)(net, plan, opt, params, X, T, sw, order,
                                      n, task, work, stats, progress, ctx,
                                      work_since);
-    }
     return SFX(batched_epoch)(net, opt, params, state, X, T, sw, order, n,
                               task, work, stats, progress, ctx, work_since);
 }
