@@ -32,6 +32,7 @@ PYBP_UKR_6X2(ukr_f32_avx2, float, __m256, 8, _mm256_setzero_ps,
 #define FAST_NR_F32 16
 #define FAST_UKR_F32 ukr_f32_avx2
 #define FAST_FUSED 1
+#define FAST_TINY 1 /* fast_tiny_avx.h */
 #include "fast_instantiate.h"
 #else
 typedef int pybp_fast_avx2_empty; /* ISO C wants a declaration per file */

@@ -32,6 +32,7 @@ PYBP_UKR_6X2(ukr_f32_avx512, float, __m512, 16, _mm512_setzero_ps, SPLAT_PS,
 #define FAST_NR_F32 32
 #define FAST_UKR_F32 ukr_f32_avx512
 #define FAST_FUSED 1
+#define FAST_TINY 1 /* fast_tiny_avx.h */
 #include "fast_instantiate.h"
 #else
 typedef int pybp_fast_avx512_empty; /* ISO C wants a declaration per file */

@@ -203,7 +203,29 @@ double pybp_fast_sgd_sample_##PREC(const pybp_fast_net *net,                  \
                                    double weight, REAL c, int apply,          \
                                    REAL *acts, REAL *deltas)                  \
 { return current()->k.sgd_sample_##PREC(net, sgd, params, x, t, weight, c,    \
-                                        apply, acts, deltas); }
+                                        apply, acts, deltas); }               \
+                                                                              \
+int64_t pybp_fast_tiny_size_##PREC(const pybp_fast_net *net)                \
+{                                                                             \
+    const pybp_fast_kernels *k = &current()->k;                               \
+    return k->tiny_size_##PREC ? k->tiny_size_##PREC(net) : 0;            \
+}                                                                             \
+                                                                              \
+void pybp_fast_tiny_pack_##PREC(const pybp_fast_net *net,                   \
+                                  const REAL *params, REAL *P)                \
+{ current()->k.tiny_pack_##PREC(net, params, P); }                          \
+                                                                              \
+void pybp_fast_tiny_unpack_##PREC(const pybp_fast_net *net, const REAL *P,  \
+                                    REAL *params)                             \
+{ current()->k.tiny_unpack_##PREC(net, P, params); }                        \
+                                                                              \
+double pybp_fast_tiny_sgd_##PREC(const pybp_fast_net *net,                  \
+                                   const pybp_fast_sgd *sgd, REAL *P,         \
+                                   const REAL *x, const REAL *t,              \
+                                   double weight, REAL c, int apply,          \
+                                   REAL *out)                                 \
+{ return current()->k.tiny_sgd_##PREC(net, sgd, P, x, t, weight, c, apply,  \
+                                        out); }
 
 FAST_DISPATCH(double, f64)
 FAST_DISPATCH(float, f32)

@@ -729,3 +729,8 @@ int SFX(pybp_fast_gradient)(int64_t n, int64_t n_in, int64_t n_out,
 
 /* the per-sample step (fast_kernels.h: sgd_sample) */
 #include "fast_sample.h"
+
+/* the tiny nets' step (fast_kernels.h: tiny_*), in the AVX variants */
+#if FAST_TINY
+#include "fast_tiny_avx.h"
+#endif

@@ -14,7 +14,9 @@
  *   FAST_SIGMOID1_F32, FAST_TANH1_F32   with an array element's bits
  *   FAST_ACT_LANES_F64, _F32            values per vector of the array ones
  * and optionally FAST_PACK_T_F64, FAST_PACK_T_F32, its transposing copies
- * for packing (fast_impl.h's fast_pack; fast_pack_avx2.h)
+ * for packing (fast_impl.h's fast_pack; fast_pack_avx2.h), and FAST_TINY
+ * 1 for the AVX variants' tiny step (fast_tiny_avx.h, which wants
+ * fast_act_avx2.h and fast_pack_avx2.h included)
  * (micro-tiles of at most 16 rows and 32 columns: the workspace sizes of
  * fast_dispatch.c assume it).
  */
@@ -41,6 +43,7 @@
 #define FAST_PASTE3(a, b, c) FAST_PASTE3_(a, b, c)
 
 #define REAL double
+#define FAST_PREC_F64 1
 #define SFX(name) FAST_PASTE3(name, _f64_, PYBP_FAST_ISA)
 #define FAST_MR FAST_MR_F64
 #define FAST_NR FAST_NR_F64
@@ -60,6 +63,7 @@
 #endif
 #include "fast_impl.h"
 #undef REAL
+#undef FAST_PREC_F64
 #undef SFX
 #undef FAST_MR
 #undef FAST_NR
@@ -73,6 +77,7 @@
 #undef FAST_PACK_T
 
 #define REAL float
+#define FAST_PREC_F64 0
 #define SFX(name) FAST_PASTE3(name, _f32_, PYBP_FAST_ISA)
 #define FAST_MR FAST_MR_F32
 #define FAST_NR FAST_NR_F32

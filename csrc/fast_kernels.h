@@ -104,6 +104,13 @@ typedef struct pybp_fast_sgd {
     double lr, decay;
 } pybp_fast_sgd;
 
+/* The tiny step's limits (tiny_* below): layers, inputs of the first
+ * layer, and REALs of the packed parameters (what a caller's buffer must
+ * hold; the limits above keep every tiny net within it). */
+#define PYBP_FAST_TINY_LAYERS 4
+#define PYBP_FAST_TINY_INPUTS 64
+#define PYBP_FAST_TINY_MAX 2048
+
 /*
  * Workspace bytes for one call of each product (the same for float and
  * double when elem_size is 4 or 8, for every variant).
@@ -150,6 +157,21 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  *   sizes[1..n_layers]) and overlap nothing else; no workspace, no threads,
  *   no argument checks.  Every value equals, operation for operation, the
  *   shared driver's fused per-sample path (kernels_impl.h).
+ * tiny_size, tiny_pack, tiny_unpack, tiny_sgd: sgd_sample for a
+ *   tiny net (every layer's outputs in one or two of the variant's
+ *   vectors, PYBP_FAST_TINY_LAYERS layers or fewer, at most
+ *   PYBP_FAST_TINY_INPUTS inputs, no softmax), on a packed copy P of the
+ *   parameters that a caller keeps for many steps.  tiny_size returns the
+ *   REALs P takes (at most PYBP_FAST_TINY_MAX), or 0 when the variant has
+ *   no tiny step or the net is not tiny; only for a nonzero size may
+ *   the other three be called.  tiny_pack fills P (32-byte aligned,
+ *   tiny_size REALs, not overlapping params) from params (pybp.h's
+ *   layout, net's offsets); tiny_unpack writes P's values back into
+ *   params.  tiny_sgd is sgd_sample's step on P, with the same values,
+ *   operation for operation; out (sizes[n_layers] REALs, overlapping
+ *   nothing else) receives the output; x and t as sgd_sample's.  Padding in
+ *   P stays zero while the parameters are finite, so a finiteness check or
+ *   a copy of P is one of the parameters.
  * activate: a[i] = A(z[i]) for i < count, act as above (SOFTMAX and
  *   IDENTITY copy); count <= 0 does nothing; z and a hold count values and
  *   are the same array or do not overlap.  The products' epilogues call it,
@@ -184,7 +206,17 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
                                       const pybp_fast_sgd *sgd,              \
                                       REAL *params, const REAL *x,           \
                                       const REAL *t, double weight, REAL c,  \
-                                      int apply, REAL *acts, REAL *deltas);
+                                      int apply, REAL *acts, REAL *deltas);  \
+    int64_t pybp_fast_tiny_size_##SFX(const pybp_fast_net *net);           \
+    void pybp_fast_tiny_pack_##SFX(const pybp_fast_net *net,               \
+                                     const REAL *params, REAL *P);           \
+    void pybp_fast_tiny_unpack_##SFX(const pybp_fast_net *net,             \
+                                       const REAL *P, REAL *params);         \
+    double pybp_fast_tiny_sgd_##SFX(const pybp_fast_net *net,              \
+                                      const pybp_fast_sgd *sgd, REAL *P,     \
+                                      const REAL *x, const REAL *t,          \
+                                      double weight, REAL c, int apply,      \
+                                      REAL *out);
 
 PYBP_FAST_DECLARE(double, f64_generic)
 PYBP_FAST_DECLARE(float, f32_generic)
@@ -222,7 +254,17 @@ PYBP_FAST_DECLARE(float, f32)
     typedef double pybp_fast_sgd_sample_##PREC##_fn(                          \
         const pybp_fast_net *net, const pybp_fast_sgd *sgd, REAL *params,     \
         const REAL *x, const REAL *t, double weight, REAL c, int apply,       \
-        REAL *acts, REAL *deltas);
+        REAL *acts, REAL *deltas);                                            \
+    typedef int64_t pybp_fast_tiny_size_##PREC##_fn(                        \
+        const pybp_fast_net *net);                                            \
+    typedef void pybp_fast_tiny_pack_##PREC##_fn(                           \
+        const pybp_fast_net *net, const REAL *params, REAL *P);               \
+    typedef void pybp_fast_tiny_unpack_##PREC##_fn(                         \
+        const pybp_fast_net *net, const REAL *P, REAL *params);               \
+    typedef double pybp_fast_tiny_sgd_##PREC##_fn(                          \
+        const pybp_fast_net *net, const pybp_fast_sgd *sgd, REAL *P,          \
+        const REAL *x, const REAL *t, double weight, REAL c, int apply,       \
+        REAL *out);
 PYBP_FAST_TYPES(double, f64)
 PYBP_FAST_TYPES(float, f32)
 
@@ -240,6 +282,15 @@ typedef struct pybp_fast_kernels {
     pybp_fast_activate_f32_fn *activate_f32;
     pybp_fast_sgd_sample_f64_fn *sgd_sample_f64;
     pybp_fast_sgd_sample_f32_fn *sgd_sample_f32;
+    /* NULL in a variant without a tiny step (generic, neon) */
+    pybp_fast_tiny_size_f64_fn *tiny_size_f64;
+    pybp_fast_tiny_size_f32_fn *tiny_size_f32;
+    pybp_fast_tiny_pack_f64_fn *tiny_pack_f64;
+    pybp_fast_tiny_pack_f32_fn *tiny_pack_f32;
+    pybp_fast_tiny_unpack_f64_fn *tiny_unpack_f64;
+    pybp_fast_tiny_unpack_f32_fn *tiny_unpack_f32;
+    pybp_fast_tiny_sgd_f64_fn *tiny_sgd_f64;
+    pybp_fast_tiny_sgd_f32_fn *tiny_sgd_f32;
 } pybp_fast_kernels;
 
 /* The table of variant ISA (generic, avx2, avx512, neon). */
@@ -249,7 +300,21 @@ typedef struct pybp_fast_kernels {
       pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
       pybp_fast_forward_row_f64_##ISA, pybp_fast_forward_row_f32_##ISA,       \
       pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA,             \
-      pybp_fast_sgd_sample_f64_##ISA, pybp_fast_sgd_sample_f32_##ISA }
+      pybp_fast_sgd_sample_f64_##ISA, pybp_fast_sgd_sample_f32_##ISA,         \
+      PYBP_FAST_TINY_##ISA }
+
+/* The tiny-net entries of each variant's table: the AVX variants' own, none
+ * for the others (their vectors are too short, or absent, to pay). */
+#define PYBP_FAST_TINY_OF(ISA)                                              \
+    pybp_fast_tiny_size_f64_##ISA, pybp_fast_tiny_size_f32_##ISA,         \
+    pybp_fast_tiny_pack_f64_##ISA, pybp_fast_tiny_pack_f32_##ISA,         \
+    pybp_fast_tiny_unpack_f64_##ISA, pybp_fast_tiny_unpack_f32_##ISA,     \
+    pybp_fast_tiny_sgd_f64_##ISA, pybp_fast_tiny_sgd_f32_##ISA
+#define PYBP_FAST_TINY_NONE NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+#define PYBP_FAST_TINY_generic PYBP_FAST_TINY_NONE
+#define PYBP_FAST_TINY_neon PYBP_FAST_TINY_NONE
+#define PYBP_FAST_TINY_avx2 PYBP_FAST_TINY_OF(avx2)
+#define PYBP_FAST_TINY_avx512 PYBP_FAST_TINY_OF(avx512)
 
 /* Every variant this build compiles, generic first: the initializer of a
  * pybp_fast_kernels array, for the C tests and benchmarks that run each. */

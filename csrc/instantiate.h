@@ -31,6 +31,10 @@
 #define R_FAST_FORWARD pybp_fast_forward_f64
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f64
 #define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f64
+#define R_FAST_TINY_SIZE pybp_fast_tiny_size_f64
+#define R_FAST_TINY_PACK pybp_fast_tiny_pack_f64
+#define R_FAST_TINY_UNPACK pybp_fast_tiny_unpack_f64
+#define R_FAST_TINY_SGD pybp_fast_tiny_sgd_f64
 #define R_FAST_DELTA pybp_fast_delta_f64
 #define R_FAST_GRADIENT pybp_fast_gradient_f64
 #define R_FAST_ACTIVATE pybp_fast_activate_f64
@@ -38,6 +42,10 @@
 #undef R_FAST_FORWARD
 #undef R_FAST_FORWARD_ROW
 #undef R_FAST_SGD_SAMPLE
+#undef R_FAST_TINY_SIZE
+#undef R_FAST_TINY_PACK
+#undef R_FAST_TINY_UNPACK
+#undef R_FAST_TINY_SGD
 #undef R_FAST_DELTA
 #undef R_FAST_GRADIENT
 #undef R_FAST_ACTIVATE
@@ -61,6 +69,10 @@
 #define R_FAST_FORWARD pybp_fast_forward_f32
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f32
 #define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f32
+#define R_FAST_TINY_SIZE pybp_fast_tiny_size_f32
+#define R_FAST_TINY_PACK pybp_fast_tiny_pack_f32
+#define R_FAST_TINY_UNPACK pybp_fast_tiny_unpack_f32
+#define R_FAST_TINY_SGD pybp_fast_tiny_sgd_f32
 #define R_FAST_DELTA pybp_fast_delta_f32
 #define R_FAST_GRADIENT pybp_fast_gradient_f32
 #define R_FAST_ACTIVATE pybp_fast_activate_f32

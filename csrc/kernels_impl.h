@@ -1093,7 +1093,10 @@ static int64_t SFX(sample_sgd_epoch)(const pybp_net *net,
         const REAL c = (REAL)(sw ? scale * (double)sw[s] : scale);
         double bl;
 #ifdef PYBP_FAST_LAYERS
-        if (whole)
+        if (plan->tiny) /* params is the tiny-net packing */
+            bl = R_FAST_TINY_SGD(&plan->shape, &sgd, params, x, t, bw, c,
+                                   bw > 0, acts + out_off);
+        else if (whole)
             bl = R_FAST_SGD_SAMPLE(&plan->shape, &sgd, params, x, t, bw, c,
                                    bw > 0, acts, deltas);
         else
@@ -1276,17 +1279,36 @@ static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)
     if (count > 0) memcpy(dst, src, (size_t)count * sizeof(REAL));
 }
 
+/* With the tiny-net packing (plan->tiny), the caller's parameters get the
+ * packed ones' values: before each progress call, where Python may read
+ * them (snapshots), and at the end. */
+static void SFX(publish)(const pybp_plan *plan, const REAL *run,
+                         REAL *params)
+{
+#ifdef PYBP_FAST_LAYERS
+    if (plan->tiny) R_FAST_TINY_UNPACK(&plan->shape, run, params);
+#else
+    (void)plan;
+    (void)run;
+    (void)params;
+#endif
+}
+
 /* The progress function of pybp_train_epochs: the caller's, noting
- * whether it asked to stop. */
+ * whether it asked to stop, with the parameters published first. */
 typedef struct SFX(progress_box) {
     pybp_progress_fn fn;
     void *ctx;
     int asked;
+    const pybp_plan *plan;
+    const REAL *run;
+    REAL *params;
 } SFX(progress_box);
 
 static int SFX(noting_progress)(void *ctx, int64_t done)
 {
     SFX(progress_box) *box = (SFX(progress_box) *)ctx;
+    SFX(publish)(box->plan, box->run, box->params);
     if (box->fn(box->ctx, done)) {
         box->asked = 1;
         return 1;
@@ -1294,28 +1316,29 @@ static int SFX(noting_progress)(void *ctx, int64_t done)
     return 0;
 }
 
-int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
-                               REAL *params, REAL *state, const REAL *X,
-                               const REAL *T, const REAL *sw, int64_t n,
-                               const pybp_task *task, pybp_epochs *ep,
-                               int64_t *order, REAL *backup,
-                               REAL *best_params, REAL *work, double *record,
-                               pybp_progress_fn progress, void *ctx)
+/* pybp_train_epochs' loop over epochs, on the parameters run (n_run
+ * values: params itself, or the tiny-net packing of them, when
+ * plan->tiny), with backup for n_run values and the optimizer state. */
+static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
+                                pybp_optim *opt, REAL *run, int64_t n_run,
+                                REAL *params, REAL *state, const REAL *X,
+                                const REAL *T, const REAL *sw, int64_t n,
+                                const pybp_task *task, pybp_epochs *ep,
+                                int64_t *order, REAL *backup,
+                                REAL *best_params, REAL *work, double *record,
+                                pybp_progress_fn progress, void *ctx)
 {
-    pybp_plan plan;
-    int64_t np, ns;
+    const int64_t np = plan->n_params;
+    const int64_t ns = (int64_t)pybp_optim_state_slots(opt) * np;
     SFX(progress_box) box;
     double work_since = 0;
     int64_t e, k;
     box.fn = progress;
     box.ctx = ctx;
     box.asked = 0;
-    ep->stop = PYBP_STOP_MAX_EPOCHS;
-    ep->improved = 0;
-    if (task->batch < 1) return 0; /* precondition; guarded */
-    pybp_plan_init(net, &plan);
-    np = plan.n_params;
-    ns = (int64_t)pybp_optim_state_slots(opt) * np;
+    box.plan = plan;
+    box.run = run;
+    box.params = params;
     if (!ep->seeds)
         for (k = 0; k < n; ++k) order[k] = k;
     for (e = 0; e < ep->max_epochs; ++e) {
@@ -1329,9 +1352,9 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
             pybp_shuffle_order(&rng, order, n);
         }
         if (ep->lr) opt->lr = ep->lr[e];
-        SFX(copy)(backup, params, np);
-        if (ns) SFX(copy)(backup + np, state, ns);
-        done = SFX(epoch)(net, &plan, opt, params, state, X, T, sw, order, n,
+        SFX(copy)(backup, run, n_run);
+        if (ns) SFX(copy)(backup + n_run, state, ns);
+        done = SFX(epoch)(net, plan, opt, run, state, X, T, sw, order, n,
                           task, work, &stats,
                           progress ? SFX(noting_progress) : NULL, &box,
                           &work_since);
@@ -1342,10 +1365,10 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
         ep->last_step0 = step0;
         if (stats.weight_sum > 0) loss = stats.loss_sum / stats.weight_sum;
         if ((!box.asked && (!(stats.weight_sum > 0) || !(loss - loss == 0)))
-                || !SFX(all_finite)(params, np)) {
+                || !SFX(all_finite)(run, n_run)) {
             /* Diverged: the epoch is undone; its record stays. */
-            SFX(copy)(params, backup, np);
-            if (ns) SFX(copy)(state, backup + np, ns);
+            SFX(copy)(run, backup, n_run);
+            if (ns) SFX(copy)(state, backup + n_run, ns);
             opt->step = step0;
             ep->stop = PYBP_STOP_DIVERGED;
             return e + 1;
@@ -1360,7 +1383,10 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
                 ep->best = loss;
                 ep->wait = 0;
                 if (best_params) {
-                    SFX(copy)(best_params, params, np);
+                    if (plan->tiny)
+                        SFX(publish)(plan, run, best_params);
+                    else
+                        SFX(copy)(best_params, run, np);
                     ep->improved = 1;
                 }
             } else {
@@ -1379,6 +1405,7 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
         work_since += (double)np;
         if (progress && work_since >= PYBP_PROGRESS_WORK) {
             work_since = 0;
+            SFX(publish)(plan, run, params);
             if (progress(ctx, -1)) {
                 ep->stop = PYBP_STOP_ASKED;
                 return e + 1;
@@ -1386,4 +1413,45 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
         }
     }
     return ep->max_epochs;
+}
+
+int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
+                               REAL *params, REAL *state, const REAL *X,
+                               const REAL *T, const REAL *sw, int64_t n,
+                               const pybp_task *task, pybp_epochs *ep,
+                               int64_t *order, REAL *backup,
+                               REAL *best_params, REAL *work, double *record,
+                               pybp_progress_fn progress, void *ctx)
+{
+    pybp_plan plan;
+    ep->stop = PYBP_STOP_MAX_EPOCHS;
+    ep->improved = 0;
+    if (task->batch < 1) return 0; /* precondition; guarded */
+    pybp_plan_init(net, &plan);
+#ifdef PYBP_FAST_LAYERS
+    /* A tiny net's per-sample plain SGD runs on the variant's packing of
+     * the parameters (fast_kernels.h: tiny_*), kept here for the whole
+     * call, with its own backup: the same values as on params (plain SGD
+     * without momentum has no optimizer state to back up). */
+    if (task->batch == 1 && SFX(fused_sgd)(opt) &&
+        SFX(whole_step)(net, &plan, task->loss)) {
+        const int64_t size = R_FAST_TINY_SIZE(&plan.shape);
+        if (size > 0) {
+            REAL buf[2 * PYBP_FAST_TINY_MAX + 32 / sizeof(REAL)];
+            REAL *P = (REAL *)(((uintptr_t)buf + 31) & ~(uintptr_t)31);
+            int64_t done;
+            R_FAST_TINY_PACK(&plan.shape, params, P);
+            plan.tiny = 1;
+            done = SFX(epochs_loop)(net, &plan, opt, P, size, params, state,
+                                    X, T, sw, n, task, ep, order, P + size,
+                                    best_params, work, record, progress,
+                                    ctx);
+            SFX(publish)(&plan, P, params);
+            return done;
+        }
+    }
+#endif
+    return SFX(epochs_loop)(net, &plan, opt, params, plan.n_params, params,
+                            state, X, T, sw, n, task, ep, order, backup,
+                            best_params, work, record, progress, ctx);
 }

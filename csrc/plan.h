@@ -28,6 +28,9 @@ typedef struct pybp_plan {
     int64_t out_off;  /* the output block's offset in one sample's units */
     int hoisted;      /* n_layers <= PYBP_FAST_NET_LAYERS: shape is set */
     pybp_fast_net shape; /* offsets w, b as pybp_weight/bias_offset */
+    int tiny;         /* the parameters are the fast set's tiny-net packing
+                       * (fast_kernels.h: tiny_*): pybp_train_epochs
+                       * sets it; pybp_plan_init clears it */
 } pybp_plan;
 
 /* Precondition: net is valid (pybp.h's assumptions). */
@@ -41,6 +44,7 @@ PYBP_PLAN_FN void pybp_plan_init(const pybp_net *net, pybp_plan *p)
     p->n_units = pybp_n_units(net);
     p->out_off = p->n_units - net->sizes[L];
     p->hoisted = L <= PYBP_FAST_NET_LAYERS;
+    p->tiny = 0;
     if (!p->hoisted) return;
     s->n_layers = L;
     s->bias = net->bias;

@@ -4,7 +4,7 @@ float32 (to float32 precision).  Nothing else lives here: each module's own
 behaviour is tested in its test_<module>.py, on both backends."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import pybp
@@ -255,9 +255,21 @@ def test_backends_agree_property(problem, make_targets):
        batch_size=st.integers(1, 6),
        train_biases=st.booleans(),
        weighted=st.booleans())
+# A run that diverges (weights of 1e5 after 15 steps of lr 0.5): the fast
+# set's tanh (generic variant: its own exp-based scheme, within 2 ulps of
+# libm's) starts 1e-16 away from Python's, and each step multiplies that.
+@example(problem=([1, 5, 1], ["tanh", "identity"], "mse", False, 5, 0, 3.0),
+         lr=0.5, momentum=0.0, nesterov=False, weight_decay=0.0,
+         batch_size=1, train_biases=False, weighted=False)
 def test_training_agrees_property(problem, lr, momentum, nesterov,
                                   weight_decay, batch_size, train_biases,
                                   weighted, make_targets):
+    """Three epochs of SGD on a drawn problem agree between the backends:
+    to 1e-9 on the exact set (whose activations are libm's, as Python's),
+    to 1e-6 on the fast set, whose activations differ from libm's by up to
+    2 ulps and whose training, where it diverges, grows that difference
+    step by step (the example above: 7e-9 after 15 steps)."""
+    rtol = 1e-6 if pybp.get_kernels() == "fast" else 1e-9
     sizes, acts, loss, bias, n, seed, scale = problem
     nesterov = nesterov and momentum > 0
     c, p, X, T, rng = twin_problem(problem, make_targets)
@@ -271,8 +283,8 @@ def test_training_agrees_property(problem, lr, momentum, nesterov,
             train_biases=train_biases, sample_weight=sw,
             optimizer=SGD(lr, momentum=momentum, nesterov=nesterov,
                           weight_decay=weight_decay)))
-    np.testing.assert_allclose(c.params, p.params, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(hist[0].loss, hist[1].loss, rtol=1e-9,
+    np.testing.assert_allclose(c.params, p.params, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(hist[0].loss, hist[1].loss, rtol=rtol,
                                atol=1e-14)
 
 

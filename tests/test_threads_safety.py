@@ -351,6 +351,41 @@ def test_snapshot_inside_one_long_epoch_comes_between_batches(backend):
     assert np.isfinite(snap.params).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_snapshot_of_a_tiny_net_inside_one_epoch_is_its_current_state(dtype):
+    """Per-sample SGD of a tiny net runs, in the fast set's AVX variants, on
+    a packed copy of the parameters (docs/kernels.md, tiny nets); the copy
+    is written back before each progress check, so a snapshot served inside
+    the one long epoch is the training's current state, neither the state
+    it started from nor the one it ends in."""
+    net = pybp.Network([3, 4, 2], seed=0, dtype=dtype)
+    start = net.copy()
+    rng = np.random.default_rng(0)
+    n = 400_000
+    X = rng.normal(size=(n, 3)).astype(dtype)
+    T = rng.uniform(size=(n, 2)).astype(dtype)
+    started = threading.Event()
+    result = []
+
+    def train():
+        started.set()
+        result.append(net.fit(X, T, epochs=1, batch_size=1, shuffle=False,
+                              optimizer=optim.SGD(0.01)))
+
+    t = threading.Thread(target=train)
+    t.start()
+    started.wait(WAIT)
+    time.sleep(0.02)
+    snap = net.snapshot(timeout=WAIT).params
+    still_training = t.is_alive()
+    t.join(WAIT)
+    assert result and result[0].epochs == 1
+    assert still_training, "the epoch ended before the snapshot: make it longer"
+    assert not np.array_equal(snap, start.params)
+    assert not np.array_equal(snap, net.params)
+    assert np.isfinite(snap).all()
+
+
 def test_snapshot_times_out_while_training_reaches_no_epoch_end():
     net = _net("c", "float64")
     with _Held(net, epochs=2) as held:

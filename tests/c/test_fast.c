@@ -576,6 +576,139 @@ static void test_sgd_sample(const variant *v)
         }
 }
 
+/* ---- the tiny nets' step (tiny_*) ------------------------------------ */
+
+/*
+ * tiny_sgd on the packed parameters against sgd_sample on the plain
+ * ones, step after step: the same parameters (unpacked), outputs and
+ * losses, bit for bit; the packing's padding still zero; tiny_size zero
+ * exactly where a net is not tiny.  For every variant with a tiny step.
+ */
+#define TINY_TEST(REAL, P, LANES)                                           \
+static void tiny_case_##P(const variant *v, const pybp_fast_net *net,      \
+                            const pybp_fast_sgd *sgd, const double *p0,      \
+                            int64_t np, int64_t units, double weight,        \
+                            double c, int apply, int nan_at, int s, int combo)\
+{                                                                             \
+    const int L = net->n_layers;                                              \
+    const int64_t m = net->sizes[L];                                          \
+    int64_t size = v->tiny_size_##P(net), i;                                \
+    int fits = L <= PYBP_FAST_TINY_LAYERS &&                                \
+               net->sizes[0] <= PYBP_FAST_TINY_INPUTS, l, k;                \
+    REAL *pa, *pb, *acts, *deltas, *out, *Pk, *Pmem, *xs, *ts;               \
+    for (l = 0; l < L; ++l)                                                   \
+        if (net->sizes[l + 1] > 2 * (LANES) ||                                \
+            net->act[l] == PYBP_FAST_ACT_SOFTMAX) fits = 0;                   \
+    ++checks;                                                                 \
+    if ((size > 0) != fits || size > PYBP_FAST_TINY_MAX) {                  \
+        FAIL("%s tiny_size %s shape %d: %lld for a net that %s tiny",     \
+             v->name, #P, s, (long long)size, fits ? "is" : "is not");        \
+        return;                                                               \
+    }                                                                         \
+    if (!size) return;                                                        \
+    pa = malloc((size_t)np * sizeof *pa);                                     \
+    pb = malloc((size_t)np * sizeof *pb);                                     \
+    acts = calloc((size_t)units, sizeof *acts);                               \
+    deltas = calloc((size_t)units, sizeof *deltas);                           \
+    out = calloc((size_t)m, sizeof *out);                                     \
+    Pmem = malloc((size_t)(size + 8) * sizeof *Pmem);                         \
+    Pk = (REAL *)(((uintptr_t)Pmem + 31) & ~(uintptr_t)31);                   \
+    xs = malloc((size_t)(5 * net->sizes[0]) * sizeof *xs);                    \
+    ts = malloc((size_t)(5 * m) * sizeof *ts);                                \
+    for (i = 0; i < np; ++i) pa[i] = pb[i] = (REAL)p0[i];                     \
+    for (i = 0; i < 5 * net->sizes[0]; ++i) xs[i] = (REAL)(2 * uniform());    \
+    for (i = 0; i < 5 * m; ++i) ts[i] = (REAL)uniform();                      \
+    if (nan_at >= 0) xs[nan_at * net->sizes[0]] = (REAL)NAN;                  \
+    v->tiny_pack_##P(net, pa, Pk);                                          \
+    v->tiny_unpack_##P(net, Pk, pb);                                        \
+    ++checks;                                                                 \
+    if (memcmp(pa, pb, (size_t)np * sizeof *pa) != 0)                         \
+        FAIL("%s tiny pack/unpack %s shape %d: not the same values",        \
+             v->name, #P, s);                                                 \
+    for (k = 0; k < 5; ++k) {                                                 \
+        const REAL *x = xs + k * net->sizes[0], *t = ts + k * m;              \
+        double la = v->tiny_sgd_##P(net, sgd, Pk, x, t, weight, (REAL)c,    \
+                                      apply, out);                            \
+        double lb = v->sgd_sample_##P(net, sgd, pb, x, t, weight, (REAL)c,    \
+                                      apply, acts, deltas);                   \
+        ++checks;                                                             \
+        v->tiny_unpack_##P(net, Pk, pa);                                    \
+        if (memcmp(pa, pb, (size_t)np * sizeof *pa) != 0 ||                   \
+            memcmp(out, acts + net->u[L - 1], (size_t)m * sizeof *out) != 0 ||\
+            memcmp(&la, &lb, sizeof la) != 0)                                 \
+            FAIL("%s tiny_sgd %s shape %d combo %d step %d: not "           \
+                 "sgd_sample's bits", v->name, #P, s, combo, k);              \
+    }                                                                         \
+    {                                                                         \
+        /* packed again from its own values, P is the same bytes: while   \
+         * the parameters are finite, its padding is still pack's zeros      \
+         * (a NaN input under a relu reaches the weights, not the loss) */    \
+        REAL *Qmem = malloc((size_t)(size + 8) * sizeof *Qmem);               \
+        REAL *Q = (REAL *)(((uintptr_t)Qmem + 31) & ~(uintptr_t)31);          \
+        int finite = 1;                                                       \
+        v->tiny_unpack_##P(net, Pk, pa);                                    \
+        for (i = 0; i < np; ++i) if (!(pa[i] - pa[i] == 0)) finite = 0;       \
+        v->tiny_pack_##P(net, pa, Q);                                       \
+        ++checks;                                                             \
+        if (finite && memcmp(Q, Pk, (size_t)size * sizeof *Q) != 0)           \
+            FAIL("%s tiny %s shape %d combo %d: the padding is not zero "   \
+                 "after the steps", v->name, #P, s, combo);                   \
+        free(Qmem);                                                           \
+    }                                                                         \
+    free(pa); free(pb); free(acts); free(deltas); free(out); free(Pmem);      \
+    free(xs); free(ts);                                                       \
+}
+TINY_TEST(double, f64, 4)
+TINY_TEST(float, f32, 8)
+
+static void test_tiny(const variant *v)
+{
+    static const int64_t shapes[][7] = {   /* layer sizes, 0-terminated */
+        {2, 2, 2, 0}, {10, 4, 6, 8, 4, 0}, {3, 1, 5, 2, 0}, {1, 1, 0},
+        {64, 8, 8, 8, 8, 0}, {7, 5, 3, 0}, {4, 16, 9, 2, 0}, {5, 9, 16, 0},
+        {2, 17, 1, 0}, {65, 2, 0}, {2, 2, 2, 2, 2, 2, 0}, {6, 3, 3, 0}};
+    size_t s;
+    int combo;
+    if (!v->tiny_size_f64) return; /* no tiny step in this variant */
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (combo = 0; combo < 24; ++combo) {
+            pybp_fast_net net;
+            pybp_fast_sgd sgd;
+            int64_t np = 0, units = 0;
+            int l, L = 0;
+            double *p0;
+            const double weight = combo % 3 == 2 ? 0.375 : 1.0;
+            const double c = combo % 3 == 2 ? 1.0 / 0.375 * 0.375 : 1.0;
+            const int apply = combo % 7 != 6;
+            while (shapes[s][L + 1]) ++L;
+            net.n_layers = L;
+            net.bias = combo % 4 != 3;
+            net.sizes[0] = shapes[s][0];
+            for (l = 0; l < L; ++l) {
+                net.sizes[l + 1] = shapes[s][l + 1];
+                net.act[l] = (combo + 2 * l) % 5;
+                net.w[l] = np;
+                net.b[l] = np + net.sizes[l] * net.sizes[l + 1];
+                np += net.sizes[l] * net.sizes[l + 1] +
+                      (net.bias ? net.sizes[l + 1] : 0);
+                net.u[l] = units;
+                units += net.sizes[l + 1];
+            }
+            if (s == sizeof shapes / sizeof shapes[0] - 1 && L > 1)
+                net.act[0] = PYBP_FAST_ACT_SOFTMAX; /* never tiny */
+            sgd.loss = combo % 3;
+            sgd.train_biases = combo % 5 != 4;
+            sgd.lr = 0.3;
+            sgd.decay = combo % 2 ? 1e-2 : 0.0;
+            p0 = rand_vec(np);
+            tiny_case_f64(v, &net, &sgd, p0, np, units, weight, c, apply,
+                            combo % 8 == 5 ? 2 : -1, (int)s, combo);
+            tiny_case_f32(v, &net, &sgd, p0, np, units, weight, c, apply,
+                            combo % 8 == 5 ? 2 : -1, (int)s, combo);
+            free(p0);
+        }
+}
+
 int main(int argc, char **argv)
 {
     static const int64_t dims[] = {1, 2, 5, 7, 17, 63, 64, 65, 127, 784, 1024};
@@ -621,6 +754,7 @@ int main(int argc, char **argv)
                 test_rows_alone(vr, rows[r][0], rows[r][1], rows[r][2]);
         }
         test_sgd_sample(vr);
+        test_tiny(vr);
         printf("variant %s: tested\n", vr->name);
     }
     test_arguments();
