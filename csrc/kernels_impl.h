@@ -1415,6 +1415,27 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
     return ep->max_epochs;
 }
 
+#ifdef PYBP_FAST_LAYERS
+/* The tiny-net step pays from this many weights on: below it (the worked
+ * example's 2-2-2, nets of two-unit layers) the vector step's fixed costs
+ * -- its sigmoid called, not inlined, the 4 x 4 / 8 x 8 transposes for two
+ * outputs -- outweigh what it saves, and sgd_sample is faster (tests/c's
+ * timing loop, AVX2, per step: 2-2-2 77 vs 89 ns in float64, 62 vs 90 in
+ * float32; 4-4-4 119 vs 75 and 108 vs 98; 10-4-6-8-4 293 vs 206 and 293
+ * vs 215). */
+#ifndef PYBP_TINY_MIN_WEIGHTS
+#define PYBP_TINY_MIN_WEIGHTS 32
+#endif
+
+static int64_t SFX(n_weights)(const pybp_net *net)
+{
+    int64_t w = 0;
+    int l;
+    for (l = 0; l < net->n_layers; ++l) w += net->sizes[l] * net->sizes[l + 1];
+    return w;
+}
+#endif
+
 int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
                                REAL *params, REAL *state, const REAL *X,
                                const REAL *T, const REAL *sw, int64_t n,
@@ -1434,7 +1455,8 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
      * call, with its own backup: the same values as on params (plain SGD
      * without momentum has no optimizer state to back up). */
     if (task->batch == 1 && SFX(fused_sgd)(opt) &&
-        SFX(whole_step)(net, &plan, task->loss)) {
+        SFX(whole_step)(net, &plan, task->loss) &&
+        SFX(n_weights)(net) >= PYBP_TINY_MIN_WEIGHTS) {
         const int64_t size = R_FAST_TINY_SIZE(&plan.shape);
         if (size > 0) {
             REAL buf[2 * PYBP_FAST_TINY_MAX + 32 / sizeof(REAL)];

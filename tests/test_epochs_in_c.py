@@ -246,6 +246,52 @@ def test_chunked_divergence_undone(dtype, chunk):
     assert b[1].epochs_done == h.epochs - 1
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rule", ["target", "patience", "restore_best",
+                                  "diverged"])
+@pytest.mark.parametrize("chunk", [3, 4096])
+def test_tiny_net_chunked_stopping_rules(dtype, rule, chunk):
+    """Per-sample plain SGD of a tiny net of 32 weights or more runs, in the
+    fast set's AVX variants, on a packed copy of the parameters
+    (docs/kernels.md): the backup and undo of a diverged epoch, the best
+    epoch's parameters kept for restore_best and the parameters left at
+    every stop are the same as epoch by epoch, bit for bit."""
+    X, T = _data(dtype, n=11, n_in=3, n_out=4)
+    sizes = [3, 8, 4]                 # 56 weights
+    kw = dict(optimizer=SGD(0.5), seed=4)
+    acts = ("sigmoid", "sigmoid")
+    if rule == "target":
+        free = pybp.Network(sizes, *acts, seed=1, dtype=dtype).fit(
+            X, T, seed=4, optimizer=SGD(0.5), epochs=40)
+        kw.update(target_loss=min(free.loss[:20]))
+    elif rule in ("patience", "restore_best"):
+        kw.update(optimizer=SGD(2.0), patience=3, min_delta=1e-2,
+                  restore_best=rule == "restore_best")
+    else:
+        T = T * 1e3
+        acts = ("relu", "identity")
+        kw.update(optimizer=SGD(5.0), loss="sse")
+    a, b = _fit_both(lambda: pybp.Network(sizes, *acts, seed=1, dtype=dtype),
+                     X, T, epochs=400, chunk=chunk, trainer_kw=kw, fits=1)
+    _same(a, b)
+    h = b[2][0]
+    assert h.stopped == {"target": "target_loss", "patience": "no_improvement",
+                         "restore_best": "no_improvement",
+                         "diverged": "diverged"}[rule]
+    assert np.isfinite(b[0].params).all()
+    if rule == "restore_best":
+        # the rule's best: the last epoch that beat the best by min_delta
+        best_loss, best = math.inf, None
+        for e, loss in enumerate(h.loss):
+            if loss < best_loss - 1e-2:
+                best_loss, best = loss, e
+        assert best < h.epochs - 1     # the best epoch is not the last
+        ref = pybp.Network(sizes, *acts, seed=1, dtype=dtype)
+        pybp.Trainer(optimizer=SGD(2.0), seed=4).fit(ref, X, T,
+                                                     epochs=best + 1)
+        assert ref.params.tobytes() == b[0].params.tobytes()
+
+
 def test_worked_example_chunked_matches_design():
     """DESIGN.md's worked example: one step of SGD(0.5) on seed 002's net."""
     net = pybp.Network.from_params(

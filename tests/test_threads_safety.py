@@ -358,12 +358,12 @@ def test_snapshot_of_a_tiny_net_inside_one_epoch_is_its_current_state(dtype):
     is written back before each progress check, so a snapshot served inside
     the one long epoch is the training's current state, neither the state
     it started from nor the one it ends in."""
-    net = pybp.Network([3, 4, 2], seed=0, dtype=dtype)
+    net = pybp.Network([3, 8, 4], seed=0, dtype=dtype)  # 56 weights
     start = net.copy()
     rng = np.random.default_rng(0)
     n = 400_000
     X = rng.normal(size=(n, 3)).astype(dtype)
-    T = rng.uniform(size=(n, 2)).astype(dtype)
+    T = rng.uniform(size=(n, 4)).astype(dtype)
     started = threading.Event()
     result = []
 
