@@ -25,9 +25,37 @@ def test_config_reports_the_build():
     assert f"pybp: {pybp.__version__}" in text and "simd_active" in text
 
 
+def _best_path_of_the_active_set():
+    """The best variant the active kernel set has on this CPU:
+    simd_paths() lists what either set runs, and the exact set is compiled
+    for generic and AVX2 only (AVX-512 and NEON are fast-set variants), so
+    on an AVX-512 CPU the exact set's best is avx2."""
+    paths = _core.simd_paths()
+    if pybp.get_kernels() == "exact":
+        paths = [p for p in paths if p in ("generic", "avx2")]
+    return paths[-1]
+
+
 def test_best_simd_path_is_chosen_by_default():
-    assert _core.simd_active() == _core.simd_paths()[-1] or \
+    assert _core.simd_active() == _best_path_of_the_active_set() or \
         os.environ.get("PYBP_SIMD")
+
+
+def test_exact_set_has_no_avx512_variant():
+    """Selecting avx512 where the CPU runs it selects the fast set's avx512
+    variant and, for the exact set, its best (avx2)."""
+    if "avx512" not in _core.simd_paths():
+        pytest.skip("this CPU runs no avx512 variant")
+    before, kernels = _core.simd_active(), pybp.get_kernels()
+    try:
+        _core.simd_select("avx512")
+        pybp.set_kernels("fast")
+        assert _core.simd_active() == "avx512"
+        pybp.set_kernels("exact")
+        assert _core.simd_active() == "avx2"
+    finally:
+        pybp.set_kernels(kernels)
+        _core.simd_select(before)
 
 
 def test_unknown_simd_path_is_refused():
@@ -78,7 +106,7 @@ def test_simd_environment_variable_forces_a_path():
     env["PYBP_SIMD"] = "nonsense"
     out = subprocess.run([sys.executable, "-c", code], env=env,
                          capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == _core.simd_paths()[-1]
+    assert out.stdout.strip() == _best_path_of_the_active_set()
     assert "PYBP_SIMD='nonsense' ignored" in out.stderr
 
 

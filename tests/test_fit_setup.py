@@ -53,6 +53,20 @@ def test_all_finite_answers(dtype):
     assert _core.all_finite(big) is False
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_all_finite_sees_a_bad_value_in_every_position(dtype):
+    """The pass keeps eight sums (a value's position mod 8 picks one) and
+    a tail loop: a NaN or infinity anywhere, in any of them, is seen."""
+    for n in range(1, 26):
+        a = np.linspace(-1e30, 1e30, n, dtype=dtype)
+        assert _core.all_finite(a) is True
+        for k in range(n):
+            for bad in (np.nan, np.inf, -np.inf):
+                b = a.copy()
+                b[k] = bad
+                assert _core.all_finite(b) is False, (n, k, bad)
+
+
 def test_all_finite_declines_what_it_cannot_read():
     a = np.ones((4, 6))
     assert _core.all_finite(a[:, ::2]) is None          # not contiguous

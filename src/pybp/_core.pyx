@@ -278,12 +278,26 @@ cdef enum:
 
 
 cdef bint _all_finite(const real *v, int64_t count) noexcept nogil:
-    cdef int64_t i
-    cdef real acc = 0
-    # v - v is 0 for finite values and NaN otherwise; the sum keeps a NaN.
-    for i in range(count):
-        acc += v[i] - v[i]
-    return acc == 0
+    # v - v is 0 for finite values and NaN otherwise; a sum keeps a NaN, in
+    # any order, so eight independent sums give the same answer as one
+    # without waiting on one add's latency per value (one chain ran at 4
+    # cycles a value: 7 ms per fit() on a 10240 x 784 float32 input).
+    cdef int64_t i = 0
+    cdef real a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0
+    while i + 8 <= count:
+        a0 += v[i] - v[i]
+        a1 += v[i + 1] - v[i + 1]
+        a2 += v[i + 2] - v[i + 2]
+        a3 += v[i + 3] - v[i + 3]
+        a4 += v[i + 4] - v[i + 4]
+        a5 += v[i + 5] - v[i + 5]
+        a6 += v[i + 6] - v[i + 6]
+        a7 += v[i + 7] - v[i + 7]
+        i += 8
+    while i < count:
+        a0 += v[i] - v[i]
+        i += 1
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0
 
 
 # Values above which all_finite releases the GIL for its pass.
