@@ -8,7 +8,10 @@
  * REAL and SFX; no include guard.  Activation codes as fast_kernels.h's,
  * which equal pybp.h's (fast_drivers.c checks).
  */
-static void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
+#ifndef PYBP_DERIVATIVE_FN
+#define PYBP_DERIVATIVE_FN static
+#endif
+PYBP_DERIVATIVE_FN void SFX(scale_by_derivative)(int act, const REAL *a, int64_t count,
                                      REAL *delta)
 {
     int64_t i;

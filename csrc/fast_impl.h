@@ -380,7 +380,7 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
 
 /* One k block of a row product, kc terms: a FAST_MADD chain from zero per
  * row of W, for four rows (t[0..3]) or one (the return value). */
-static void SFX(row_chains4)(const REAL *x, const REAL *w0, int64_t ldw,
+FAST_INLINE void SFX(row_chains4)(const REAL *x, const REAL *w0, int64_t ldw,
                              int64_t kc, REAL *t)
 {
     const REAL *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
@@ -395,7 +395,7 @@ static void SFX(row_chains4)(const REAL *x, const REAL *w0, int64_t ldw,
     t[0] = t0; t[1] = t1; t[2] = t2; t[3] = t3;
 }
 
-static REAL SFX(row_chain1)(const REAL *x, const REAL *w, int64_t kc)
+FAST_INLINE REAL SFX(row_chain1)(const REAL *x, const REAL *w, int64_t kc)
 {
     REAL t0 = 0;
     int64_t p;
@@ -407,7 +407,7 @@ static REAL SFX(row_chain1)(const REAL *x, const REAL *w, int64_t kc)
  * four outputs at a time for four independent chains, then one at a time
  * (a layer of two outputs costs two chains, not a padded four).  The first
  * k block starts the sums, later ones (n_in > PYBP_FAST_KC) add theirs. */
-static void SFX(fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
+FAST_INLINE void SFX(fast_forward_row)(int64_t n_in, int64_t n_out, const REAL *x,
                                   const REAL *W, const REAL *b, REAL *y,
                                   REAL *z)
 {

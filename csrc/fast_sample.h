@@ -20,21 +20,27 @@
  * Network.gradients, on the generic and the best variant (CI).
  */
 
-#include "derivative.h" /* scale_by_derivative, as the shared drivers */
+/* scale_by_derivative, as the shared drivers; compiled into the step */
+#define PYBP_DERIVATIVE_FN FAST_INLINE
+#include "derivative.h"
+#undef PYBP_DERIVATIVE_FN
 
-/* fast_kernels.h: sgd_sample.  GCC's loop vectoriser is off here: for rows
- * of a few values (the nets this step is for) its run-time checks and
- * remainder loops cost more than they save. */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-tree-vectorize")))
-#endif
-double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
-                                 const pybp_fast_sgd *sgd, REAL *params,
-                                 const REAL *x, const REAL *t, double weight,
-                                 REAL c, int apply, REAL *acts, REAL *deltas)
+/* sgd_sample's body, for a net of run-time shape (KL = 0) or, compiled
+ * once more for each of a few small shapes, of KL layers of sizes K0, K1,
+ * K2 known here: the same statements, the loops' bounds constants (a
+ * 2-2-2 step's loops of two trips each cost more than their arithmetic
+ * when the bounds are read at run time), so the same values. */
+#define SZ(l) (KL ? ((l) == 0 ? K0 : (l) == 1 ? K1 : K2) : net->sizes[l])
+FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
+                                        const pybp_fast_sgd *sgd,
+                                        REAL *params, const REAL *x,
+                                        const REAL *t, double weight, REAL c,
+                                        int apply, REAL *acts, REAL *deltas,
+                                        const int KL, const int64_t K0,
+                                        const int64_t K1, const int64_t K2)
 {
-    const int L = net->n_layers;
-    const int64_t m = net->sizes[L];
+    const int L = KL ? KL : net->n_layers;
+    const int64_t m = SZ(L);
     const REAL *o = acts + net->u[L - 1];
     REAL *dk = deltas + net->u[L - 1];
     const REAL lr = (REAL)sgd->lr, decay = (REAL)sgd->decay;
@@ -46,9 +52,9 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
 
     /* forward: forward_row's bits, layer by layer */
     for (l = 0; l < L; ++l) {
-        const int64_t n_out = net->sizes[l + 1];
+        const int64_t n_out = SZ(l + 1);
         REAL *a = acts + net->u[l];
-        SFX(fast_forward_row)(net->sizes[l], n_out,
+        SFX(fast_forward_row)(SZ(l), n_out,
                               l > 0 ? acts + net->u[l - 1] : x,
                               params + net->w[l],
                               net->bias ? params + net->b[l] : NULL, a, NULL);
@@ -76,7 +82,7 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
 
     /* the update, from the output down (sample_sgd_update) */
     for (l = L - 1; l >= 0; --l) {
-        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
+        const int64_t n_in = SZ(l), n_out = SZ(l + 1);
         REAL *PYBP_RESTRICT W = params + net->w[l];
         const REAL *PYBP_RESTRICT dc = deltas + net->u[l];
         const REAL *PYBP_RESTRICT ap = l > 0 ? acts + net->u[l - 1] : x;
@@ -141,4 +147,30 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
         }
     }
     return loss;
+}
+#undef SZ
+
+/* fast_kernels.h: sgd_sample: the body for the run-time shape, or for the
+ * worked example's 2-2-2 and XOR's 2-2-1 with their sizes compiled in.
+ * GCC's loop vectoriser is off here: for rows of a few values (the nets
+ * this step is for) its run-time checks and remainder loops cost more than
+ * they save. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
+                                 const pybp_fast_sgd *sgd, REAL *params,
+                                 const REAL *x, const REAL *t, double weight,
+                                 REAL c, int apply, REAL *acts, REAL *deltas)
+{
+    if (net->n_layers == 2 && net->sizes[0] == 2 && net->sizes[1] == 2) {
+        if (net->sizes[2] == 2)
+            return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c,
+                                        apply, acts, deltas, 2, 2, 2, 2);
+        if (net->sizes[2] == 1)
+            return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c,
+                                        apply, acts, deltas, 2, 2, 2, 1);
+    }
+    return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c, apply,
+                                acts, deltas, 0, 0, 0, 0);
 }

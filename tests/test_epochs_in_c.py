@@ -469,6 +469,7 @@ def test_fused_sgd_equals_unfused_steps(dtype, act, out, loss, decay):
     # the fast set's whole-step kernel (fast_kernels.h: sgd_sample) takes
     # the squared-error losses on a non-softmax output ...
     ([2, 2, 2], "sigmoid", "sigmoid", "half_sse"),
+    ([2, 2, 1], "tanh", "sigmoid", "sse"),  # its sizes compiled in, too
     ([10, 4, 6, 8, 4], "sigmoid", "sigmoid", "half_sse"),
     ([5, 9, 3], "tanh", "identity", "sse"),
     ([4, 7, 1], "leaky_relu", "tanh", "mse"),

@@ -493,7 +493,7 @@ static void test_sgd_sample(const variant *v)
 {
     static const int64_t shapes[][6] = {   /* layer sizes, 0-terminated */
         {2, 2, 2, 0}, {10, 4, 6, 8, 4, 0}, {5, 9, 3, 0}, {3, 1, 5, 2, 0},
-        {40, 17, 9, 0}, {1, 1, 0}, {300, 3, 0}};
+        {40, 17, 9, 0}, {1, 1, 0}, {300, 3, 0}, {2, 2, 1, 0}};
     size_t s;
     int combo;
     for (s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
