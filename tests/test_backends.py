@@ -245,7 +245,9 @@ def test_backends_agree_property(problem, make_targets):
     np.testing.assert_allclose(p.params, expected, rtol=1e-10, atol=1e-14)
 
 
-@settings(max_examples=40, deadline=None,
+# derandomize: the same 40 problems on every run (CI included); random draws
+# found the two examples below, each a diverging run at a tolerance edge.
+@settings(max_examples=40, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(problem=small_problems(),
        lr=st.sampled_from([0.01, 0.1, 0.5]),
@@ -261,6 +263,11 @@ def test_backends_agree_property(problem, make_targets):
 @example(problem=([1, 5, 1], ["tanh", "identity"], "mse", False, 5, 0, 3.0),
          lr=0.5, momentum=0.0, nesterov=False, weight_decay=0.0,
          batch_size=1, train_biases=False, weighted=False)
+# One whose third epoch overflows: inf on the fast set, NaN in Python.
+@example(problem=([1, 2, 1], ["leaky_relu", "identity"], "mse", False, 5, 1,
+                  1.0),
+         lr=0.5, momentum=0.0, nesterov=False, weight_decay=0.0,
+         batch_size=1, train_biases=False, weighted=False)
 def test_training_agrees_property(problem, lr, momentum, nesterov,
                                   weight_decay, batch_size, train_biases,
                                   weighted, make_targets):
@@ -268,7 +275,9 @@ def test_training_agrees_property(problem, lr, momentum, nesterov,
     to 1e-9 on the exact set (whose activations are libm's, as Python's),
     to 1e-6 on the fast set, whose activations differ from libm's by up to
     2 ulps and whose training, where it diverges, grows that difference
-    step by step (the example above: 7e-9 after 15 steps)."""
+    step by step (the first example above: 7e-9 after 15 steps); on the
+    fast set an overflowing epoch's loss may be inf where Python's is NaN
+    (the second)."""
     rtol = 1e-6 if pybp.get_kernels() == "fast" else 1e-9
     sizes, acts, loss, bias, n, seed, scale = problem
     nesterov = nesterov and momentum > 0
@@ -284,8 +293,16 @@ def test_training_agrees_property(problem, lr, momentum, nesterov,
             optimizer=SGD(lr, momentum=momentum, nesterov=nesterov,
                           weight_decay=weight_decay)))
     np.testing.assert_allclose(c.params, p.params, rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(hist[0].loss, hist[1].loss, rtol=rtol,
-                               atol=1e-14)
+    lc, lp = np.array(hist[0].loss), np.array(hist[1].loss)
+    if pybp.get_kernels() == "fast":
+        # An epoch that overflows is recorded as inf or NaN: which one
+        # depends on where the overflow first lands, and a fused
+        # multiply-add (no rounding of the product) moves that point.
+        # Both stop the fit as diverged, with the same parameters (above).
+        assert np.array_equal(np.isfinite(lc), np.isfinite(lp))
+        keep = np.isfinite(lc)
+        lc, lp = lc[keep], lp[keep]
+    np.testing.assert_allclose(lc, lp, rtol=rtol, atol=1e-14)
 
 
 
