@@ -132,7 +132,7 @@ extensions = [
                  "csrc/fast_impl.h", "csrc/fast_instantiate.h",
                  "csrc/fast_ukr.h", "csrc/fast_act_avx2.h",
                  "csrc/fast_pack_avx2.h", "csrc/fast_sample.h", "csrc/derivative.h",
-                 "csrc/fast_tiny_avx.h",
+                 "csrc/fast_tiny_avx.h", "csrc/fast_act_avx512.h",
                  "csrc/fast_act_scalar.h",
                  "csrc/fast_act_consts.h", "csrc/plan.h", "csrc/shuffle.h",
                  "csrc/threads.h"],

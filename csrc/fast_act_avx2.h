@@ -324,7 +324,9 @@ FS_ACTS(ss, PYBP_SIGMOID_CLAMP_F32, PYBP_TANH_CLAMP_F32, PYBP_LOG2EF,
 /* ---- the array loops ---------------------------------------------------- */
 
 /* a[i] = F(z[i]) for i < n, whole vectors by F, the rest by F1 (its lane);
- * a may equal z. */
+ * a may equal z.  The avx512 variant has its own (fast_act_avx512.h, which
+ * defines FAST_ACT_ARRAYS_AVX512 before including this). */
+#ifndef FAST_ACT_ARRAYS_AVX512
 #define FACT_ARRAY(NAME, REAL, W, F, F1, LOAD, STORE)                         \
     static void NAME(const REAL *z, int64_t n, REAL *a)                       \
     {                                                                         \
@@ -342,12 +344,14 @@ FACT_ARRAY(fact_sigmoid_f32_avx2, float, 8, fact_sigmoid_ps, fs_sigmoid_ss,
 FACT_ARRAY(fact_tanh_f32_avx2, float, 8, fact_tanh_ps, fs_tanh_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
 #undef FACT_ARRAY
-#undef FS_FN
 
 #define FAST_SIGMOID_F64 fact_sigmoid_f64_avx2
 #define FAST_TANH_F64 fact_tanh_f64_avx2
 #define FAST_SIGMOID_F32 fact_sigmoid_f32_avx2
 #define FAST_TANH_F32 fact_tanh_f32_avx2
+#endif
+#undef FS_FN
+
 /* one value, a vector lane's bits (REAL (REAL z)) */
 #define FAST_SIGMOID1_F64 fs_sigmoid_sd
 #define FAST_TANH1_F64 fs_tanh_sd

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "fast_ukr.h"
-#include "fast_act_avx2.h" /* FAST_SIGMOID_F64 ... */
+#include "fast_act_avx512.h" /* FAST_SIGMOID_F64 ... (and fast_act_avx2.h) */
 #include "fast_pack_avx2.h" /* FAST_PACK_T_F64 ... */
 
 #define SPLAT_PD(p) _mm512_set1_pd(*(p))
