@@ -1279,19 +1279,19 @@ static void SFX(copy)(REAL *dst, const REAL *src, int64_t count)
     if (count > 0) memcpy(dst, src, (size_t)count * sizeof(REAL));
 }
 
-/* With the tiny-net packing (plan->tiny), the caller's parameters get the
- * packed ones' values: before each progress call, where Python may read
- * them (snapshots), and at the end. */
-static void SFX(publish)(const pybp_plan *plan, const REAL *run,
-                         REAL *params)
+/* dst (pybp_n_params values) gets the parameters that run holds: run's
+ * values, or, with the tiny-net packing (plan->tiny), their unpacking.
+ * For the caller's parameters before each progress call, where Python may
+ * read them (snapshots), and at the end; for best_params. */
+static void SFX(publish)(const pybp_plan *plan, const REAL *run, REAL *dst)
 {
 #ifdef PYBP_FAST_LAYERS
-    if (plan->tiny) R_FAST_TINY_UNPACK(&plan->shape, run, params);
-#else
-    (void)plan;
-    (void)run;
-    (void)params;
+    if (plan->tiny) {
+        R_FAST_TINY_UNPACK(&plan->shape, run, dst);
+        return;
+    }
 #endif
+    if (dst != run) SFX(copy)(dst, run, plan->n_params);
 }
 
 /* The progress function of pybp_train_epochs: the caller's, noting
@@ -1383,10 +1383,7 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
                 ep->best = loss;
                 ep->wait = 0;
                 if (best_params) {
-                    if (plan->tiny)
-                        SFX(publish)(plan, run, best_params);
-                    else
-                        SFX(copy)(best_params, run, np);
+                    SFX(publish)(plan, run, best_params);
                     ep->improved = 1;
                 }
             } else {
@@ -1427,12 +1424,21 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
 #define PYBP_TINY_MIN_WEIGHTS 32
 #endif
 
-static int64_t SFX(n_weights)(const pybp_net *net)
+/* The REALs of the tiny-net packing pybp_train_epochs runs this training
+ * on, or 0 for none: per-sample plain SGD (no optimizer state) of a net
+ * whose step is the variant's (whole_step), that the variant packs
+ * (fast_kernels.h: tiny_size) and that has PYBP_TINY_MIN_WEIGHTS weights. */
+static int64_t SFX(tiny_packing)(const pybp_net *net, const pybp_plan *plan,
+                                 const pybp_optim *opt, const pybp_task *task)
 {
-    int64_t w = 0;
+    int64_t weights = 0;
     int l;
-    for (l = 0; l < net->n_layers; ++l) w += net->sizes[l] * net->sizes[l + 1];
-    return w;
+    if (task->batch != 1 || !SFX(fused_sgd)(opt) ||
+        !SFX(whole_step)(net, plan, task->loss))
+        return 0;
+    for (l = 0; l < net->n_layers; ++l)
+        weights += net->sizes[l] * net->sizes[l + 1];
+    return weights >= PYBP_TINY_MIN_WEIGHTS ? R_FAST_TINY_SIZE(&plan->shape) : 0;
 }
 #endif
 
@@ -1450,14 +1456,11 @@ int64_t SFX(pybp_train_epochs)(const pybp_net *net, pybp_optim *opt,
     if (task->batch < 1) return 0; /* precondition; guarded */
     pybp_plan_init(net, &plan);
 #ifdef PYBP_FAST_LAYERS
-    /* A tiny net's per-sample plain SGD runs on the variant's packing of
-     * the parameters (fast_kernels.h: tiny_*), kept here for the whole
-     * call, with its own backup: the same values as on params (plain SGD
-     * without momentum has no optimizer state to back up). */
-    if (task->batch == 1 && SFX(fused_sgd)(opt) &&
-        SFX(whole_step)(net, &plan, task->loss) &&
-        SFX(n_weights)(net) >= PYBP_TINY_MIN_WEIGHTS) {
-        const int64_t size = R_FAST_TINY_SIZE(&plan.shape);
+    {
+        /* A tiny net's per-sample plain SGD runs on the variant's packing
+         * of the parameters, kept here for the whole call, with its own
+         * backup: the same values as on params. */
+        const int64_t size = SFX(tiny_packing)(net, &plan, opt, task);
         if (size > 0) {
             REAL buf[2 * PYBP_FAST_TINY_MAX + 32 / sizeof(REAL)];
             REAL *P = (REAL *)(((uintptr_t)buf + 31) & ~(uintptr_t)31);

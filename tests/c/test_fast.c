@@ -489,6 +489,36 @@ SGD_SAMPLE_DERIV(float, f32)
 SGD_SAMPLE_TEST(double, f64)
 SGD_SAMPLE_TEST(float, f32)
 
+/* A test net and its SGD settings from a 0-terminated list of layer sizes
+ * and a combination number: every hidden activation by turn (the output's
+ * never softmax), with or without biases, each loss, frozen biases, decay;
+ * np and units receive the parameter and unit counts. */
+static void combo_net(const int64_t *shape, int combo, pybp_fast_net *net,
+                      pybp_fast_sgd *sgd, int64_t *np, int64_t *units)
+{
+    int l, L = 0;
+    while (shape[L + 1]) ++L;
+    *np = 0;
+    *units = 0;
+    net->n_layers = L;
+    net->bias = combo % 4 != 3;
+    net->sizes[0] = shape[0];
+    for (l = 0; l < L; ++l) {
+        net->sizes[l + 1] = shape[l + 1];
+        net->act[l] = (combo + 2 * l) % 5;
+        net->w[l] = *np;
+        net->b[l] = *np + net->sizes[l] * net->sizes[l + 1];
+        *np += net->sizes[l] * net->sizes[l + 1] +
+               (net->bias ? net->sizes[l + 1] : 0);
+        net->u[l] = *units;
+        *units += net->sizes[l + 1];
+    }
+    sgd->loss = combo % 3;
+    sgd->train_biases = combo % 5 != 4;
+    sgd->lr = 0.3;
+    sgd->decay = combo % 2 ? 1e-2 : 0.0;
+}
+
 static void test_sgd_sample(const variant *v)
 {
     static const int64_t shapes[][6] = {   /* layer sizes, 0-terminated */
@@ -500,31 +530,15 @@ static void test_sgd_sample(const variant *v)
         for (combo = 0; combo < 24; ++combo) {
             pybp_fast_net net;
             pybp_fast_sgd sgd;
-            int64_t np = 0, units = 0;
-            int l, L = 0, f32;
+            int64_t np, units;
+            int f32;
             double *p0, *x, *t;
             const double weight = combo % 3 == 2 ? 0.375 : 1.0;
             const double c = combo % 3 == 2 ? 1.0 / 0.375 * 0.375 : 1.0;
             const int apply = combo % 7 != 6;
-            while (shapes[s][L + 1]) ++L;
-            net.n_layers = L;
-            net.bias = combo % 4 != 3;
-            net.sizes[0] = shapes[s][0];
-            for (l = 0; l < L; ++l) {
-                net.sizes[l + 1] = shapes[s][l + 1];
-                /* every hidden activation; the output's not softmax */
-                net.act[l] = (combo + 2 * l) % 5;
-                net.w[l] = np;
-                net.b[l] = np + net.sizes[l] * net.sizes[l + 1];
-                np += net.sizes[l] * net.sizes[l + 1] +
-                      (net.bias ? net.sizes[l + 1] : 0);
-                net.u[l] = units;
-                units += net.sizes[l + 1];
-            }
-            sgd.loss = combo % 3;
-            sgd.train_biases = combo % 5 != 4;
-            sgd.lr = 0.3;
-            sgd.decay = combo % 2 ? 1e-2 : 0.0;
+            int L;
+            combo_net(shapes[s], combo, &net, &sgd, &np, &units);
+            L = net.n_layers;
             p0 = rand_vec(np);
             x = rand_vec(net.sizes[0]);
             t = rand_vec(net.sizes[L]);
@@ -674,32 +688,14 @@ static void test_tiny(const variant *v)
         for (combo = 0; combo < 24; ++combo) {
             pybp_fast_net net;
             pybp_fast_sgd sgd;
-            int64_t np = 0, units = 0;
-            int l, L = 0;
+            int64_t np, units;
             double *p0;
             const double weight = combo % 3 == 2 ? 0.375 : 1.0;
             const double c = combo % 3 == 2 ? 1.0 / 0.375 * 0.375 : 1.0;
             const int apply = combo % 7 != 6;
-            while (shapes[s][L + 1]) ++L;
-            net.n_layers = L;
-            net.bias = combo % 4 != 3;
-            net.sizes[0] = shapes[s][0];
-            for (l = 0; l < L; ++l) {
-                net.sizes[l + 1] = shapes[s][l + 1];
-                net.act[l] = (combo + 2 * l) % 5;
-                net.w[l] = np;
-                net.b[l] = np + net.sizes[l] * net.sizes[l + 1];
-                np += net.sizes[l] * net.sizes[l + 1] +
-                      (net.bias ? net.sizes[l + 1] : 0);
-                net.u[l] = units;
-                units += net.sizes[l + 1];
-            }
-            if (s == sizeof shapes / sizeof shapes[0] - 1 && L > 1)
+            combo_net(shapes[s], combo, &net, &sgd, &np, &units);
+            if (s == sizeof shapes / sizeof shapes[0] - 1 && net.n_layers > 1)
                 net.act[0] = PYBP_FAST_ACT_SOFTMAX; /* never tiny */
-            sgd.loss = combo % 3;
-            sgd.train_biases = combo % 5 != 4;
-            sgd.lr = 0.3;
-            sgd.decay = combo % 2 ? 1e-2 : 0.0;
             p0 = rand_vec(np);
             tiny_case_f64(v, &net, &sgd, p0, np, units, weight, c, apply,
                             combo % 8 == 5 ? 2 : -1, (int)s, combo);
