@@ -30,6 +30,10 @@
  *     fused epilogue on the tile.  Since each output's k blocks are summed
  *     in the same order whatever task computes it, the split (which depends
  *     on the thread count) never changes a bit of the result.
+ * That is the plan for one thread (and the fallback).  A product worth
+ * several threads runs as `shares` instead (fast_run_shares): each thread
+ * packs and computes its own part of the output from panels no other
+ * thread touches.
  */
 
 #define FAST_OP_FORWARD 0
@@ -59,9 +63,34 @@ typedef struct SFX(fast_job) {
     int64_t gb_blocks;
     /* compute tasks: row blocks x column blocks, in panels */
     int64_t col_blocks, rows_per_block, cols_per_block;
+    /* shares (fast_run_shares): their count, whether they cut the rows
+     * (else the columns), the bytes of one share's private panels, and
+     * the shares a helper could not get those for (the caller redoes them) */
+    int64_t shares;
+    int split_rows;
+    size_t share_bytes;
+    unsigned char *undone;
 } SFX(fast_job);
 
 #define FAST_GB_BLOCK 64
+
+/* d[t] = s[t] (* c when scaled) for the FAST_NR or FAST_MR values of one
+ * panel row. */
+FAST_INLINE void SFX(fast_copy_row_nr)(REAL *d, const REAL *s, REAL c,
+                                       int scaled)
+{
+    int t;
+    if (scaled) for (t = 0; t < FAST_NR; ++t) d[t] = s[t] * c;
+    else memcpy(d, s, FAST_NR * sizeof(REAL));
+}
+
+FAST_INLINE void SFX(fast_copy_row_mr)(REAL *d, const REAL *s, REAL c,
+                                       int scaled)
+{
+    int t;
+    if (scaled) for (t = 0; t < FAST_MR; ++t) d[t] = s[t] * c;
+    else memcpy(d, s, FAST_MR * sizeof(REAL));
+}
 
 /* dst[p*width + t] = src[p*ks + t*ts] (* cvec[p]) for t < valid, 0 beyond. */
 static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
@@ -70,6 +99,21 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
 {
     int64_t p, t;
     if (ts == 1) {
+        /* whole panel rows: copies of constant length, which compilers
+         * inline as a few vector moves (a memcpy call per row of 6 or 32
+         * values cost 14 % of a 784-net fit) */
+        if (valid == width && width == FAST_NR) {
+            for (p = 0; p < kc; ++p)
+                SFX(fast_copy_row_nr)(dst + p * FAST_NR, src + p * ks,
+                                      cvec ? cvec[p] : (REAL)1, cvec != NULL);
+            return;
+        }
+        if (valid == width && width == FAST_MR) {
+            for (p = 0; p < kc; ++p)
+                SFX(fast_copy_row_mr)(dst + p * FAST_MR, src + p * ks,
+                                      cvec ? cvec[p] : (REAL)1, cvec != NULL);
+            return;
+        }
         for (p = 0; p < kc; ++p) {
             const REAL *s = src + p * ks;
             REAL *d = dst + p * width;
@@ -100,49 +144,71 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
     }
 }
 
+/* The first k and the length of k block `chunk`. */
+static int64_t SFX(fast_kc)(const SFX(fast_job) *J, int64_t chunk, int64_t *pc)
+{
+    *pc = chunk * PYBP_FAST_KC;
+    return J->K - *pc < PYBP_FAST_KC ? J->K - *pc : PYBP_FAST_KC;
+}
+
+/* Row panel r of A, k block `chunk`, into dst (kc x FAST_MR). */
+static void SFX(fast_pack_a)(const SFX(fast_job) *J, int64_t chunk, int64_t r,
+                             REAL *dst)
+{
+    int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc);
+    int64_t m0 = r * FAST_MR;
+    int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
+    SFX(fast_pack)(dst, FAST_MR, J->A + m0 * J->a_rs + pc * J->a_cs, J->a_cs,
+                   J->a_rs, kc, mr, J->cvec ? J->cvec + pc : NULL);
+}
+
+/* Column panel q of B, k block `chunk`, into dst (kc x FAST_NR). */
+static void SFX(fast_pack_b)(const SFX(fast_job) *J, int64_t chunk, int64_t q,
+                             REAL *dst)
+{
+    int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc);
+    int64_t n0 = q * FAST_NR;
+    int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
+    SFX(fast_pack)(dst, FAST_NR, J->B + pc * J->b_rs + n0 * J->b_cs, J->b_rs,
+                   J->b_cs, kc, nr, NULL);
+}
+
+/* The bias gradient of FAST_GB_BLOCK outputs (block blk) over k block
+ * `chunk`, k in increasing order (in blocks like the weight gradient's, so
+ * that a sum split into calls at block boundaries gives the same bits). */
+static void SFX(fast_gb_block)(const SFX(fast_job) *J, int64_t chunk,
+                               int64_t blk)
+{
+    int64_t j, k;
+    int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
+    int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
+    int64_t k0 = chunk * PYBP_FAST_KC;
+    int64_t k1 = J->K - k0 < PYBP_FAST_KC ? J->K : k0 + PYBP_FAST_KC;
+    REAL s[FAST_GB_BLOCK];
+    for (j = j0; j < j1; ++j) s[j - j0] = 0;
+    for (k = k0; k < k1; ++k) {
+        const REAL *d = J->D + k * n_out;
+        REAL ck = J->cvec ? J->cvec[k] : (REAL)1;
+        for (j = j0; j < j1; ++j) s[j - j0] += ck * d[j];
+    }
+    for (j = j0; j < j1; ++j) J->gb[j] += J->scale * s[j - j0];
+}
+
 /* Packing phase of k block J->chunk: task t packs one A or B panel of it;
- * tasks beyond the panels add the bias gradient of FAST_GB_BLOCK outputs
- * each over this k block (in blocks like the weight gradient's, so that a
- * sum split into calls at block boundaries gives the same bits). */
+ * tasks beyond the panels add the bias gradient of one block of outputs
+ * over this k block. */
 static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
 {
     const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
-    int64_t per_chunk = J->mpanels + J->npanels;
+    int64_t pc, kc = SFX(fast_kc)(J, J->chunk, &pc);
     (void)worker;
-    if (t < per_chunk) {
-        int64_t r = t;
-        int64_t pc = J->chunk * PYBP_FAST_KC;
-        int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
-        if (r < J->mpanels) {
-            int64_t m0 = r * FAST_MR;
-            int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
-            SFX(fast_pack)(J->Ap + r * kc * FAST_MR,
-                           FAST_MR, J->A + m0 * J->a_rs + pc * J->a_cs,
-                           J->a_cs, J->a_rs, kc, mr,
-                           J->cvec ? J->cvec + pc : NULL);
-        } else {
-            int64_t q = r - J->mpanels, n0 = q * FAST_NR;
-            int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
-            SFX(fast_pack)(J->Bp + q * kc * FAST_NR,
-                           FAST_NR, J->B + pc * J->b_rs + n0 * J->b_cs,
-                           J->b_rs, J->b_cs, kc, nr, NULL);
-        }
-    } else {
-        /* bias gradient: outputs [j0, j1), k in increasing order */
-        int64_t blk = t - per_chunk, j, k;
-        int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
-        int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
-        int64_t k0 = J->chunk * PYBP_FAST_KC;
-        int64_t k1 = J->K - k0 < PYBP_FAST_KC ? J->K : k0 + PYBP_FAST_KC;
-        REAL s[FAST_GB_BLOCK];
-        for (j = j0; j < j1; ++j) s[j - j0] = 0;
-        for (k = k0; k < k1; ++k) {
-            const REAL *d = J->D + k * n_out;
-            REAL ck = J->cvec ? J->cvec[k] : (REAL)1;
-            for (j = j0; j < j1; ++j) s[j - j0] += ck * d[j];
-        }
-        for (j = j0; j < j1; ++j) J->gb[j] += J->scale * s[j - j0];
-    }
+    if (t < J->mpanels)
+        SFX(fast_pack_a)(J, J->chunk, t, J->Ap + t * kc * FAST_MR);
+    else if (t < J->mpanels + J->npanels)
+        SFX(fast_pack_b)(J, J->chunk, t - J->mpanels,
+                         J->Bp + (t - J->mpanels) * kc * FAST_NR);
+    else
+        SFX(fast_gb_block)(J, J->chunk, t - J->mpanels - J->npanels);
 }
 
 /* a[i] = A(z[i]) for i < count (fast_kernels.h); every product's epilogue
@@ -211,7 +277,8 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
         switch (J->op) {
         case FAST_OP_FORWARD:
             if (!last) {
-                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+                if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
+                else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
                 else for (c = 0; c < nr; ++c) y[c] += t[c];
             } else {
                 REAL *z = J->Z ? J->Z + (m0 + r) * N + n0 : NULL;
@@ -226,7 +293,8 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
             break;
         case FAST_OP_DELTA:
             if (!last || !J->P) {
-                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+                if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
+                else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
                 else for (c = 0; c < nr; ++c) y[c] += t[c];
             } else {
                 const REAL *a = J->P + (m0 + r) * N + n0;
@@ -258,6 +326,34 @@ static void SFX(fast_prefetch_tile)(const REAL *c, int64_t ldc, int64_t mr)
 #endif
 }
 
+/* Micro-tiles of row panels [i0, i1) x column panels [j0, j1) of k block
+ * `chunk`, from packed panels: row panel ip at Ablk + (ip - a0) * a_step,
+ * column panel jp at Bblk + (jp - b0) * b_step.  Column panel by column panel (the B
+ * micro-panel stays in L1), the row panels inside (the A block in L2). */
+static void SFX(fast_compute_block)(const SFX(fast_job) *J, int64_t chunk,
+                                    const REAL *Ablk, int64_t a0,
+                                    int64_t a_step, const REAL *Bblk,
+                                    int64_t b0, int64_t b_step, int64_t i0, int64_t i1, int64_t j0,
+                                    int64_t j1)
+{
+    int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc), ip, jp;
+    int first = chunk == 0, last = chunk == J->nchunks - 1;
+    REAL tile[FAST_MR * FAST_NR];
+    for (jp = j0; jp < j1; ++jp) {
+        int64_t n0 = jp * FAST_NR;
+        int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
+        for (ip = i0; ip < i1; ++ip) {
+            int64_t m0 = ip * FAST_MR;
+            int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
+            if (!first || J->op == FAST_OP_GRADIENT)
+                SFX(fast_prefetch_tile)(J->C + m0 * J->N + n0, J->N, mr);
+            FAST_UKR(kc, Ablk + (ip - a0) * a_step, Bblk + (jp - b0) * b_step,
+                     tile);
+            SFX(fast_epilogue)(J, tile, m0, n0, mr, nr, first, last);
+        }
+    }
+}
+
 /* Compute phase of k block J->chunk: task t is one block of row panels x
  * column panels. */
 static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
@@ -266,30 +362,12 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
     int64_t ib = t / J->col_blocks, jb = t % J->col_blocks;
     int64_t i0 = ib * J->rows_per_block, j0 = jb * J->cols_per_block;
     int64_t i1 = i0 + J->rows_per_block, j1 = j0 + J->cols_per_block;
-    int64_t ip, jp;
-    REAL tile[FAST_MR * FAST_NR];
+    int64_t pc, kc = SFX(fast_kc)(J, J->chunk, &pc);
     (void)worker;
     if (i1 > J->mpanels) i1 = J->mpanels;
     if (j1 > J->npanels) j1 = J->npanels;
-    {
-        int64_t pc = J->chunk * PYBP_FAST_KC;
-        int64_t kc = J->K - pc < PYBP_FAST_KC ? J->K - pc : PYBP_FAST_KC;
-        const REAL *Ablk = J->Ap, *Bblk = J->Bp;
-        int first = J->chunk == 0, last = J->chunk == J->nchunks - 1;
-        for (jp = j0; jp < j1; ++jp) {
-            int64_t n0 = jp * FAST_NR;
-            int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
-            for (ip = i0; ip < i1; ++ip) {
-                int64_t m0 = ip * FAST_MR;
-                int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
-                if (!first || J->op == FAST_OP_GRADIENT)
-                    SFX(fast_prefetch_tile)(J->C + m0 * J->N + n0, J->N, mr);
-                FAST_UKR(kc, Ablk + ip * kc * FAST_MR,
-                         Bblk + jp * kc * FAST_NR, tile);
-                SFX(fast_epilogue)(J, tile, m0, n0, mr, nr, first, last);
-            }
-        }
-    }
+    SFX(fast_compute_block)(J, J->chunk, J->Ap, 0, kc * FAST_MR, J->Bp, 0,
+                            kc * FAST_NR, i0, i1, j0, j1);
 }
 
 /* Rows of the A block kept in L2 by one compute task (a multiple of
@@ -304,6 +382,110 @@ static void SFX(fast_compute_task)(void *vctx, int64_t t, int worker)
 #ifndef FAST_NC_COLS
 #define FAST_NC_COLS ((int64_t)1024)
 #endif
+
+/*
+ * Products worth several threads run as `shares`: share s owns a contiguous
+ * range of whole row panels (or of column panels) of the output and does
+ * everything for it, alone, k block after k block: it packs its own slice
+ * of that operand and a copy of the whole other operand into the private
+ * scratch of the thread running it (pybp_thread_pack_scratch), adds its
+ * outputs' bias gradient blocks, and computes its tiles.  No thread reads
+ * what another packed, so no packed panel moves between cores' caches
+ * (with shared panels, that traffic cost as much as the second core gave
+ * on the 784-128 layers), and the product is one job for the pool instead
+ * of two per k block.  The price is the other operand packed once per
+ * share, so the cut goes across the longer output side: rows when there
+ * are more rows than columns (B is copied), else columns (A is copied).
+ * Every output is still the same micro-kernel calls over the same k blocks
+ * in the same order, so the bits are those of one thread.
+ */
+static void SFX(fast_share)(const SFX(fast_job) *J, int64_t s, REAL *priv)
+{
+    const int64_t panels = J->split_rows ? J->mpanels : J->npanels;
+    const int64_t p0 = s * panels / J->shares;
+    const int64_t p1 = (s + 1) * panels / J->shares;
+    const int64_t kc_max = J->K < PYBP_FAST_KC ? J->K : PYBP_FAST_KC;
+    int64_t mc_panels = FAST_MC_ROWS / FAST_MR, chunk, r, blk, i0;
+    if (mc_panels < 1) mc_panels = 1;
+    for (chunk = 0; chunk < J->nchunks; ++chunk) {
+        int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc);
+        for (blk = s; blk < J->gb_blocks; blk += J->shares)
+            SFX(fast_gb_block)(J, chunk, blk);
+        if (J->split_rows) {
+            /* own A rows first, then all of B, kc x FAST_NR per panel */
+            REAL *Bp = priv + (p1 - p0) * kc_max * FAST_MR;
+            for (r = p0; r < p1; ++r)
+                SFX(fast_pack_a)(J, chunk, r, priv + (r - p0) * kc * FAST_MR);
+            for (r = 0; r < J->npanels; ++r)
+                SFX(fast_pack_b)(J, chunk, r, Bp + r * kc * FAST_NR);
+            for (i0 = p0; i0 < p1; i0 += mc_panels)
+                SFX(fast_compute_block)(J, chunk, priv, p0, kc * FAST_MR, Bp,
+                                        0, kc * FAST_NR, i0,
+                                        i0 + mc_panels < p1 ? i0 + mc_panels : p1,
+                                        0, J->npanels);
+        } else {
+            /* all of A first, then own B columns */
+            REAL *Bp = priv + J->mpanels * kc_max * FAST_MR;
+            for (r = 0; r < J->mpanels; ++r)
+                SFX(fast_pack_a)(J, chunk, r, priv + r * kc * FAST_MR);
+            for (r = p0; r < p1; ++r)
+                SFX(fast_pack_b)(J, chunk, r, Bp + (r - p0) * kc * FAST_NR);
+            for (i0 = 0; i0 < J->mpanels; i0 += mc_panels)
+                SFX(fast_compute_block)(J, chunk, priv, 0, kc * FAST_MR, Bp,
+                                        p0, kc * FAST_NR, i0,
+                                        i0 + mc_panels < J->mpanels ? i0 + mc_panels
+                                                                     : J->mpanels,
+                                        p0, p1);
+        }
+    }
+}
+
+/* A 64-byte-aligned private block for one share, or NULL. */
+static REAL *SFX(fast_share_scratch)(const SFX(fast_job) *J)
+{
+    void *p = pybp_thread_pack_scratch(J->share_bytes + 64);
+    return p ? (REAL *)(((uintptr_t)p + 63) & ~(uintptr_t)63) : NULL;
+}
+
+static void SFX(fast_share_task)(void *vctx, int64_t s, int worker)
+{
+    const SFX(fast_job) *J = (const SFX(fast_job) *)vctx;
+    REAL *priv = SFX(fast_share_scratch)(J);
+    (void)worker;
+    if (priv == NULL) { J->undone[s] = 1; return; } /* the caller does it */
+    SFX(fast_share)(J, s, priv);
+}
+
+/* Runs the product as shares on `workers` threads; 0 (nothing done) when
+ * it cannot: too few panels to cut, or no private block for the caller. */
+static int SFX(fast_run_shares)(SFX(fast_job) *J, int workers)
+{
+    unsigned char undone[PYBP_MAX_THREADS];
+    const int64_t kc_max = J->K < PYBP_FAST_KC ? J->K : PYBP_FAST_KC;
+    int64_t panels, s;
+    REAL *priv;
+    J->split_rows = J->M > J->N;
+    panels = J->split_rows ? J->mpanels : J->npanels;
+    if (panels < workers) {
+        J->split_rows = !J->split_rows;
+        panels = J->split_rows ? J->mpanels : J->npanels;
+        if (panels < workers) return 0;
+    }
+    J->shares = workers;
+    J->share_bytes =
+        (size_t)((J->split_rows
+                      ? ((panels + workers - 1) / workers) * FAST_MR + J->npanels * FAST_NR
+                      : J->mpanels * FAST_MR + ((panels + workers - 1) / workers) * FAST_NR) *
+                 kc_max) * sizeof(REAL);
+    priv = SFX(fast_share_scratch)(J);
+    if (priv == NULL) return 0;
+    memset(undone, 0, (size_t)workers);
+    J->undone = undone;
+    pybp_pool_run(J->shares, SFX(fast_share_task), J, workers);
+    for (s = 0; s < J->shares; ++s)
+        if (undone[s]) SFX(fast_share)(J, s, priv);
+    return 1;
+}
 
 /* For each k block in turn: packs it, then computes with it (so the packed
  * block is still in cache when the micro-kernels read it).  The workspace
@@ -326,6 +508,7 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
 
     workers = pybp_pool_workers_for(2.0 * (double)J->M * (double)J->N *
                                     (double)J->K, n_threads);
+    if (workers > 1 && SFX(fast_run_shares)(J, workers)) return;
 
     /* Task grid: row blocks of at most FAST_MC_ROWS rows and column blocks
      * of at most FAST_NC_COLS, then, with several workers, narrower column
@@ -719,7 +902,7 @@ int SFX(pybp_fast_gradient)(int64_t n, int64_t n_in, int64_t n_out,
         J.nchunks = (n + PYBP_FAST_KC - 1) / PYBP_FAST_KC;
         for (J.chunk = 0; J.chunk < J.nchunks; ++J.chunk)
             for (blk = 0; blk < (n_out + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK; ++blk)
-                SFX(fast_pack_task)(&J, blk, 0);
+                SFX(fast_gb_block)(&J, J.chunk, blk);
         return PYBP_FAST_OK;
     }
     return SFX(fast_call)(&J, ws, ws_bytes,

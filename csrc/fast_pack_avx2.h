@@ -15,6 +15,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__) && !defined(__AVX2__)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -77,10 +78,15 @@ static void fpack_transpose4_pd(__m256d r[4])
                     if (rows == G) {                                          \
                         STORE(d, r[i]);                                       \
                     } else { /* a stack copy: masked stores are slow on */    \
-                        REAL part[G]; /* some AMD CPUs */                     \
-                        int k;                                                \
-                        STORE(part, r[i]);                                    \
-                        for (k = 0; k < rows; ++k) d[k] = part[k];            \
+                        REAL part[G]; /* some AMD CPUs; copies of constant */ \
+                        int k;        /* length (the 6-row tile's 6 or 2  */ \
+                        STORE(part, r[i]); /* values) inline, a memcpy  */   \
+                        if (rows == 6) /* call per row would not */          \
+                            memcpy(d, part, 6 * sizeof(REAL));                \
+                        else if (rows == 2)                                   \
+                            memcpy(d, part, 2 * sizeof(REAL));                \
+                        else                                                  \
+                            for (k = 0; k < rows; ++k) d[k] = part[k];        \
                     }                                                         \
                 }                                                             \
             }                                                                 \

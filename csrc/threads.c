@@ -125,13 +125,15 @@ static void init_sync(void)
 
 #ifdef _WIN32
 static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
-static DWORD scratch_key = FLS_OUT_OF_INDEXES;
+/* the two scratch slots: 0 pybp_thread_scratch, 1 pybp_thread_pack_scratch */
+static DWORD scratch_key[2] = {FLS_OUT_OF_INDEXES, FLS_OUT_OF_INDEXES};
 static void WINAPI scratch_free(PVOID p) { free(p); }
 static BOOL CALLBACK init_once_cb(PINIT_ONCE o, PVOID p, PVOID *c)
 {
     (void)o; (void)p; (void)c;
     init_sync();
-    scratch_key = FlsAlloc(scratch_free);
+    scratch_key[0] = FlsAlloc(scratch_free);
+    scratch_key[1] = FlsAlloc(scratch_free);
     return TRUE;
 }
 static void ensure_init(void) { InitOnceExecuteOnce(&once, init_once_cb, NULL, NULL); }
@@ -145,14 +147,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
  */
 static void atfork_child(void) { init_sync(); }
 
-static pthread_key_t scratch_key;
-static int scratch_key_ok;
+/* the two scratch slots: 0 pybp_thread_scratch, 1 pybp_thread_pack_scratch */
+static pthread_key_t scratch_key[2];
+static int scratch_key_ok[2];
 
 static void init_posix(void)
 {
     init_sync();
     pthread_atfork(NULL, NULL, atfork_child);
-    scratch_key_ok = pthread_key_create(&scratch_key, free) == 0;
+    scratch_key_ok[0] = pthread_key_create(&scratch_key[0], free) == 0;
+    scratch_key_ok[1] = pthread_key_create(&scratch_key[1], free) == 0;
 }
 static void ensure_init(void) { pthread_once(&once, init_posix); }
 #endif
@@ -425,16 +429,16 @@ typedef struct scratch_block {
     double align_; /* keeps the scratch after it 8-byte aligned */
 } scratch_block;
 
-void *pybp_thread_scratch(size_t bytes)
+static void *slot_scratch(int slot, size_t bytes)
 {
     scratch_block *blk;
     ensure_init();
 #ifdef _WIN32
-    if (scratch_key == FLS_OUT_OF_INDEXES) return NULL;
-    blk = (scratch_block *)FlsGetValue(scratch_key);
+    if (scratch_key[slot] == FLS_OUT_OF_INDEXES) return NULL;
+    blk = (scratch_block *)FlsGetValue(scratch_key[slot]);
 #else
-    if (!scratch_key_ok) return NULL;
-    blk = (scratch_block *)pthread_getspecific(scratch_key);
+    if (!scratch_key_ok[slot]) return NULL;
+    blk = (scratch_block *)pthread_getspecific(scratch_key[slot]);
 #endif
     if (blk != NULL && blk->capacity >= bytes) return blk + 1;
     if (bytes > (size_t)-1 - sizeof(scratch_block)) return NULL;
@@ -445,9 +449,13 @@ void *pybp_thread_scratch(size_t bytes)
     blk = (scratch_block *)malloc(sizeof(scratch_block) + bytes);
     if (blk != NULL) blk->capacity = bytes;
 #ifdef _WIN32
-    FlsSetValue(scratch_key, blk);
+    FlsSetValue(scratch_key[slot], blk);
 #else
-    pthread_setspecific(scratch_key, blk);
+    pthread_setspecific(scratch_key[slot], blk);
 #endif
     return blk != NULL ? (void *)(blk + 1) : NULL;
 }
+
+void *pybp_thread_scratch(size_t bytes) { return slot_scratch(0, bytes); }
+
+void *pybp_thread_pack_scratch(size_t bytes) { return slot_scratch(1, bytes); }

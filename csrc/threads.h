@@ -91,4 +91,12 @@ void pybp_pool_shutdown(void);
  */
 void *pybp_thread_scratch(size_t bytes);
 
+/*
+ * A second such buffer per thread, independent of the first: a threaded
+ * product's private copy of a packed operand (fast_impl.h), taken by every
+ * worker of the product, the caller included, while the caller's own
+ * pybp_thread_scratch block holds the product's workspace.  Same contract.
+ */
+void *pybp_thread_pack_scratch(size_t bytes);
+
 #endif /* PYBP_THREADS_H */

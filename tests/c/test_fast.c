@@ -3,7 +3,8 @@
  * reference summed in long double, for every variant this CPU runs, both
  * precisions, every activation, edge sizes; bit-identical results for 1 to
  * 4 threads (the threaded runs in a workspace of NaN bytes, which shows any
- * read of unwritten workspace); a forward row's bits the same in any batch
+ * read of unwritten workspace), also when a helper's or every thread's
+ * private pack scratch cannot be had (the wrapper below); a forward row's bits the same in any batch
  * (narrow, blocked and small-row paths); the per-sample step against the
  * variant's forward_row and a written-out update; the argument checks.
  * Exit status 0 when everything passes.
@@ -13,7 +14,9 @@
  * |fast - y| <= tol * (S + |y|), tol = 1e-12 (double) and 2e-6 (float), or
  * K * eps with K the sum's length, whichever is larger.
  */
+#define _POSIX_C_SOURCE 200112L /* pthread_self */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +258,27 @@ static void test_shape(const variant *v, int64_t n, int64_t ni, int64_t no)
 
 /* ---- thread counts give identical bits ------------------------------------ */
 
+/*
+ * The build links this file with -Wl,--wrap=pybp_thread_pack_scratch, so
+ * that the kernels' calls come here: pack_fail 1 refuses the block to every
+ * thread but the main one (a helper's share is then redone by the caller),
+ * 2 refuses it to every thread (the product then packs shared panels).
+ */
+static int pack_fail;
+static long pack_refused[3];
+static pthread_t main_thread;
+void *__real_pybp_thread_pack_scratch(size_t bytes);
+void *__wrap_pybp_thread_pack_scratch(size_t bytes);
+void *__wrap_pybp_thread_pack_scratch(size_t bytes)
+{
+    if (pack_fail == 2 ||
+        (pack_fail == 1 && !pthread_equal(pthread_self(), main_thread))) {
+        __atomic_fetch_add(&pack_refused[pack_fail], 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    return __real_pybp_thread_pack_scratch(bytes);
+}
+
 static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
 {
     double *X = rand_vec(n * ni), *W = rand_vec(no * ni), *b = rand_vec(no);
@@ -276,11 +300,14 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
         Y[s] = malloc(sy * 8); Dp[s] = malloc(sd * 8); G[s] = calloc(sg, 8); gb[s] = calloc((size_t)no, 8);
         fY[s] = malloc(sy * 4); fDp[s] = malloc(sd * 4); fG[s] = calloc(sg, 4); fgb[s] = calloc((size_t)no, 4);
     }
-    for (t = 1; t <= 4; ++t) {
+    for (t = 1; t <= 4 + 6; ++t) {
+        /* t = 1..4: threads, then 2..4 threads again with pack_fail 1 and 2 */
+        const int th = t <= 4 ? t : 2 + (t - 5) % 3;
+        pack_fail = t <= 4 ? 0 : t <= 7 ? 1 : 2;
         s = t == 1 ? 0 : 1;
         memset(G[s], 0, sg * 8); memset(gb[s], 0, (size_t)no * 8);
         memset(fG[s], 0, sg * 4); memset(fgb[s], 0, (size_t)no * 4);
-#define WS (t == 1 ? NULL : (memset(ws, 0xff, need), (void *)ws)), need, t
+#define WS (t == 1 ? NULL : (memset(ws, 0xff, need), (void *)ws)), need, th
         v->forward_f64(n, ni, no, X, W, b, PYBP_FAST_ACT_TANH, Y[s], NULL, WS);
         v->delta_f64(n, ni, no, D, W, P, PYBP_FAST_ACT_TANH, Dp[s], WS);
         v->gradient_f64(n, ni, no, D, X, c, 0.5, G[s], gb[s], WS);
@@ -294,10 +321,11 @@ static void test_threads(const variant *v, int64_t n, int64_t ni, int64_t no)
                 memcmp(G[0], G[1], sg * 8) || memcmp(gb[0], gb[1], (size_t)no * 8) ||
                 memcmp(fY[0], fY[1], sy * 4) || memcmp(fDp[0], fDp[1], sd * 4) ||
                 memcmp(fG[0], fG[1], sg * 4) || memcmp(fgb[0], fgb[1], (size_t)no * 4))
-                FAIL("%s: %d threads differ from 1 thread (n=%lld n_in=%lld n_out=%lld)",
-                     v->name, t, (long long)n, (long long)ni, (long long)no);
+                FAIL("%s: %d threads (pack scratch refused: %d) differ from 1 thread (n=%lld n_in=%lld n_out=%lld)",
+                     v->name, th, pack_fail, (long long)n, (long long)ni, (long long)no);
         }
     }
+    pack_fail = 0;
     for (s = 0; s < 2; ++s) {
         free(Y[s]); free(Dp[s]); free(G[s]); free(gb[s]);
         free(fY[s]); free(fDp[s]); free(fG[s]); free(fgb[s]);
@@ -716,6 +744,7 @@ int main(int argc, char **argv)
     const char *only = NULL;
     size_t nv = sizeof all_variants / sizeof all_variants[0], q;
 
+    main_thread = pthread_self();
     for (v = 1; v < argc; ++v) {
         if (strcmp(argv[v], "--quick") == 0) quick = 1;
         else if (strcmp(argv[v], "--variant") == 0 && v + 1 < argc) only = argv[++v];
@@ -754,6 +783,13 @@ int main(int argc, char **argv)
         printf("variant %s: tested\n", vr->name);
     }
     test_arguments();
+    /* the refusals happened: the fallbacks ran */
+    ++checks;
+    if (pack_refused[2] == 0)
+        FAIL("the pack scratch was never refused to every thread: no fallback ran");
+    /* a helper claims a share only when the OS runs it in time */
+    printf("pack scratch refused: to a helper %ld times, to every thread %ld\n",
+           pack_refused[1], pack_refused[2]);
     printf("largest error / allowance: f64 forward %.3g delta %.3g gradient %.3g; "
            "f32 forward %.3g delta %.3g gradient %.3g\n",
            worst[0][0], worst[0][1], worst[0][2], worst[1][0], worst[1][1], worst[1][2]);
