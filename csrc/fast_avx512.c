@@ -16,6 +16,7 @@
 #include "fast_ukr.h"
 #include "fast_act_avx512.h" /* FAST_SIGMOID_F64 ... (and fast_act_avx2.h) */
 #include "fast_pack_avx2.h" /* FAST_PACK_T_F64 ... */
+#include "fast_pack_avx512.h" /* ... replaced: 6-row panels by permutes */
 
 #define SPLAT_PD(p) _mm512_set1_pd(*(p))
 #define SPLAT_PS(p) _mm512_set1_ps(*(p))
