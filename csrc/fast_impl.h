@@ -746,6 +746,34 @@ static void SFX(fast_forward_narrow)(int64_t n, int64_t n_in, int64_t n_out,
                                         (double)n_out, n_threads));
 }
 
+/* y[i] *= A'(P) from a[i] = A(p_i), i < count: fast_derivative's values,
+ * with the choice of activation outside the loops (so that they
+ * vectorise). */
+static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
+                                          int64_t count, REAL *y)
+{
+    int64_t i;
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID:
+        for (i = 0; i < count; ++i) y[i] = y[i] * (a[i] * ((REAL)1 - a[i]));
+        break;
+    case PYBP_FAST_ACT_TANH:
+        for (i = 0; i < count; ++i) y[i] = y[i] * ((REAL)1 - a[i] * a[i]);
+        break;
+    case PYBP_FAST_ACT_RELU:
+        for (i = 0; i < count; ++i)
+            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)0);
+        break;
+    case PYBP_FAST_ACT_LEAKY_RELU:
+        for (i = 0; i < count; ++i)
+            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+        break;
+    default:
+        for (i = 0; i < count; ++i) y[i] = y[i] * (REAL)1;
+        break;
+    }
+}
+
 /* Dp[r, i] = A'(P[r, i]) sum_j D[r, j] W[j, i] for r < n (n small), in
  * tiles of FAST_SMALL_TILE outputs. */
 static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
@@ -769,13 +797,70 @@ static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
                 }
                 for (i = 0; i < ni; ++i) y[i] = jc == 0 ? t[i] : y[i] + t[i];
             }
-            if (P) {
-                const REAL *a = P + r * n_in + i0;
-                for (i = 0; i < ni; ++i)
-                    y[i] = y[i] * SFX(fast_derivative)(act, a[i]);
-            }
+            if (P) SFX(fast_scale_by_derivative)(act, P + r * n_in + i0, ni, y);
             for (i = 0; i < ni; ++i) Dp[r * n_in + i0 + i] = y[i];
         }
+    }
+}
+
+/*
+ * Delta products with few terms per output (n_out <= FAST_DELTA_FEW_TERMS:
+ * a softmax output of 10 below a hidden layer) skip the packing too: with
+ * a k block that short, a micro-tile costs little more than its store and
+ * epilogue, and packing D and W cost more than the product (a 128 x 64
+ * delta of 10 terms: 10 us blocked, about 2 us this way).  Each row runs
+ * fast_delta_small, the same FAST_MADD chains from zero in increasing j and
+ * the same derivative, so the bits are those of the blocked path; threads
+ * take blocks of FAST_DELTA_TASK_ROWS rows.
+ */
+#define FAST_DELTA_FEW_TERMS 16
+#define FAST_DELTA_TASK_ROWS 64
+
+typedef struct SFX(fast_delta_job) {
+    int64_t n, n_in, n_out;
+    const REAL *D, *W, *P;
+    int act;
+    REAL *Dp;
+} SFX(fast_delta_job);
+
+/* y[i] = sum_j d[j] W[j, i0 + i] for i < ni (ni <= FAST_SMALL_TILE), j <
+ * n_out <= PYBP_FAST_KC: one FAST_MADD chain from zero per output, as
+ * fast_delta_small's; inlined with ni = FAST_SMALL_TILE, a constant, the
+ * sums stay in vector registers. */
+FAST_INLINE void SFX(delta_few_tile)(int64_t ni, const REAL *d, int64_t n_out,
+                                     const REAL *W, int64_t n_in, REAL *y)
+{
+    REAL t[FAST_SMALL_TILE];
+    int64_t i, j;
+    for (i = 0; i < ni; ++i) t[i] = 0;
+    for (j = 0; j < n_out; ++j) {
+        const REAL dj = d[j], *w = W + j * n_in;
+        for (i = 0; i < ni; ++i) t[i] = FAST_MADD(dj, w[i], t[i]);
+    }
+    for (i = 0; i < ni; ++i) y[i] = t[i];
+}
+
+static void SFX(fast_delta_rows_task)(void *vctx, int64_t t, int worker)
+{
+    const SFX(fast_delta_job) *J = (const SFX(fast_delta_job) *)vctx;
+    int64_t r0 = t * FAST_DELTA_TASK_ROWS, r1 = r0 + FAST_DELTA_TASK_ROWS;
+    int64_t r, i0;
+    (void)worker;
+    if (r1 > J->n) r1 = J->n;
+    for (r = r0; r < r1; ++r) {
+        const REAL *d = J->D + r * J->n_out;
+        REAL *y = J->Dp + r * J->n_in;
+        for (i0 = 0; i0 < J->n_in; i0 += FAST_SMALL_TILE) {
+            const int64_t ni = J->n_in - i0 < FAST_SMALL_TILE ? J->n_in - i0
+                                                              : FAST_SMALL_TILE;
+            if (ni == FAST_SMALL_TILE)
+                SFX(delta_few_tile)(FAST_SMALL_TILE, d, J->n_out, J->W + i0,
+                                    J->n_in, y + i0);
+            else
+                SFX(delta_few_tile)(ni, d, J->n_out, J->W + i0, J->n_in, y + i0);
+        }
+        if (J->P)
+            SFX(fast_scale_by_derivative)(J->act, J->P + r * J->n_in, J->n_in, y);
     }
 }
 
@@ -864,6 +949,20 @@ int SFX(pybp_fast_delta)(int64_t n, int64_t n_in, int64_t n_out,
             return PYBP_FAST_ESPACE;
         SFX(fast_delta_small)(n, n_in, n_out, D, W, P,
                               P ? act : PYBP_FAST_ACT_IDENTITY, Dp);
+        return PYBP_FAST_OK;
+    }
+    if (n_out <= FAST_DELTA_FEW_TERMS) {
+        SFX(fast_delta_job) R;
+        if (ws != NULL &&
+            ws_bytes < pybp_fast_delta_workspace(n, n_in, n_out, sizeof(REAL)))
+            return PYBP_FAST_ESPACE;
+        R.n = n; R.n_in = n_in; R.n_out = n_out;
+        R.D = D; R.W = W; R.P = P; R.Dp = Dp;
+        R.act = P ? act : PYBP_FAST_ACT_IDENTITY;
+        pybp_pool_run((n + FAST_DELTA_TASK_ROWS - 1) / FAST_DELTA_TASK_ROWS,
+                      SFX(fast_delta_rows_task), &R,
+                      pybp_pool_workers_for(2.0 * (double)n * (double)n_in *
+                                            (double)n_out, n_threads));
         return PYBP_FAST_OK;
     }
     memset(&J, 0, sizeof J);
