@@ -74,22 +74,14 @@ typedef struct SFX(fast_job) {
 
 #define FAST_GB_BLOCK 64
 
-/* d[t] = s[t] (* c when scaled) for the FAST_NR or FAST_MR values of one
- * panel row. */
-FAST_INLINE void SFX(fast_copy_row_nr)(REAL *d, const REAL *s, REAL c,
-                                       int scaled)
+/* d[t] = s[t] (* c when scaled) for t < width, one panel row; called with
+ * a constant width (FAST_NR or FAST_MR), so that the copy inlines. */
+FAST_INLINE void SFX(fast_copy_row)(REAL *d, const REAL *s, int width, REAL c,
+                                    int scaled)
 {
     int t;
-    if (scaled) for (t = 0; t < FAST_NR; ++t) d[t] = s[t] * c;
-    else memcpy(d, s, FAST_NR * sizeof(REAL));
-}
-
-FAST_INLINE void SFX(fast_copy_row_mr)(REAL *d, const REAL *s, REAL c,
-                                       int scaled)
-{
-    int t;
-    if (scaled) for (t = 0; t < FAST_MR; ++t) d[t] = s[t] * c;
-    else memcpy(d, s, FAST_MR * sizeof(REAL));
+    if (scaled) for (t = 0; t < width; ++t) d[t] = s[t] * c;
+    else memcpy(d, s, (size_t)width * sizeof(REAL));
 }
 
 /* dst[p*width + t] = src[p*ks + t*ts] (* cvec[p]) for t < valid, 0 beyond. */
@@ -104,14 +96,14 @@ static void SFX(fast_pack)(REAL *dst, int width, const REAL *src, int64_t ks,
          * values cost 14 % of a 784-net fit) */
         if (valid == width && width == FAST_NR) {
             for (p = 0; p < kc; ++p)
-                SFX(fast_copy_row_nr)(dst + p * FAST_NR, src + p * ks,
-                                      cvec ? cvec[p] : (REAL)1, cvec != NULL);
+                SFX(fast_copy_row)(dst + p * FAST_NR, src + p * ks, FAST_NR,
+                                   cvec ? cvec[p] : (REAL)1, cvec != NULL);
             return;
         }
         if (valid == width && width == FAST_MR) {
             for (p = 0; p < kc; ++p)
-                SFX(fast_copy_row_mr)(dst + p * FAST_MR, src + p * ks,
-                                      cvec ? cvec[p] : (REAL)1, cvec != NULL);
+                SFX(fast_copy_row)(dst + p * FAST_MR, src + p * ks, FAST_MR,
+                                   cvec ? cvec[p] : (REAL)1, cvec != NULL);
             return;
         }
         for (p = 0; p < kc; ++p) {
