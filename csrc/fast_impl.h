@@ -143,26 +143,22 @@ static int64_t SFX(fast_kc)(const SFX(fast_job) *J, int64_t chunk, int64_t *pc)
     return J->K - *pc < PYBP_FAST_KC ? J->K - *pc : PYBP_FAST_KC;
 }
 
-/* Row panel r of A, k block `chunk`, into dst (kc x FAST_MR). */
-static void SFX(fast_pack_a)(const SFX(fast_job) *J, int64_t chunk, int64_t r,
-                             REAL *dst)
+/* Panel i of k block `chunk` into dst: row panel i of A (kc x FAST_MR)
+ * when of_b is 0, column panel i of B (kc x FAST_NR) when 1. */
+static void SFX(fast_pack_panel)(const SFX(fast_job) *J, int64_t chunk,
+                                 int of_b, int64_t i, REAL *dst)
 {
+    const int width = of_b ? FAST_NR : FAST_MR;
+    const int64_t extent = of_b ? J->N : J->M, t0 = i * width;
+    const int64_t valid = extent - t0 < width ? extent - t0 : width;
     int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc);
-    int64_t m0 = r * FAST_MR;
-    int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
-    SFX(fast_pack)(dst, FAST_MR, J->A + m0 * J->a_rs + pc * J->a_cs, J->a_cs,
-                   J->a_rs, kc, mr, J->cvec ? J->cvec + pc : NULL);
-}
-
-/* Column panel q of B, k block `chunk`, into dst (kc x FAST_NR). */
-static void SFX(fast_pack_b)(const SFX(fast_job) *J, int64_t chunk, int64_t q,
-                             REAL *dst)
-{
-    int64_t pc, kc = SFX(fast_kc)(J, chunk, &pc);
-    int64_t n0 = q * FAST_NR;
-    int64_t nr = J->N - n0 < FAST_NR ? J->N - n0 : FAST_NR;
-    SFX(fast_pack)(dst, FAST_NR, J->B + pc * J->b_rs + n0 * J->b_cs, J->b_rs,
-                   J->b_cs, kc, nr, NULL);
+    if (of_b)
+        SFX(fast_pack)(dst, FAST_NR, J->B + pc * J->b_rs + t0 * J->b_cs,
+                       J->b_rs, J->b_cs, kc, valid, NULL);
+    else
+        SFX(fast_pack)(dst, FAST_MR, J->A + t0 * J->a_rs + pc * J->a_cs,
+                       J->a_cs, J->a_rs, kc, valid,
+                       J->cvec ? J->cvec + pc : NULL);
 }
 
 /* The bias gradient of FAST_GB_BLOCK outputs (block blk) over k block
@@ -174,9 +170,9 @@ static void SFX(fast_gb_block)(const SFX(fast_job) *J, int64_t chunk,
     int64_t j, k;
     int64_t j0 = blk * FAST_GB_BLOCK, n_out = J->M;
     int64_t j1 = j0 + FAST_GB_BLOCK < n_out ? j0 + FAST_GB_BLOCK : n_out;
-    int64_t k0 = chunk * PYBP_FAST_KC;
-    int64_t k1 = J->K - k0 < PYBP_FAST_KC ? J->K : k0 + PYBP_FAST_KC;
+    int64_t k0, k1 = SFX(fast_kc)(J, chunk, &k0);
     REAL s[FAST_GB_BLOCK];
+    k1 += k0;
     for (j = j0; j < j1; ++j) s[j - j0] = 0;
     for (k = k0; k < k1; ++k) {
         const REAL *d = J->D + k * n_out;
@@ -195,10 +191,10 @@ static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
     int64_t pc, kc = SFX(fast_kc)(J, J->chunk, &pc);
     (void)worker;
     if (t < J->mpanels)
-        SFX(fast_pack_a)(J, J->chunk, t, J->Ap + t * kc * FAST_MR);
+        SFX(fast_pack_panel)(J, J->chunk, 0, t, J->Ap + t * kc * FAST_MR);
     else if (t < J->mpanels + J->npanels)
-        SFX(fast_pack_b)(J, J->chunk, t - J->mpanels,
-                         J->Bp + (t - J->mpanels) * kc * FAST_NR);
+        SFX(fast_pack_panel)(J, J->chunk, 1, t - J->mpanels,
+                             J->Bp + (t - J->mpanels) * kc * FAST_NR);
     else
         SFX(fast_gb_block)(J, J->chunk, t - J->mpanels - J->npanels);
 }
@@ -407,9 +403,9 @@ static void SFX(fast_share)(const SFX(fast_job) *J, int64_t s, REAL *priv)
             /* own A rows first, then all of B, kc x FAST_NR per panel */
             REAL *Bp = priv + (p1 - p0) * kc_max * FAST_MR;
             for (r = p0; r < p1; ++r)
-                SFX(fast_pack_a)(J, chunk, r, priv + (r - p0) * kc * FAST_MR);
+                SFX(fast_pack_panel)(J, chunk, 0, r, priv + (r - p0) * kc * FAST_MR);
             for (r = 0; r < J->npanels; ++r)
-                SFX(fast_pack_b)(J, chunk, r, Bp + r * kc * FAST_NR);
+                SFX(fast_pack_panel)(J, chunk, 1, r, Bp + r * kc * FAST_NR);
             for (i0 = p0; i0 < p1; i0 += mc_panels)
                 SFX(fast_compute_block)(J, chunk, priv, p0, kc * FAST_MR, Bp,
                                         0, kc * FAST_NR, i0,
@@ -419,9 +415,9 @@ static void SFX(fast_share)(const SFX(fast_job) *J, int64_t s, REAL *priv)
             /* all of A first, then own B columns */
             REAL *Bp = priv + J->mpanels * kc_max * FAST_MR;
             for (r = 0; r < J->mpanels; ++r)
-                SFX(fast_pack_a)(J, chunk, r, priv + r * kc * FAST_MR);
+                SFX(fast_pack_panel)(J, chunk, 0, r, priv + r * kc * FAST_MR);
             for (r = p0; r < p1; ++r)
-                SFX(fast_pack_b)(J, chunk, r, Bp + (r - p0) * kc * FAST_NR);
+                SFX(fast_pack_panel)(J, chunk, 1, r, Bp + (r - p0) * kc * FAST_NR);
             for (i0 = 0; i0 < J->mpanels; i0 += mc_panels)
                 SFX(fast_compute_block)(J, chunk, priv, 0, kc * FAST_MR, Bp,
                                         p0, kc * FAST_NR, i0,
@@ -766,32 +762,52 @@ static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
     }
 }
 
-/* Dp[r, i] = A'(P[r, i]) sum_j D[r, j] W[j, i] for r < n (n small), in
- * tiles of FAST_SMALL_TILE outputs. */
+/* y[i] = sum_j d[j] W[j, i] for i < ni (ni <= FAST_SMALL_TILE), j < kc (one
+ * k block): one FAST_MADD chain from zero per output; inlined with ni =
+ * FAST_SMALL_TILE, a constant, the sums stay in vector registers. */
+FAST_INLINE void SFX(delta_tile)(int64_t ni, const REAL *d, int64_t kc,
+                                 const REAL *W, int64_t n_in, REAL *y)
+{
+    REAL t[FAST_SMALL_TILE];
+    int64_t i, j;
+    for (i = 0; i < ni; ++i) t[i] = 0;
+    for (j = 0; j < kc; ++j) {
+        const REAL dj = d[j], *w = W + j * n_in;
+        for (i = 0; i < ni; ++i) t[i] = FAST_MADD(dj, w[i], t[i]);
+    }
+    for (i = 0; i < ni; ++i) y[i] = t[i];
+}
+
+/* Dp[r, i] = A'(P[r, i]) sum_j D[r, j] W[j, i] for r < n, in tiles of
+ * FAST_SMALL_TILE outputs: per k block of PYBP_FAST_KC terms a chain from
+ * zero (delta_tile), blocks added in order, then the derivative. */
 static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
                                   const REAL *D, const REAL *W, const REAL *P,
                                   int act, REAL *Dp)
 {
-    int64_t r, i0, i, j, jc;
+    int64_t r, i0, i, jc;
     for (r = 0; r < n; ++r) {
         const REAL *d = D + r * n_out;
+        REAL *y = Dp + r * n_in;
         for (i0 = 0; i0 < n_in; i0 += FAST_SMALL_TILE) {
             const int64_t ni = n_in - i0 < FAST_SMALL_TILE ? n_in - i0
                                                           : FAST_SMALL_TILE;
-            REAL y[FAST_SMALL_TILE], t[FAST_SMALL_TILE];
+            REAL t[FAST_SMALL_TILE];
             for (jc = 0; jc < n_out; jc += PYBP_FAST_KC) {
                 const int64_t kc = n_out - jc < PYBP_FAST_KC ? n_out - jc
                                                              : PYBP_FAST_KC;
-                for (i = 0; i < ni; ++i) t[i] = 0;
-                for (j = jc; j < jc + kc; ++j) {
-                    const REAL dj = d[j], *w = W + j * n_in + i0;
-                    for (i = 0; i < ni; ++i) t[i] = FAST_MADD(dj, w[i], t[i]);
-                }
-                for (i = 0; i < ni; ++i) y[i] = jc == 0 ? t[i] : y[i] + t[i];
+                REAL *dst = jc == 0 ? y + i0 : t;
+                if (ni == FAST_SMALL_TILE)
+                    SFX(delta_tile)(FAST_SMALL_TILE, d + jc, kc,
+                                    W + jc * n_in + i0, n_in, dst);
+                else
+                    SFX(delta_tile)(ni, d + jc, kc, W + jc * n_in + i0, n_in,
+                                    dst);
+                if (jc > 0)
+                    for (i = 0; i < ni; ++i) y[i0 + i] = y[i0 + i] + t[i];
             }
-            if (P) SFX(fast_scale_by_derivative)(act, P + r * n_in + i0, ni, y);
-            for (i = 0; i < ni; ++i) Dp[r * n_in + i0 + i] = y[i];
         }
+        if (P) SFX(fast_scale_by_derivative)(act, P + r * n_in, n_in, y);
     }
 }
 
@@ -815,45 +831,15 @@ typedef struct SFX(fast_delta_job) {
     REAL *Dp;
 } SFX(fast_delta_job);
 
-/* y[i] = sum_j d[j] W[j, i0 + i] for i < ni (ni <= FAST_SMALL_TILE), j <
- * n_out <= PYBP_FAST_KC: one FAST_MADD chain from zero per output, as
- * fast_delta_small's; inlined with ni = FAST_SMALL_TILE, a constant, the
- * sums stay in vector registers. */
-FAST_INLINE void SFX(delta_few_tile)(int64_t ni, const REAL *d, int64_t n_out,
-                                     const REAL *W, int64_t n_in, REAL *y)
-{
-    REAL t[FAST_SMALL_TILE];
-    int64_t i, j;
-    for (i = 0; i < ni; ++i) t[i] = 0;
-    for (j = 0; j < n_out; ++j) {
-        const REAL dj = d[j], *w = W + j * n_in;
-        for (i = 0; i < ni; ++i) t[i] = FAST_MADD(dj, w[i], t[i]);
-    }
-    for (i = 0; i < ni; ++i) y[i] = t[i];
-}
-
 static void SFX(fast_delta_rows_task)(void *vctx, int64_t t, int worker)
 {
     const SFX(fast_delta_job) *J = (const SFX(fast_delta_job) *)vctx;
     int64_t r0 = t * FAST_DELTA_TASK_ROWS, r1 = r0 + FAST_DELTA_TASK_ROWS;
-    int64_t r, i0;
     (void)worker;
     if (r1 > J->n) r1 = J->n;
-    for (r = r0; r < r1; ++r) {
-        const REAL *d = J->D + r * J->n_out;
-        REAL *y = J->Dp + r * J->n_in;
-        for (i0 = 0; i0 < J->n_in; i0 += FAST_SMALL_TILE) {
-            const int64_t ni = J->n_in - i0 < FAST_SMALL_TILE ? J->n_in - i0
-                                                              : FAST_SMALL_TILE;
-            if (ni == FAST_SMALL_TILE)
-                SFX(delta_few_tile)(FAST_SMALL_TILE, d, J->n_out, J->W + i0,
-                                    J->n_in, y + i0);
-            else
-                SFX(delta_few_tile)(ni, d, J->n_out, J->W + i0, J->n_in, y + i0);
-        }
-        if (J->P)
-            SFX(fast_scale_by_derivative)(J->act, J->P + r * J->n_in, J->n_in, y);
-    }
+    SFX(fast_delta_small)(r1 - r0, J->n_in, J->n_out, J->D + r0 * J->n_out,
+                          J->W, J->P ? J->P + r0 * J->n_in : NULL, J->act,
+                          J->Dp + r0 * J->n_in);
 }
 
 /* Checks the workspace, allocating it when ws is NULL; runs; frees. */
