@@ -28,6 +28,9 @@
 #define R_TANH tanh
 #define R_FABS fabs
 #define R_SQRT sqrt
+#define R_BITS uint64_t /* a REAL's bits; |x|'s mask; the exponent's unit */
+#define R_ABS_BITS 0x7FFFFFFFFFFFFFFFull
+#define R_EXP_UNIT 0x0010000000000000ull
 #define R_FAST_FORWARD pybp_fast_forward_f64
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f64
 #define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f64
@@ -57,6 +60,9 @@
 #undef R_TANH
 #undef R_FABS
 #undef R_SQRT
+#undef R_BITS
+#undef R_ABS_BITS
+#undef R_EXP_UNIT
 
 #define REAL float
 #define SFX(name) PYBP_PASTE3(name, _f32_, PYBP_ISA)
@@ -66,6 +72,9 @@
 #define R_TANH tanhf
 #define R_FABS fabsf
 #define R_SQRT sqrtf
+#define R_BITS uint32_t
+#define R_ABS_BITS 0x7FFFFFFFu
+#define R_EXP_UNIT 0x00800000u
 #define R_FAST_FORWARD pybp_fast_forward_f32
 #define R_FAST_FORWARD_ROW pybp_fast_forward_row_f32
 #define R_FAST_SGD_SAMPLE pybp_fast_sgd_sample_f32

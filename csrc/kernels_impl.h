@@ -873,10 +873,19 @@ void SFX(pybp_evaluate)(const pybp_net *net, const REAL *params,
  * started on it. */
 #define PYBP_GATHER_AHEAD 2
 
-/* Gathered rows: dst[r, :] = src[idx[r], :] for r < n. */
-static void SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
-                                    int64_t n, int64_t width, REAL *dst)
+/* Gathered rows: dst[r, :] = src[idx[r], :] for r < n.  With check, also
+ * whether every copied value is finite (zero when one is NaN or infinite),
+ * on the read the training makes anyway, instead of a pass of its own over
+ * X: adding the exponent's unit to |v|'s bits carries into the sign bit
+ * exactly when the exponent is all ones (infinity, NaN), so the sign bit
+ * of the OR of those sums says whether any value was not finite -- integer
+ * operations, which the compiler vectorises with the copy (a test of
+ * v - v in floating point keeps the copy scalar or takes twice the work). */
+static int SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
+                                   int64_t n, int64_t width, REAL *dst,
+                                   int check)
 {
+    R_BITS seen = 0;
     int64_t r, c;
     for (r = 0; r < n; ++r) {
         const REAL *s = src + idx[r] * width;
@@ -891,8 +900,19 @@ static void SFX(gather_rows_serial)(const REAL *src, const int64_t *idx,
                 __builtin_prefetch(ahead + off, 0, 0);
         }
 #endif
-        for (c = 0; c < width; ++c) d[c] = s[c];
+        if (check) {
+            for (c = 0; c < width; ++c) {
+                const REAL v = s[c];
+                R_BITS u;
+                d[c] = v;
+                memcpy(&u, &v, sizeof u);
+                seen |= (u & R_ABS_BITS) + R_EXP_UNIT;
+            }
+        } else {
+            for (c = 0; c < width; ++c) d[c] = s[c];
+        }
     }
+    return (seen >> (8 * sizeof(R_BITS) - 1)) == 0;
 }
 
 #ifdef PYBP_FAST_LAYERS
@@ -904,33 +924,43 @@ typedef struct SFX(gather_job) {
     const int64_t *idx;
     int64_t n, width;
     REAL *dst;
+    int check;
+    /* bad[w]: worker w copied a value that is not finite (each worker
+     * writes only its own flag) */
+    unsigned char bad[PYBP_MAX_THREADS];
 } SFX(gather_job);
 
 static void SFX(gather_task)(void *ctx, int64_t t, int worker)
 {
-    const SFX(gather_job) *J = (const SFX(gather_job) *)ctx;
+    SFX(gather_job) *J = (SFX(gather_job) *)ctx;
     const int64_t r0 = t * PYBP_GATHER_ROWS;
     const int64_t n = J->n - r0 < PYBP_GATHER_ROWS ? J->n - r0
                                                    : PYBP_GATHER_ROWS;
-    (void)worker;
-    SFX(gather_rows_serial)(J->src, J->idx + r0, n, J->width,
-                            J->dst + r0 * J->width);
+    if (!SFX(gather_rows_serial)(J->src, J->idx + r0, n, J->width,
+                                 J->dst + r0 * J->width, J->check))
+        J->bad[worker] = 1;
 }
 #endif
 
-static void SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
-                             int64_t width, REAL *dst)
+/* gather_rows_serial's copy (and check), over the pool when it is large. */
+static int SFX(gather_rows)(const REAL *src, const int64_t *idx, int64_t n,
+                            int64_t width, REAL *dst, int check)
 {
 #ifdef PYBP_FAST_LAYERS
     if (n * width >= 65536 && n >= 2 * PYBP_GATHER_ROWS) {
         SFX(gather_job) J;
+        int w, workers, ok = 1;
         J.src = src; J.idx = idx; J.n = n; J.width = width; J.dst = dst;
-        pybp_pool_run((n + PYBP_GATHER_ROWS - 1) / PYBP_GATHER_ROWS,
-                      SFX(gather_task), &J, 0);
-        return;
+        J.check = check;
+        memset(J.bad, 0, sizeof J.bad);
+        workers = pybp_pool_run((n + PYBP_GATHER_ROWS - 1) / PYBP_GATHER_ROWS,
+                                SFX(gather_task), &J, 0);
+        for (w = 0; w < workers; ++w)
+            if (J.bad[w]) ok = 0;
+        return ok;
     }
 #endif
-    SFX(gather_rows_serial)(src, idx, n, width, dst);
+    return SFX(gather_rows_serial)(src, idx, n, width, dst, check);
 }
 
 /* sum_r sw[idx[r]] for r < n, in order. */
@@ -950,6 +980,13 @@ static double SFX(gathered_weight)(const REAL *sw, const int64_t *idx,
 static int SFX(fused_sgd)(const pybp_optim *opt)
 {
     return opt->kind == PYBP_OPT_SGD && opt->momentum == 0;
+}
+
+/* Whether an epoch gathers its batches' rows (batched_epoch), rather than
+ * reading each sample's row of X in place (sample_sgd_epoch). */
+static int SFX(gathers)(const pybp_optim *opt, const pybp_task *task)
+{
+    return !(task->batch == 1 && SFX(fused_sgd)(opt));
 }
 
 /*
@@ -1131,7 +1168,7 @@ static int64_t SFX(batched_epoch)(const pybp_net *net, pybp_optim *opt,
                                   const pybp_task *task, REAL *work,
                                   pybp_stats *stats,
                                   pybp_progress_fn progress, void *ctx,
-                                  double *work_since)
+                                  double *work_since, int *x_bad)
 {
     const int L = net->n_layers;
     const int64_t n_in = net->sizes[0], m = net->sizes[L];
@@ -1167,8 +1204,13 @@ static int64_t SFX(batched_epoch)(const pybp_net *net, pybp_optim *opt,
         for (done = 0; done < b;) {
             const int64_t c = (b - done < chunk) ? b - done : chunk;
             const REAL *swc = NULL;
-            SFX(gather_rows)(X, idx + done, c, n_in, xb);
-            SFX(gather_rows)(T, idx + done, c, m, tb);
+            if (!SFX(gather_rows)(X, idx + done, c, n_in, xb, x_bad != NULL)) {
+                /* a value of X is not finite: the batch is abandoned
+                 * before any of it is applied; the caller undoes the rest */
+                *x_bad = 1;
+                return full_batch ? 0 : start;
+            }
+            SFX(gather_rows)(T, idx + done, c, m, tb, 0);
             if (sw) {
                 for (r = 0; r < c; ++r) swb[r] = sw[idx[done + r]];
                 swc = swb;
@@ -1223,21 +1265,24 @@ static int64_t SFX(batched_epoch)(const pybp_net *net, pybp_optim *opt,
 }
 
 /* pybp_train_epoch's body; *work_since counts multiply-adds since the last
- * progress call, carried across the epochs of pybp_train_epochs. */
+ * progress call, carried across the epochs of pybp_train_epochs.  x_bad
+ * not NULL (only where SFX(gathers)): the rows of X are checked finite as
+ * they are gathered, and a bad one sets *x_bad and stops the epoch. */
 static int64_t SFX(epoch)(const pybp_net *net, const pybp_plan *plan,
                           pybp_optim *opt, REAL *params, REAL *state,
                           const REAL *X, const REAL *T, const REAL *sw,
                           const int64_t *order, int64_t n,
                           const pybp_task *task, REAL *work,
                           pybp_stats *stats, pybp_progress_fn progress,
-                          void *ctx, double *work_since)
+                          void *ctx, double *work_since, int *x_bad)
 {
-    if (task->batch == 1 && SFX(fused_sgd)(opt))
+    if (!SFX(gathers)(opt, task))
         return SFX(sample_sgd_epoch)(net, plan, opt, params, X, T, sw, order,
                                      n, task, work, stats, progress, ctx,
                                      work_since);
     return SFX(batched_epoch)(net, opt, params, state, X, T, sw, order, n,
-                              task, work, stats, progress, ctx, work_since);
+                              task, work, stats, progress, ctx, work_since,
+                              x_bad);
 }
 
 int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
@@ -1252,7 +1297,7 @@ int64_t SFX(pybp_train_epoch)(const pybp_net *net, pybp_optim *opt,
     pybp_plan plan;
     pybp_plan_init(net, &plan);
     return SFX(epoch)(net, &plan, opt, params, state, X, T, sw, order, n,
-                      task, work, stats, progress, ctx, &work_since);
+                      task, work, stats, progress, ctx, &work_since, NULL);
 }
 
 /* Nonzero when every one of the count values is finite: v - v is 0 for a
@@ -1330,6 +1375,7 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
 {
     const int64_t np = plan->n_params;
     const int64_t ns = (int64_t)pybp_optim_state_slots(opt) * np;
+    const int64_t x_count = n * net->sizes[0];
     SFX(progress_box) box;
     double work_since = 0;
     int64_t e, k;
@@ -1347,6 +1393,16 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
         double *rec = record + 4 * e;
         double loss = 0;
         int64_t done;
+        int x_bad = 0, checking = ep->check_x;
+        if (checking && !SFX(gathers)(opt, task)) {
+            /* The per-sample loop reads X's rows in place: X is checked
+             * whole before the epoch, and nothing has changed yet. */
+            if (!SFX(all_finite)(X, x_count)) {
+                ep->stop = PYBP_STOP_BAD_INPUT;
+                return e;
+            }
+            checking = ep->check_x = 0;
+        }
         if (ep->seeds) {
             uint64_t rng = ep->seeds[e];
             pybp_shuffle_order(&rng, order, n);
@@ -1357,7 +1413,21 @@ static int64_t SFX(epochs_loop)(const pybp_net *net, const pybp_plan *plan,
         done = SFX(epoch)(net, plan, opt, run, state, X, T, sw, order, n,
                           task, work, &stats,
                           progress ? SFX(noting_progress) : NULL, &box,
-                          &work_since);
+                          &work_since, checking ? &x_bad : NULL);
+        if (checking) {
+            /* An epoch that stopped before gathering every row leaves the
+             * rest of X unchecked: checked here, so that the check is
+             * whole whenever this returns without PYBP_STOP_BAD_INPUT. */
+            if (!x_bad && done < n && !SFX(all_finite)(X, x_count)) x_bad = 1;
+            if (x_bad) {
+                SFX(copy)(run, backup, n_run);
+                if (ns) SFX(copy)(state, backup + n_run, ns);
+                opt->step = step0;
+                ep->stop = PYBP_STOP_BAD_INPUT;
+                return e;
+            }
+            ep->check_x = 0;
+        }
         rec[0] = stats.loss_sum;
         rec[1] = stats.weight_sum;
         rec[2] = stats.correct_sum;

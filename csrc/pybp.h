@@ -129,8 +129,10 @@ enum pybp_stop {
     PYBP_STOP_PATIENCE = 2,    /* ep->wait reached ep->patience              */
     PYBP_STOP_DIVERGED = 3,    /* the last epoch diverged and was undone     */
     PYBP_STOP_ASKED = 4,       /* progress asked, between epochs             */
-    PYBP_STOP_ASKED_INSIDE = 5 /* progress asked inside the last epoch, which
+    PYBP_STOP_ASKED_INSIDE = 5, /* progress asked inside the last epoch, which
                                   the caller finishes (see below)            */
+    PYBP_STOP_BAD_INPUT = 6    /* ep->check_x: a value of X is not finite;
+                                  the epoch was undone and is not recorded   */
 };
 
 /*
@@ -153,6 +155,9 @@ typedef struct pybp_epochs {
     int improved;          /* out: nonzero if best_params was written         */
     int64_t last_step0;    /* out: opt->step before the last epoch recorded   */
     int stop;              /* out: enum pybp_stop                             */
+    int check_x;           /* in/out: nonzero: X is not known to be finite,
+                              and the next epoch checks its values as it
+                              reads them (see below); 0 once it has       */
 } pybp_epochs;
 
 /*
@@ -307,6 +312,15 @@ PYBP_KERNEL_TYPES(float, f32)
  *   - patience > 0 and wait >= patience: PYBP_STOP_PATIENCE;
  *   - every few million multiply-adds (counted across epochs, as inside
  *     one), progress(ctx, -1); nonzero: PYBP_STOP_ASKED.
+ * With ep->check_x, the first epoch also checks that every value of X is
+ * finite: a batched epoch as it gathers each batch's rows (the read the
+ * training makes anyway, so a separate pass over a large X is saved), and
+ * all of X before it starts when it reads rows in place (batch 1, plain
+ * SGD); an epoch that stops early has the rest of X checked after it.  A
+ * value that is not finite stops before any batch containing it is
+ * applied: params, state and opt->step are put back as they were before
+ * the epoch, stop = PYBP_STOP_BAD_INPUT, and that epoch is not counted in
+ * the return value.  Otherwise ep->check_x is 0 on return.
  * Assumptions (not checked): as pybp_train_epoch with N = n; ep->lr and
  * ep->seeds NULL or max_epochs values each; order holds n values, backup
  * (1 + pybp_optim_state_slots(opt)) * pybp_n_params values, best_params

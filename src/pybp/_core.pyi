@@ -117,7 +117,7 @@ class Core:
                      seeds: NDArray[np.uint64], target_loss: float | None,
                      watch: bool, patience: int, min_delta: float,
                      best: float, wait: int, progress: _Progress = None,
-                     ) -> tuple[Any, ...]:
+                     check_x: bool = False) -> tuple[Any, ...]:
         """Up to len(record) epochs in one C call (pybp_train_epochs)."""
     def train_epoch(self, spec: dict[str, Any], step: int, params: _Floats,
                     state: _Floats, X: _Floats, T: _Floats, sw: _Floats,

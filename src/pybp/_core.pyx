@@ -270,7 +270,8 @@ def shuffle(uint64_t rng, int64_t[::1] order):
 # What pybp_train_epochs returns as enum pybp_stop, by name.
 STOPS = {PYBP_STOP_MAX_EPOCHS: "max_epochs", PYBP_STOP_TARGET: "target_loss",
          PYBP_STOP_PATIENCE: "no_improvement", PYBP_STOP_DIVERGED: "diverged",
-         PYBP_STOP_ASKED: "asked", PYBP_STOP_ASKED_INSIDE: "asked_inside"}
+         PYBP_STOP_ASKED: "asked", PYBP_STOP_ASKED_INSIDE: "asked_inside",
+         PYBP_STOP_BAD_INPUT: "bad_input"}
 
 # Values of the on-stack workspace Core.predict_ready uses before allocating.
 cdef enum:
@@ -813,7 +814,7 @@ cdef class Core:
                      double threshold, work, order, backup, best_params,
                      record, lrs, seeds, target_loss, bint watch,
                      int64_t patience, double min_delta, double best,
-                     int64_t wait, progress=None):
+                     int64_t wait, progress=None, bint check_x=False):
         """Up to len(record) epochs over all of X in one C call
         (pybp_train_epochs; see csrc/pybp.h for the rules it decides).
 
@@ -826,7 +827,9 @@ cdef class Core:
         lrs: one learning rate per epoch, or empty for spec's; seeds: one
         order seed per epoch (see shuffle), or empty for data order;
         best_params empty for none; target_loss None for none; patience 0
-        for none.
+        for none.  check_x: X has not been checked finite; the first epoch
+        checks it as it reads it, and a value that is not finite stops with
+        "bad_input", that epoch undone and not recorded.
 
         Returns (epochs recorded, stop reason (a STOPS value), optimizer
         step, best, wait, whether best_params was written, optimizer step
@@ -901,6 +904,7 @@ cdef class Core:
             ep.improved = 0
             ep.last_step0 = step
             ep.stop = PYBP_STOP_MAX_EPOCHS
+            ep.check_x = check_x
             if ep.max_epochs == 0:
                 return (0, STOPS[ep.stop], opt.step, best, wait, False,
                         step, None)

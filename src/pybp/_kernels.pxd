@@ -71,6 +71,7 @@ cdef extern from "pybp.h" nogil:
         PYBP_STOP_DIVERGED
         PYBP_STOP_ASKED
         PYBP_STOP_ASKED_INSIDE
+        PYBP_STOP_BAD_INPUT
 
     ctypedef struct pybp_epochs:
         int64_t max_epochs
@@ -86,6 +87,7 @@ cdef extern from "pybp.h" nogil:
         int improved
         int64_t last_step0
         int stop
+        int check_x
 
     ctypedef int (*pybp_progress_fn)(void *ctx, int64_t samples_done) noexcept
 

@@ -193,16 +193,31 @@ def loss_for(loss: object, output_activation: str) -> str:
     return loss
 
 
-def array(name: str, value: object, dtype: DTypeLike) -> FloatArray:
+def plain(value: object, dtype: DTypeLike) -> bool:
+    """Whether value already is what array() returns, unchanged (the same
+    object), when it is finite: an ndarray of dtype with at least one
+    dimension, C-contiguous and aligned."""
+    return (type(value) is np.ndarray and value.ndim > 0
+            and value.dtype == dtype and value.flags.c_contiguous
+            and value.flags.aligned)
+
+
+def array(name: str, value: object, dtype: DTypeLike,
+          finite: bool = True) -> FloatArray:
     """value as a C-contiguous, aligned array of dtype: numeric, finite.
-    Masked arrays are refused (their mask would be silently dropped)."""
-    if type(value) is np.ndarray and value.ndim and value.dtype == dtype \
-            and _core.all_finite(value):
+    Masked arrays are refused (their mask would be silently dropped).
+    finite=False: a plain() value is returned without the finiteness
+    check, which the caller then owes (see require_finite); any other value
+    is converted and checked as usual."""
+    if type(value) is np.ndarray and value.ndim and value.dtype == dtype:
         # Already what the general path below would return unchanged (the
         # same object): C-contiguous, aligned, this dtype, finite -- checked
         # in one C pass.  Anything else, or a non-finite value, goes the
         # general way, which converts it or says what is wrong.
-        return value
+        if not finite and plain(value, dtype):
+            return value
+        if _core.all_finite(value):
+            return value
     if isinstance(value, np.ma.MaskedArray):
         raise TypeError(f"{name}: masked arrays are not supported: fill or "
                         f"drop masked values, e.g. {name}.filled(...), or "
@@ -232,9 +247,20 @@ def array(name: str, value: object, dtype: DTypeLike) -> FloatArray:
         if source.dtype != a.dtype and not _count_nonfinite(source):
             raise ValueError(f"{name} has {bad} value(s) too large for "
                              f"{np.dtype(dtype).name}")
-        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); "
-                         "all values must be finite")
+        raise _not_finite(name, bad)
     return a
+
+
+def _not_finite(name: str, bad: int) -> ValueError:
+    return ValueError(f"{name} contains {bad} NaN or infinite value(s); "
+                      "all values must be finite")
+
+
+def require_finite(name: str, a: FloatArray) -> None:
+    """array()'s finiteness check, owed for an array it returned with
+    finite=False: the same ValueError when a value of a is not finite."""
+    if not _core.all_finite(a):
+        raise _not_finite(name, _count_nonfinite(a))
 
 
 def _count_nonfinite(a: np.ndarray[Any, Any], block: int = 1 << 20) -> int:
@@ -261,13 +287,16 @@ def asarray(value: object) -> np.ndarray[Any, Any]:
 
 
 def samples(X: object, T: object, n_in: int, n_out: int, dtype: DTypeLike,
-            allow_empty: bool = False) -> tuple[FloatArray, FloatArray, bool]:
+            allow_empty: bool = False,
+            finite_x: bool = True) -> tuple[FloatArray, FloatArray, bool]:
     """X as (n, n_in) and T as (n, n_out); a 1-D X is one sample.
 
     Returns (X, T, single) with single True for a 1-D X.  T may be 1-D for a
-    single-output network when X is 2-D.
+    single-output network when X is 2-D.  finite_x=False: as array()'s
+    finite=False, for X.
     """
-    X, single = inputs(X, n_in, dtype, allow_empty=allow_empty)
+    X, single = inputs(X, n_in, dtype, allow_empty=allow_empty,
+                       finite=finite_x)
     n = X.shape[0]
     T = array("T", T, dtype)
     if single:
@@ -293,8 +322,9 @@ def samples(X: object, T: object, n_in: int, n_out: int, dtype: DTypeLike,
 
 
 def inputs(X: object, n_in: int, dtype: DTypeLike,
-           allow_empty: bool = True) -> tuple[FloatArray, bool]:
-    X = array("X", X, dtype)
+           allow_empty: bool = True,
+           finite: bool = True) -> tuple[FloatArray, bool]:
+    X = array("X", X, dtype, finite)
     single = X.ndim == 1
     if single:
         if X.shape[0] != n_in:

@@ -466,11 +466,16 @@ class Trainer:
         """Train net on X, T for up to `epochs` epochs; returns a History."""
         loss = _validate.loss_for(self.loss, net.output_activation)
         epochs = _validate.integer("epochs", epochs, minimum=0)
-        X, T, sw = _training_data(net, X, T, sample_weight, loss)
+        X, T, sw, x_unchecked = _training_data(net, X, T, sample_weight, loss,
+                                               defer_x=epochs > 0)
+        X_given = X
         X, T, sw, val = _split_validation(net, X, T, sw, validation_data,
                                           validation_split, loss)
+        if x_unchecked and not self._epochs_in_c(net, val):
+            _validate.require_finite("X", X_given)
+            x_unchecked = False
         with net._guard.writing("fit"):
-            return self._run(net, X, T, sw, val, loss, epochs)
+            return self._run(net, X, T, sw, val, loss, epochs, x_unchecked)
 
     def partial_fit(self, net: Network, X: ArrayLike, T: ArrayLike, *,
                     sample_weight: ArrayLike | None = None) -> History:
@@ -481,15 +486,30 @@ class Trainer:
         multiple of batch_size (a batch never spans two chunks).
         """
         loss = _validate.loss_for(self.loss, net.output_activation)
-        X, T, sw = _training_data(net, X, T, sample_weight, loss)
+        X, T, sw, x_unchecked = _training_data(net, X, T, sample_weight, loss,
+                                               defer_x=True)
+        if x_unchecked and not self._epochs_in_c(net, None):
+            _validate.require_finite("X", X)
+            x_unchecked = False
         with net._guard.writing("partial_fit"):
-            return self._run(net, X, T, sw, None, loss, 1)
+            return self._run(net, X, T, sw, None, loss, 1, x_unchecked)
 
-    def _run(self, net, X, T, sw, val, loss, epochs):
+    def _epochs_in_c(self, net, val):
+        """Whether a fit runs its epochs in C (run_chunks): nothing needs
+        Python between epochs (no validation data, callbacks, progress bar,
+        or a schedule that is not a pure function of the epoch)."""
+        schedule = self.optimizer.schedule
+        return (CHUNKED and net.backend == "c" and val is None
+                and not self.callbacks and not self.verbose
+                and (schedule is None or type(schedule) in _PURE_SCHEDULES))
+
+    def _run(self, net, X, T, sw, val, loss, epochs, x_unchecked=False):
         """Up to `epochs` epochs; the stopping rules between them.  The
-        caller holds net's guard; snapshots are served between epochs."""
+        caller holds net's guard; snapshots are served between epochs.
+        x_unchecked: X (a plain array) has not been checked finite, and the
+        epochs in C check it as they first read it (only when they run)."""
         _validate.parameters(net.params, net.weights, net.biases)
-        run = _Run(self, net, X, T, sw, val, loss, epochs)
+        run = _Run(self, net, X, T, sw, val, loss, epochs, x_unchecked)
         stall = _StallCheck(net, X, T, sw, loss)
         stopped = "max_epochs"
         with _Interrupts() as interrupts:
@@ -518,7 +538,8 @@ class _Run:
     """One fit's bookkeeping: the History, the best parameters, the patience
     count, the deadline and the progress bar; Trainer._run drives it."""
 
-    def __init__(self, trainer, net, X, T, sw, val, loss, epochs):
+    def __init__(self, trainer, net, X, T, sw, val, loss, epochs,
+                 x_unchecked=False):
         self.trainer, self.net, self.val, self.loss = trainer, net, val, loss
         self.n = len(X)
         self.history = History()
@@ -540,11 +561,10 @@ class _Run:
         self.bar = ProgressBar(epochs, self.n) if trainer.verbose else None
         backend = _backend.get(net.backend)
         self.shuffler = backend.shuffle
-        schedule = trainer.optimizer.schedule
-        self.chunked = (CHUNKED and net.backend == "c" and val is None
-                        and not trainer.callbacks and self.bar is None
-                        and (schedule is None
-                             or type(schedule) in _PURE_SCHEDULES))
+        self.chunked = trainer._epochs_in_c(net, val)
+        # Only the epochs in C can take over X's finiteness check.
+        assert self.chunked or not x_unchecked
+        self.x_unchecked = x_unchecked
         if self.chunked:
             self._setup_chunks(X, T, sw, epochs)
         else:
@@ -749,6 +769,8 @@ class _Run:
         remaining = epochs
         while remaining > 0:
             if self.past_deadline():
+                if self.x_unchecked:    # stopped before any epoch ran
+                    _validate.require_finite("X", self.X)
                 return "max_seconds"
             lrs, k = self._chunk_rates(min(remaining, EPOCH_CHUNK))
             if k == 0:
@@ -776,7 +798,7 @@ class _Run:
                 trainer.target_loss,
                 self.track_best or trainer.patience is not None,
                 trainer.patience or 0, trainer.min_delta, self.best,
-                self.wait, progress)
+                self.wait, progress, check_x=self.x_unchecked)
             seconds = (time.perf_counter() - t0) / max(recorded, 1)
             if self.shuffled and recorded < k:
                 # The stream as if only the epochs run had drawn their seeds.
@@ -785,6 +807,16 @@ class _Run:
             if improved:
                 self.best_params = self.best_buf.copy()
             trainer._step = step
+            if stop == "bad_input":
+                # C found a value of X that is not finite and undid the
+                # fit's first epoch: the network, the optimizer and the
+                # stream are as before the fit, and the error is the one
+                # an up-front check gives.
+                _validate.require_finite("X", self.X)
+                raise RuntimeError("the training stopped on a value of X "
+                                   "that is not finite, but a second look "
+                                   "found none (was X changed meanwhile?)")
+            self.x_unchecked = False
             rec = self.record[:recorded]
             if exc is not None:
                 # Raised inside an epoch, C stopped it ("asked_inside", or
@@ -921,13 +953,18 @@ class _StallCheck:
         _warn.warn(message)
 
 
-def _training_data(net, X, T, sample_weight, loss):
-    """Validated training (X, T, sample weights) for net and loss."""
+def _training_data(net, X, T, sample_weight, loss, defer_x=False):
+    """Validated training (X, T, sample weights) for net and loss, and
+    whether X's finiteness is still to be checked: with defer_x, an X that
+    is already a plain array of net's dtype is not read here (the epochs in
+    C check it as they read it, which saves a pass over a large X); any
+    other X is converted and checked."""
+    unchecked = defer_x and _validate.plain(X, net.dtype)
     X, T, _ = _validate.samples(X, T, net.n_inputs, net.n_outputs, net.dtype,
-                                allow_empty=False)
+                                allow_empty=False, finite_x=not unchecked)
     _validate.targets_for_loss(T, loss)
     sw = _validate.sample_weight(sample_weight, X.shape[0], net.dtype)
-    return X, T, sw
+    return X, T, sw, unchecked
 
 
 def _split_validation(net, X, T, sw, validation_data, validation_split, loss):
