@@ -81,18 +81,36 @@ static __m256d fact_reduce_pd(__m256d x, __m128i *k)
     return _mm256_fnmadd_pd(kf, _mm256_set1_pd(PYBP_LN2_LO), r);
 }
 
+/* exp(x) for x in [-PYBP_SIGMOID_CLAMP_F64, 0] (not NaN): 2^k applied as
+ * 2^(k - k/2) 2^(k/2), both normal, so that a subnormal result is rounded
+ * once */
+static __m256d fact_exp_clamped_pd(__m256d x)
+{
+    __m128i k, k1;
+    __m256d pm1 = fact_expm1_red_pd(fact_reduce_pd(x, &k)), s1;
+    k1 = _mm_srai_epi32(k, 1);
+    s1 = fact_pow2_pd(k1);
+    return _mm256_mul_pd(_mm256_fmadd_pd(pm1, s1, s1),
+                         fact_pow2_pd(_mm_sub_epi32(k, k1)));
+}
+
+/* exp(x) for x <= 0 or NaN (softmax's z - max z): NaN stays NaN, and below
+ * the clamp the result is 0 */
+static __m256d fact_exp_nonpos_pd(__m256d x)
+{
+    /* max returns its second operand for a NaN first one */
+    __m256d e = fact_exp_clamped_pd(
+        _mm256_max_pd(x, _mm256_set1_pd(-PYBP_SIGMOID_CLAMP_F64)));
+    return _mm256_blendv_pd(e, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+}
+
 static __m256d fact_sigmoid_pd(__m256d z)
 {
     const __m256d sign = _mm256_set1_pd(-0.0), one = _mm256_set1_pd(1.0);
     /* max returns its second operand for a NaN first one */
     __m256d x = _mm256_max_pd(_mm256_or_pd(z, sign),
                               _mm256_set1_pd(-PYBP_SIGMOID_CLAMP_F64));
-    __m128i k, k1;
-    __m256d pm1 = fact_expm1_red_pd(fact_reduce_pd(x, &k)), s1, e, num, y;
-    k1 = _mm_srai_epi32(k, 1);
-    s1 = fact_pow2_pd(k1);
-    e = _mm256_mul_pd(_mm256_fmadd_pd(pm1, s1, s1),
-                      fact_pow2_pd(_mm_sub_epi32(k, k1)));
+    __m256d e = fact_exp_clamped_pd(x), num, y;
     num = _mm256_blendv_pd(e, one,
                            _mm256_cmp_pd(z, _mm256_setzero_pd(), _CMP_GE_OQ));
     y = _mm256_div_pd(num, _mm256_add_pd(one, e));
@@ -148,17 +166,29 @@ static __m256 fact_reduce_ps(__m256 x, __m256i *k)
     return _mm256_fnmadd_ps(kf, _mm256_set1_ps(PYBP_LN2F_LO), r);
 }
 
+static __m256 fact_exp_clamped_ps(__m256 x)
+{
+    __m256i k, k1;
+    __m256 pm1 = fact_expm1_red_ps(fact_reduce_ps(x, &k)), s1;
+    k1 = _mm256_srai_epi32(k, 1);
+    s1 = fact_pow2_ps(k1);
+    return _mm256_mul_ps(_mm256_fmadd_ps(pm1, s1, s1),
+                         fact_pow2_ps(_mm256_sub_epi32(k, k1)));
+}
+
+static __m256 fact_exp_nonpos_ps(__m256 x)
+{
+    __m256 e = fact_exp_clamped_ps(
+        _mm256_max_ps(x, _mm256_set1_ps(-PYBP_SIGMOID_CLAMP_F32)));
+    return _mm256_blendv_ps(e, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
 static __m256 fact_sigmoid_ps(__m256 z)
 {
     const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
     __m256 x = _mm256_max_ps(_mm256_or_ps(z, sign),
                              _mm256_set1_ps(-PYBP_SIGMOID_CLAMP_F32));
-    __m256i k, k1;
-    __m256 pm1 = fact_expm1_red_ps(fact_reduce_ps(x, &k)), s1, e, num, y;
-    k1 = _mm256_srai_epi32(k, 1);
-    s1 = fact_pow2_ps(k1);
-    e = _mm256_mul_ps(_mm256_fmadd_ps(pm1, s1, s1),
-                      fact_pow2_ps(_mm256_sub_epi32(k, k1)));
+    __m256 e = fact_exp_clamped_ps(x), num, y;
     num = _mm256_blendv_ps(e, one,
                            _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GE_OQ));
     y = _mm256_div_ps(num, _mm256_add_ps(one, e));
@@ -290,13 +320,22 @@ FS_FN float fs_expm1_red_ss(float r)
 #define REAL_sd double
 #define REAL_ss float
 #define FS_ACTS(P, SIGN_CLAMP, TANH_CLAMP, LOG2E, HI, LO, FABS, COPYSIGN) \
-    FS_FN REAL_##P fs_sigmoid_##P(REAL_##P z)                                \
+    FS_FN REAL_##P fs_exp_clamped_##P(REAL_##P x)                            \
     {                                                                         \
-        const REAL_##P x = FS_MAX(-FABS(z), -(SIGN_CLAMP));                   \
         FS_REDUCE(P, x, k, LOG2E, HI, LO);                                    \
         const int32_t k1 = fs_half_down(k);                                   \
         const REAL_##P pm1 = fs_expm1_red_##P(r), s1 = fs_pow2_##P(k1);       \
-        const REAL_##P e = fs_fma_##P(pm1, s1, s1) * fs_pow2_##P(k - k1);     \
+        return fs_fma_##P(pm1, s1, s1) * fs_pow2_##P(k - k1);                 \
+    }                                                                         \
+    FS_FN REAL_##P fs_exp_nonpos_##P(REAL_##P x)                             \
+    {                                                                         \
+        const REAL_##P e = fs_exp_clamped_##P(FS_MAX(x, -(SIGN_CLAMP)));      \
+        return x != x ? x : e;                                                \
+    }                                                                         \
+    FS_FN REAL_##P fs_sigmoid_##P(REAL_##P z)                                \
+    {                                                                         \
+        const REAL_##P e =                                                    \
+            fs_exp_clamped_##P(FS_MAX(-FABS(z), -(SIGN_CLAMP)));              \
         const REAL_##P y = (z >= 0 ? (REAL_##P)1 : e) / ((REAL_##P)1 + e);    \
         return z != z ? z : y;                                                \
     }                                                                         \
@@ -343,12 +382,18 @@ FACT_ARRAY(fact_sigmoid_f32_avx2, float, 8, fact_sigmoid_ps, fs_sigmoid_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
 FACT_ARRAY(fact_tanh_f32_avx2, float, 8, fact_tanh_ps, fs_tanh_ss,
            _mm256_loadu_ps, _mm256_storeu_ps)
+FACT_ARRAY(fact_exp_nonpos_f64_avx2, double, 4, fact_exp_nonpos_pd,
+           fs_exp_nonpos_sd, _mm256_loadu_pd, _mm256_storeu_pd)
+FACT_ARRAY(fact_exp_nonpos_f32_avx2, float, 8, fact_exp_nonpos_ps,
+           fs_exp_nonpos_ss, _mm256_loadu_ps, _mm256_storeu_ps)
 #undef FACT_ARRAY
 
 #define FAST_SIGMOID_F64 fact_sigmoid_f64_avx2
 #define FAST_TANH_F64 fact_tanh_f64_avx2
+#define FAST_EXP_NONPOS_F64 fact_exp_nonpos_f64_avx2
 #define FAST_SIGMOID_F32 fact_sigmoid_f32_avx2
 #define FAST_TANH_F32 fact_tanh_f32_avx2
+#define FAST_EXP_NONPOS_F32 fact_exp_nonpos_f32_avx2
 #endif
 #undef FS_FN
 

@@ -62,17 +62,29 @@ static __m512d factz_reduce_pd(__m512d x, __m256i *k)
     return _mm512_fnmadd_pd(kf, _mm512_set1_pd(PYBP_LN2_LO), r);
 }
 
+static __m512d factz_exp_clamped_pd(__m512d x)
+{
+    __m256i k, k1;
+    __m512d pm1 = factz_expm1_red_pd(factz_reduce_pd(x, &k)), s1;
+    k1 = _mm256_srai_epi32(k, 1);
+    s1 = factz_pow2_pd(k1);
+    return _mm512_mul_pd(_mm512_fmadd_pd(pm1, s1, s1),
+                         factz_pow2_pd(_mm256_sub_epi32(k, k1)));
+}
+
+static __m512d factz_exp_nonpos_pd(__m512d x)
+{
+    __m512d e = factz_exp_clamped_pd(
+        _mm512_max_pd(x, _mm512_set1_pd(-PYBP_SIGMOID_CLAMP_F64)));
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q), e, x);
+}
+
 static __m512d factz_sigmoid_pd(__m512d z)
 {
     const __m512d sign = _mm512_set1_pd(-0.0), one = _mm512_set1_pd(1.0);
     __m512d x = _mm512_max_pd(FZ_OR(z, sign),
                               _mm512_set1_pd(-PYBP_SIGMOID_CLAMP_F64));
-    __m256i k, k1;
-    __m512d pm1 = factz_expm1_red_pd(factz_reduce_pd(x, &k)), s1, e, num, y;
-    k1 = _mm256_srai_epi32(k, 1);
-    s1 = factz_pow2_pd(k1);
-    e = _mm512_mul_pd(_mm512_fmadd_pd(pm1, s1, s1),
-                      factz_pow2_pd(_mm256_sub_epi32(k, k1)));
+    __m512d e = factz_exp_clamped_pd(x), num, y;
     num = _mm512_mask_blend_pd(
         _mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_GE_OQ), e, one);
     y = _mm512_div_pd(num, _mm512_add_pd(one, e));
@@ -126,17 +138,29 @@ static __m512 factz_reduce_ps(__m512 x, __m512i *k)
     return _mm512_fnmadd_ps(kf, _mm512_set1_ps(PYBP_LN2F_LO), r);
 }
 
+static __m512 factz_exp_clamped_ps(__m512 x)
+{
+    __m512i k, k1;
+    __m512 pm1 = factz_expm1_red_ps(factz_reduce_ps(x, &k)), s1;
+    k1 = _mm512_srai_epi32(k, 1);
+    s1 = factz_pow2_ps(k1);
+    return _mm512_mul_ps(_mm512_fmadd_ps(pm1, s1, s1),
+                         factz_pow2_ps(_mm512_sub_epi32(k, k1)));
+}
+
+static __m512 factz_exp_nonpos_ps(__m512 x)
+{
+    __m512 e = factz_exp_clamped_ps(
+        _mm512_max_ps(x, _mm512_set1_ps(-PYBP_SIGMOID_CLAMP_F32)));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), e, x);
+}
+
 static __m512 factz_sigmoid_ps(__m512 z)
 {
     const __m512 sign = _mm512_set1_ps(-0.0f), one = _mm512_set1_ps(1.0f);
     __m512 x = _mm512_max_ps(FZ_ORS(z, sign),
                              _mm512_set1_ps(-PYBP_SIGMOID_CLAMP_F32));
-    __m512i k, k1;
-    __m512 pm1 = factz_expm1_red_ps(factz_reduce_ps(x, &k)), s1, e, num, y;
-    k1 = _mm512_srai_epi32(k, 1);
-    s1 = factz_pow2_ps(k1);
-    e = _mm512_mul_ps(_mm512_fmadd_ps(pm1, s1, s1),
-                      factz_pow2_ps(_mm512_sub_epi32(k, k1)));
+    __m512 e = factz_exp_clamped_ps(x), num, y;
     num = _mm512_mask_blend_ps(
         _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GE_OQ), e, one);
     y = _mm512_div_ps(num, _mm512_add_ps(one, e));
@@ -186,6 +210,12 @@ FACTZ_ARRAY(fact_sigmoid_f32_avx512, float, 16, factz_sigmoid_ps,
 FACTZ_ARRAY(fact_tanh_f32_avx512, float, 16, factz_tanh_ps,
             _mm512_loadu_ps, _mm512_storeu_ps, 8, fact_tanh_ps,
             _mm256_loadu_ps, _mm256_storeu_ps, fs_tanh_ss)
+FACTZ_ARRAY(fact_exp_nonpos_f64_avx512, double, 8, factz_exp_nonpos_pd,
+            _mm512_loadu_pd, _mm512_storeu_pd, 4, fact_exp_nonpos_pd,
+            _mm256_loadu_pd, _mm256_storeu_pd, fs_exp_nonpos_sd)
+FACTZ_ARRAY(fact_exp_nonpos_f32_avx512, float, 16, factz_exp_nonpos_ps,
+            _mm512_loadu_ps, _mm512_storeu_ps, 8, fact_exp_nonpos_ps,
+            _mm256_loadu_ps, _mm256_storeu_ps, fs_exp_nonpos_ss)
 #undef FACTZ_ARRAY
 #undef FZ_OR
 #undef FZ_AND
@@ -200,7 +230,9 @@ FACTZ_ARRAY(fact_tanh_f32_avx512, float, 16, factz_tanh_ps,
  * 256-bit vector) are fast_act_avx2.h's */
 #define FAST_SIGMOID_F64 fact_sigmoid_f64_avx512
 #define FAST_TANH_F64 fact_tanh_f64_avx512
+#define FAST_EXP_NONPOS_F64 fact_exp_nonpos_f64_avx512
 #define FAST_SIGMOID_F32 fact_sigmoid_f32_avx512
 #define FAST_TANH_F32 fact_tanh_f32_avx512
+#define FAST_EXP_NONPOS_F32 fact_exp_nonpos_f32_avx512
 
 #endif /* PYBP_FAST_ACT_AVX512_H */

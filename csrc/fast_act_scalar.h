@@ -12,8 +12,10 @@
  *     portable polynomial here (which needs a degree-13 expm1 and a
  *     two-step 2^k), so a polynomial sigmoid made the generic variant
  *     slower than before (predict on the credit net: 1.4x).
- * Defines FAST_SIGMOID_F64, FAST_TANH_F64, FAST_SIGMOID_F32, FAST_TANH_F32
- * for fast_instantiate.h.  Included once by each such variant file (the
+ *   softmax's exp (of z - max z): libm exp, as the exact set, for the same
+ *   reason as sigmoid.
+ * Defines FAST_SIGMOID_F64, FAST_TANH_F64, FAST_EXP_NONPOS_F64 and the _F32
+ * ones for fast_instantiate.h.  Included once by each such variant file (the
  * functions are static).
  */
 #include <math.h>
@@ -103,6 +105,12 @@ static float gact_pow2_f32(int32_t k)
     {                                                                         \
         int64_t i;                                                            \
         for (i = 0; i < n; ++i) a[i] = gact_tanh_##P(z[i]);                   \
+    }                                                                         \
+    static void gact_exp_nonpos_##P##_array(const REAL *x, int64_t n,         \
+                                            REAL *a)                          \
+    {                                                                         \
+        int64_t i;                                                            \
+        for (i = 0; i < n; ++i) a[i] = EXP(x[i]);                             \
     }
 
 GENERIC_ACTS(double, f64, PYBP_TANH_CLAMP_F64, PYBP_LOG2E, PYBP_LN2_HI,
@@ -112,8 +120,10 @@ GENERIC_ACTS(float, f32, PYBP_TANH_CLAMP_F32, PYBP_LOG2EF, PYBP_LN2F_HI,
 
 #define FAST_SIGMOID_F64 gact_sigmoid_f64_array
 #define FAST_TANH_F64 gact_tanh_f64_array
+#define FAST_EXP_NONPOS_F64 gact_exp_nonpos_f64_array
 #define FAST_SIGMOID_F32 gact_sigmoid_f32_array
 #define FAST_TANH_F32 gact_tanh_f32_array
+#define FAST_EXP_NONPOS_F32 gact_exp_nonpos_f32_array
 /* one value (REAL (REAL z)); the array loops are of these, one at a time */
 #define FAST_SIGMOID1_F64 gact_sigmoid_f64
 #define FAST_TANH1_F64 gact_tanh_f64

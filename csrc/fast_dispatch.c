@@ -197,6 +197,9 @@ void pybp_fast_activate_##PREC(int act, const REAL *z, int64_t count,         \
                                REAL *a)                                       \
 { current()->k.activate_##PREC(act, z, count, a); }                           \
                                                                               \
+void pybp_fast_softmax_##PREC(const REAL *z, int64_t n, int64_t m, REAL *a)   \
+{ current()->k.softmax_##PREC(z, n, m, a); }                                  \
+                                                                              \
 double pybp_fast_sgd_sample_##PREC(const pybp_fast_net *net,                  \
                                    const pybp_fast_sgd *sgd, REAL *params,    \
                                    const REAL *x, const REAL *t,              \

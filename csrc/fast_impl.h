@@ -238,6 +238,30 @@ void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)
     SFX(activate)(act, z, count, a);
 }
 
+/* Row softmax (fast_kernels.h): z - max z for every row first, so that the
+ * exp runs over the whole block in full vectors (a row of 10 would be one
+ * vector and a scalar tail); its lanes and its one-lane tail give the same
+ * bits, so a row's result does not depend on where the block cuts it. */
+void SFX(pybp_fast_softmax)(const REAL *z, int64_t n, int64_t m, REAL *a)
+{
+    int64_t k, j;
+    if (n <= 0 || m <= 0) return;
+    for (k = 0; k < n; ++k) {
+        const REAL *zk = z + k * m;
+        REAL *ak = a + k * m;
+        REAL zmax = zk[0];
+        for (j = 1; j < m; ++j)
+            if (zk[j] > zmax) zmax = zk[j];
+        for (j = 0; j < m; ++j) ak[j] = zk[j] - zmax;
+    }
+    FAST_EXP_NONPOS(a, n * m, a);
+    for (k = 0; k < n; ++k) {
+        REAL *ak = a + k * m, sum = 0;
+        for (j = 0; j < m; ++j) sum += ak[j];
+        for (j = 0; j < m; ++j) ak[j] /= sum;
+    }
+}
+
 /* A'(p) from a = A(p), as kernels_impl.h's scale_by_derivative. */
 static REAL SFX(fast_derivative)(int act, REAL a)
 {

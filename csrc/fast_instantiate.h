@@ -10,6 +10,8 @@
  *   FAST_SIGMOID_F64, FAST_TANH_F64     its array activations, void
  *   FAST_SIGMOID_F32, FAST_TANH_F32     (const REAL *z, int64_t n, REAL *a):
  *                                       a[i] = A(z[i]), a may equal z
+ *   FAST_EXP_NONPOS_F64, _F32           the same shape: a[i] = exp(z[i]) for
+ *                                       z[i] <= 0 or NaN (softmax's)
  *   FAST_SIGMOID1_F64, FAST_TANH1_F64   the same of one value, REAL (REAL z),
  *   FAST_SIGMOID1_F32, FAST_TANH1_F32   with an array element's bits
  *   FAST_ACT_LANES_F64, _F32            values per vector of the array ones
@@ -55,6 +57,7 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F64
 #define FAST_TANH FAST_TANH_F64
+#define FAST_EXP_NONPOS FAST_EXP_NONPOS_F64
 #define FAST_SIGMOID1 FAST_SIGMOID1_F64
 #define FAST_TANH1 FAST_TANH1_F64
 #define FAST_ACT_LANES FAST_ACT_LANES_F64
@@ -71,6 +74,7 @@
 #undef FAST_MADD
 #undef FAST_SIGMOID
 #undef FAST_TANH
+#undef FAST_EXP_NONPOS
 #undef FAST_SIGMOID1
 #undef FAST_TANH1
 #undef FAST_ACT_LANES
@@ -89,6 +93,7 @@
 #endif
 #define FAST_SIGMOID FAST_SIGMOID_F32
 #define FAST_TANH FAST_TANH_F32
+#define FAST_EXP_NONPOS FAST_EXP_NONPOS_F32
 #define FAST_SIGMOID1 FAST_SIGMOID1_F32
 #define FAST_TANH1 FAST_TANH1_F32
 #define FAST_ACT_LANES FAST_ACT_LANES_F32

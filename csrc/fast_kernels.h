@@ -181,6 +181,14 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
  *   (docs/kernels.md); NaN gives
  *   NaN, +-inf give 0/1 and -1/+1, results are bit-identical wherever an
  *   element sits in the array.  Returns nothing: it cannot fail.
+ * softmax: a[k, :] = softmax(z[k, :]) for the n rows of m values of z
+ *   (z and a n*m values each, the same array or not overlapping; n <= 0 or
+ *   m <= 0 does nothing): the row maximum subtracted, exp of the
+ *   differences (AVX variants: the vectorised exp that sigmoid uses, over
+ *   the whole block; generic, neon: libm exp), divided by the row's sum
+ *   (added in column order).  A row's bits do not depend on the other rows
+ *   or on its place in z.  NaN in a row (or +inf, or a row all -inf) makes
+ *   that row NaN, as in the exact set.  No workspace, no threads.
  */
 #define PYBP_FAST_DECLARE(REAL, SFX)                                          \
     int pybp_fast_forward_##SFX(int64_t n, int64_t n_in, int64_t n_out,      \
@@ -202,6 +210,8 @@ size_t pybp_fast_gradient_workspace(int64_t n, int64_t n_in, int64_t n_out,
                                      REAL *z);                               \
     void pybp_fast_activate_##SFX(int act, const REAL *z, int64_t count,     \
                                   REAL *a);                                  \
+    void pybp_fast_softmax_##SFX(const REAL *z, int64_t n, int64_t m,        \
+                                 REAL *a);                                   \
     double pybp_fast_sgd_sample_##SFX(const pybp_fast_net *net,              \
                                       const pybp_fast_sgd *sgd,              \
                                       REAL *params, const REAL *x,           \
@@ -251,6 +261,8 @@ PYBP_FAST_DECLARE(float, f32)
         const REAL *b, int act, REAL *y, REAL *z);                            \
     typedef void pybp_fast_activate_##PREC##_fn(int act, const REAL *z,       \
                                                 int64_t count, REAL *a);      \
+    typedef void pybp_fast_softmax_##PREC##_fn(const REAL *z, int64_t n,      \
+                                               int64_t m, REAL *a);           \
     typedef double pybp_fast_sgd_sample_##PREC##_fn(                          \
         const pybp_fast_net *net, const pybp_fast_sgd *sgd, REAL *params,     \
         const REAL *x, const REAL *t, double weight, REAL c, int apply,       \
@@ -280,6 +292,8 @@ typedef struct pybp_fast_kernels {
     pybp_fast_forward_row_f32_fn *forward_row_f32;
     pybp_fast_activate_f64_fn *activate_f64;
     pybp_fast_activate_f32_fn *activate_f32;
+    pybp_fast_softmax_f64_fn *softmax_f64;
+    pybp_fast_softmax_f32_fn *softmax_f32;
     pybp_fast_sgd_sample_f64_fn *sgd_sample_f64;
     pybp_fast_sgd_sample_f32_fn *sgd_sample_f32;
     /* NULL in a variant without a tiny step (generic, neon) */
@@ -300,6 +314,7 @@ typedef struct pybp_fast_kernels {
       pybp_fast_gradient_f64_##ISA, pybp_fast_gradient_f32_##ISA,             \
       pybp_fast_forward_row_f64_##ISA, pybp_fast_forward_row_f32_##ISA,       \
       pybp_fast_activate_f64_##ISA, pybp_fast_activate_f32_##ISA,             \
+      pybp_fast_softmax_f64_##ISA, pybp_fast_softmax_f32_##ISA,               \
       pybp_fast_sgd_sample_f64_##ISA, pybp_fast_sgd_sample_f32_##ISA,         \
       PYBP_FAST_TINY_##ISA }
 

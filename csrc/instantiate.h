@@ -41,6 +41,7 @@
 #define R_FAST_DELTA pybp_fast_delta_f64
 #define R_FAST_GRADIENT pybp_fast_gradient_f64
 #define R_FAST_ACTIVATE pybp_fast_activate_f64
+#define R_FAST_SOFTMAX pybp_fast_softmax_f64
 #include "kernels_impl.h"
 #undef R_FAST_FORWARD
 #undef R_FAST_FORWARD_ROW
@@ -52,6 +53,7 @@
 #undef R_FAST_DELTA
 #undef R_FAST_GRADIENT
 #undef R_FAST_ACTIVATE
+#undef R_FAST_SOFTMAX
 #undef REAL
 #undef SFX
 #undef R_EXP
@@ -85,4 +87,5 @@
 #define R_FAST_DELTA pybp_fast_delta_f32
 #define R_FAST_GRADIENT pybp_fast_gradient_f32
 #define R_FAST_ACTIVATE pybp_fast_activate_f32
+#define R_FAST_SOFTMAX pybp_fast_softmax_f32
 #include "kernels_impl.h"

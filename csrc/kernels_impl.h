@@ -48,9 +48,14 @@ static REAL SFX(softplus)(REAL x)
     return (x > 0 ? x : (REAL)0) + R_LOG1P(R_EXP(-R_FABS(x)));
 }
 
-/* out[k, :] = softmax(z[k, :]); the row maximum is subtracted first. */
+/* out[k, :] = softmax(z[k, :]); the row maximum is subtracted first.  The
+ * fast set's is its kernels' (R_FAST_SOFTMAX: the same steps with their
+ * vectorised exp). */
 static void SFX(softmax_rows)(const REAL *z, int64_t n, int64_t m, REAL *out)
 {
+#ifdef PYBP_FAST_LAYERS
+    R_FAST_SOFTMAX(z, n, m, out);
+#else
     int64_t k, j;
     for (k = 0; k < n; ++k) {
         const REAL *zk = z + k * m;
@@ -65,6 +70,7 @@ static void SFX(softmax_rows)(const REAL *z, int64_t n, int64_t m, REAL *out)
         for (j = 0; j < m; ++j)
             ok[j] /= sum;
     }
+#endif
 }
 
 /* a = A(z) elementwise over `count` values (softmax is handled per row).
@@ -323,11 +329,22 @@ static double SFX(output_delta)(int loss, int act, const REAL *o,
         case PYBP_LOSS_CROSS_ENTROPY: {
             /* log o_j = z_j - logsumexp(z): finite even where o_j underflows.
              * delta = o * sum(t) - t, the softmax Jacobian applied to -t/o. */
-            REAL zmax = zk[0], s = 0, lse, tsum = 0;
+            REAL zmax = zk[0], lse, tsum = 0;
+#ifdef PYBP_FAST_LAYERS
+            /* The fast set's softmax gave the row maximum exp(0) / s =
+             * 1 / s rounded once, s its sum of exps: log s = -log of that
+             * output, to half an ulp of 1/s (no second pass of exps). */
+            int64_t jmax = 0;
+            for (j = 1; j < m; ++j)
+                if (zk[j] > zmax) { zmax = zk[j]; jmax = j; }
+            lse = zmax - R_LOG(ok[jmax]);
+#else
+            REAL s = 0;
             for (j = 1; j < m; ++j)
                 if (zk[j] > zmax) zmax = zk[j];
             for (j = 0; j < m; ++j) s += R_EXP(zk[j] - zmax);
             lse = zmax + R_LOG(s);
+#endif
             for (j = 0; j < m; ++j) {
                 if (tk[j] != 0) e -= tk[j] * (zk[j] - lse);
                 tsum += tk[j];
@@ -771,10 +788,13 @@ static double SFX(count_correct)(const pybp_task *task, const REAL *o,
         const REAL *ok = o + k * m, *tk = t + k * m;
         int right = 1;
         if (task->metric == PYBP_METRIC_ARGMAX) {
+            /* the largest values kept in registers, not reloaded through
+             * their indices (a load on each comparison's critical path) */
             int64_t io = 0, it = 0;
+            REAL omax = ok[0], tmax = tk[0];
             for (j = 1; j < m; ++j) {
-                if (ok[j] > ok[io]) io = j;
-                if (tk[j] > tk[it]) it = j;
+                if (ok[j] > omax) { omax = ok[j]; io = j; }
+                if (tk[j] > tmax) { tmax = tk[j]; it = j; }
             }
             right = io == it;
         } else {

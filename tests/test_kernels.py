@@ -346,3 +346,42 @@ def test_long_batches_in_chunks_equal_one_piece_in_the_fast_set(kernels):
             batch_size=n, epochs=1, shuffle=False)
     np.testing.assert_array_equal(net.params,
                                   (before - 0.1 * g.params).astype(before.dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_softmax_and_cross_entropy(kernels, dtype):
+    """The fast set's softmax (its vectorised exp over the whole block) and
+    its cross-entropy (log of the sum of exps as -log of the row maximum's
+    output) against the exact set's libm ones: outputs and per-sample
+    losses within a few ulps, also for logits spread so far that some
+    outputs underflow to 0 (the loss stays finite, from z - logsumexp z),
+    and no floating-point warnings."""
+    fin = np.finfo(dtype)
+    rng = np.random.default_rng(4)
+    n, m = 203, 10
+    spread = np.where(np.arange(n) % 3 == 0, 2000.0, 20.0)[:, None]
+    X = (rng.uniform(-0.5, 0.5, (n, m)) * spread).astype(dtype)
+    T = np.eye(m, dtype=dtype)[rng.integers(0, m, n)]
+    net = pybp.Network([m, m], "identity", "softmax", dtype=dtype, seed=0)
+    net.params = np.concatenate([np.eye(m).ravel(), np.zeros(m)]).astype(
+        dtype)                              # outputs = softmax(x)
+    results = {}
+    for k in ("exact", "fast"):
+        kernels(k)
+        with np.errstate(all="raise"):
+            out = net.predict(X)
+            losses = np.array([net.loss(X[i:i + 1], T[i:i + 1],
+                                        loss="cross_entropy")
+                               for i in range(0, n, 2)])
+        results[k] = out, losses
+    (o_e, l_e), (o_f, l_f) = results["exact"], results["fast"]
+    z = X.astype(np.float64)
+    np.testing.assert_allclose(o_e, np.exp(z - z.max(1, keepdims=True)) / np.exp(
+        z - z.max(1, keepdims=True)).sum(1, keepdims=True), rtol=1e-5,
+        atol=1e-30)
+    assert (o_f == 0).any() and np.isfinite(l_f).all() and (l_f > 100).any()
+    np.testing.assert_allclose(o_f, o_e, rtol=8 * fin.eps,
+                               atol=8 * fin.tiny)
+    np.testing.assert_array_equal(o_f.sum(1) > 0, True)
+    # a loss of L carries L * eps of z's rounding; 8 ulps of it
+    np.testing.assert_allclose(l_f, l_e, rtol=8 * fin.eps, atol=8 * fin.eps)

@@ -10,7 +10,10 @@
  *     exactly +-1), -0.0, subnormals; relu, leaky_relu, identity exactly;
  *   - position independence: every element's bits are the same whatever
  *     the array's length and the element's offset, in place or not;
- *   - the dispatched pybp_fast_activate_* equals the selected variant's.
+ *   - the dispatched pybp_fast_activate_* equals the selected variant's;
+ *   - softmax rows (pybp_fast_softmax_*): accuracy against long double
+ *     (bound SOFTMAX_ULP_BOUND), NaN/inf rows, -inf entries, a row's bits
+ *     the same alone, inside a block at any row, and in place.
  * Exit status 0 when everything passes.  --quick: a coarser sweep.
  */
 #include <float.h>
@@ -24,6 +27,10 @@
 
 #define ULP_BOUND_F64 2
 #define ULP_BOUND_F32 2
+/* exp within 2 ulps, a sum of up to 40 of them in order, and a division:
+ * over the rows below, at most 6 ulps (AVX variants' exp) and 5 (libm's
+ * exp, the generic variant's and the exact set's formula) */
+#define SOFTMAX_ULP_BOUND 8
 
 typedef pybp_fast_kernels variant;
 static const variant all_variants[] = PYBP_FAST_ALL_KERNELS;
@@ -352,6 +359,131 @@ static void scalar_is_a_lane(const variant *v, int quick)
     free(pts); free(out); free(pf); free(of);
 }
 
+/* ---- softmax rows ---------------------------------------------------------- */
+
+#define SM_ROWS 64
+#define SM_MAXM 40
+static const int sm_widths[] = {1, 2, 3, 7, 10, 16, 17, 33, 40};
+
+/* The reference, from the kernel's own differences z - max z rounded to
+ * the precision (f32: z holds floats): that rounding is the formula's (a
+ * difference of 800 carries 800 ulp(1) of absolute error into exp), the
+ * rest -- exp, the sum, the division -- is the kernel's. */
+static void softmax_ld(const double *z, int m, int f32, long double *out)
+{
+    long double sum = 0;
+    double zmax = z[0];
+    int j;
+    for (j = 1; j < m; ++j) if (z[j] > zmax) zmax = z[j];
+    for (j = 0; j < m; ++j) {
+        const double d = f32 ? (double)(float)((float)z[j] - (float)zmax)
+                             : z[j] - zmax;
+        sum += out[j] = expl((long double)d);
+    }
+    for (j = 0; j < m; ++j) out[j] /= sum;
+}
+
+static void softmax_checks(const variant *v)
+{
+    static double z[SM_ROWS * SM_MAXM], o[SM_ROWS * SM_MAXM + 2],
+        alone[SM_MAXM], buf[SM_ROWS * SM_MAXM];
+    static float zf[SM_ROWS * SM_MAXM], of[SM_ROWS * SM_MAXM + 2],
+        alonef[SM_MAXM];
+    long double ref[SM_MAXM];
+    double w64 = 0, w32 = 0;
+    size_t wi;
+    int k, j;
+    for (wi = 0; wi < sizeof sm_widths / sizeof sm_widths[0]; ++wi) {
+        const int m = sm_widths[wi];
+        for (k = 0; k < SM_ROWS; ++k)
+            for (j = 0; j < m; ++j) {
+                /* rows of small and of wide spread (values far below the
+                 * row maximum underflow to 0 or to subnormals) */
+                const double spread = k % 4 == 3 ? 1600.0 : k % 4 == 2 ? 200.0 : 30.0;
+                z[k * m + j] = spread * uniform() - spread / 2;
+                zf[k * m + j] = (float)z[k * m + j];
+            }
+        o[SM_ROWS * m] = of[SM_ROWS * m] = -7;
+        v->softmax_f64(z, SM_ROWS, m, o);
+        v->softmax_f32(zf, SM_ROWS, m, of);
+        if (o[SM_ROWS * m] != -7 || of[SM_ROWS * m] != -7)
+            FAIL("%s softmax m %d wrote past the block", v->name, m);
+        for (k = 0; k < SM_ROWS; ++k) {
+            double zr[SM_MAXM];
+            for (j = 0; j < m; ++j) zr[j] = zf[k * m + j];
+            softmax_ld(z + k * m, m, 0, ref);
+            for (j = 0; j < m; ++j) {
+                const double e = ulps_f64(o[k * m + j], (double)ref[j]);
+                if (e > w64) w64 = e;
+            }
+            softmax_ld(zr, m, 1, ref);
+            for (j = 0; j < m; ++j) {
+                const double e = ulps_f32(of[k * m + j], (float)ref[j]);
+                if (e > w32) w32 = e;
+            }
+            /* the row alone: the same bits */
+            v->softmax_f64(z + k * m, 1, m, alone);
+            v->softmax_f32(zf + k * m, 1, m, alonef);
+            for (j = 0; j < m; ++j) {
+                if (!same_f64(alone[j], o[k * m + j]))
+                    FAIL("%s softmax f64 m %d row %d alone differs", v->name,
+                         m, k);
+                if (!same_f32(alonef[j], of[k * m + j]))
+                    FAIL("%s softmax f32 m %d row %d alone differs", v->name,
+                         m, k);
+            }
+        }
+        /* in place, and a block starting at another row */
+        memcpy(buf, z, (size_t)(SM_ROWS * m) * sizeof *buf);
+        v->softmax_f64(buf, SM_ROWS, m, buf);
+        for (j = 0; j < SM_ROWS * m; ++j)
+            if (!same_f64(buf[j], o[j]))
+                FAIL("%s softmax f64 m %d in place differs", v->name, m);
+        v->softmax_f64(z + 5 * m, SM_ROWS - 5, m, buf);
+        for (j = 0; j < (SM_ROWS - 5) * m; ++j)
+            if (!same_f64(buf[j], o[5 * m + j]))
+                FAIL("%s softmax f64 m %d from row 5 differs", v->name, m);
+    }
+    printf("  %-7s softmax max ulps vs long double: f64 %.0f, f32 %.0f\n",
+           v->name, w64, w32);
+    if (w64 > SOFTMAX_ULP_BOUND || w32 > SOFTMAX_ULP_BOUND)
+        FAIL("%s softmax: %.0f / %.0f ulps > %d", v->name, w64, w32,
+             SOFTMAX_ULP_BOUND);
+    {
+        /* rows: a NaN; +inf; all -inf; a -inf entry; one value; a row of
+         * equal values */
+        static const double rows[6][4] = {
+            {1.0, NAN, 0.5, 2.0}, {1.0, 2.0, INFINITY, 0.0},
+            {-INFINITY, -INFINITY, -INFINITY, -INFINITY},
+            {0.5, -INFINITY, 1.5, -2.0}, {3.0, 0, 0, 0}, {7.0, 7.0, 7.0, 7.0}};
+        double r[4], out[4];
+        float rf[4], outf[4];
+        int i;
+        for (i = 0; i < 6; ++i) {
+            const int m = i == 4 ? 1 : 4;
+            for (j = 0; j < 4; ++j) { r[j] = rows[i][j]; rf[j] = (float)r[j]; }
+            v->softmax_f64(r, 1, m, out);
+            v->softmax_f32(rf, 1, m, outf);
+            for (j = 0; j < m; ++j) {
+                const int nan_row = i <= 2;
+                if (nan_row ? !(out[j] != out[j] && outf[j] != outf[j])
+                            : (out[j] != out[j] || outf[j] != outf[j]))
+                    FAIL("%s softmax special row %d elem %d: %g %g", v->name,
+                         i, j, out[j], (double)outf[j]);
+            }
+        }
+        v->softmax_f64(rows[3], 1, 4, out);
+        if (out[1] != 0.0) FAIL("%s softmax of -inf entry: %g", v->name, out[1]);
+        v->softmax_f64(rows[4], 1, 1, out);
+        if (out[0] != 1.0) FAIL("%s softmax of one value: %g", v->name, out[0]);
+        v->softmax_f64(rows[5], 1, 4, out);
+        for (j = 0; j < 4; ++j)
+            if (out[j] != 0.25) FAIL("%s softmax of equal values: %g", v->name, out[j]);
+        v->softmax_f64(rows[0], 0, 4, out); /* no-ops */
+        v->softmax_f64(rows[0], 2, 0, out);
+    }
+}
+
 static int runnable(const variant *v) { return pybp_fast_runnable(v->name); }
 
 int main(int argc, char **argv)
@@ -375,6 +507,7 @@ int main(int argc, char **argv)
         edges(v);
         positions(v);
         scalar_is_a_lane(v, quick);
+        softmax_checks(v);
         /* the dispatched entry point follows the selection */
         if (pybp_fast_select(v->name) != 0) {
             FAIL("cannot select %s", v->name);
@@ -384,6 +517,11 @@ int main(int argc, char **argv)
             pybp_fast_activate_f64(PYBP_FAST_ACT_TANH, z, 5, b);
             for (i = 0; i < 5; ++i)
                 if (!same_f64(a[i], b[i])) FAIL("dispatch != %s", v->name);
+            v->softmax_f64(z, 1, 5, a);
+            pybp_fast_softmax_f64(z, 1, 5, b);
+            for (i = 0; i < 5; ++i)
+                if (!same_f64(a[i], b[i]))
+                    FAIL("softmax dispatch != %s", v->name);
         }
     }
     if (failures) {
