@@ -28,9 +28,11 @@ PYBP_UKR_6X2(ukr_f32_avx2, float, __m256, 8, _mm256_setzero_ps,
 #define FAST_MR_F64 6
 #define FAST_NR_F64 8
 #define FAST_UKR_F64 ukr_f64_avx2
+#define FAST_UKR_DIRECT_F64 ukr_f64_avx2_direct
 #define FAST_MR_F32 6
 #define FAST_NR_F32 16
 #define FAST_UKR_F32 ukr_f32_avx2
+#define FAST_UKR_DIRECT_F32 ukr_f32_avx2_direct
 #define FAST_FUSED 1
 #define FAST_TINY 1 /* fast_tiny_avx.h */
 #include "fast_instantiate.h"

@@ -29,9 +29,11 @@ PYBP_UKR_6X2(ukr_f32_avx512, float, __m512, 16, _mm512_setzero_ps, SPLAT_PS,
 #define FAST_MR_F64 6
 #define FAST_NR_F64 16
 #define FAST_UKR_F64 ukr_f64_avx512
+#define FAST_UKR_DIRECT_F64 ukr_f64_avx512_direct
 #define FAST_MR_F32 6
 #define FAST_NR_F32 32
 #define FAST_UKR_F32 ukr_f32_avx512
+#define FAST_UKR_DIRECT_F32 ukr_f32_avx512_direct
 #define FAST_FUSED 1
 #define FAST_TINY 1 /* fast_tiny_avx.h */
 #include "fast_instantiate.h"

@@ -8,6 +8,9 @@
  *   FAST_UKR    the micro-kernel, void (int64_t kc, const REAL *a,
  *               const REAL *b, REAL *tile): tile[r*FAST_NR + c] =
  *               sum_{p<kc} a[p*FAST_MR + r] * b[p*FAST_NR + c], p increasing
+ *   FAST_UKR_DIRECT  the same with A in place, void (int64_t kc,
+ *               const REAL *a, int64_t lda, const REAL *b, REAL *tile):
+ *               a[r*lda + p] for a[p*FAST_MR + r]
  *   FAST_MADD(a, b, acc)  the micro-kernel's multiply-add, acc + a*b
  *               (fused, fma(), where the micro-kernel fuses)
  *   FAST_SIGMOID, FAST_TANH   the variant's array activations of that
@@ -20,7 +23,11 @@
  *  1. packing (parallel): A is copied into row panels of FAST_MR rows and B
  *     into column panels of FAST_NR columns, each panel contiguous in k and
  *     cut into k blocks of PYBP_FAST_KC; edges are padded with zeros, so the
- *     micro-kernel never reads outside the operands.  B (the weights in the
+ *     micro-kernel never reads outside the operands.  An A whose rows are
+ *     contiguous in k (the forward's inputs, the delta's sensitivities) is
+ *     not packed but read in place (FAST_UKR_DIRECT), but for a last panel
+ *     of fewer than FAST_MR rows: packing it would be a transposing copy
+ *     of the whole batch, per k block and, in shares, per share.  B (the weights in the
  *     forward and delta products) is packed once per call and shared by the
  *     whole batch and every thread.
  *  2. compute (parallel): the output is cut into blocks of whole micro-tiles,
@@ -70,7 +77,15 @@ typedef struct SFX(fast_job) {
     int split_rows;
     size_t share_bytes;
     unsigned char *undone;
+    /* A is read in place (full row panels): rows contiguous in k, unscaled */
+    int a_direct;
 } SFX(fast_job);
+
+/* Whether row panel ip of A is read in place (not packed). */
+static int SFX(fast_a_in_place)(const SFX(fast_job) *J, int64_t ip)
+{
+    return J->a_direct && (ip + 1) * FAST_MR <= J->M;
+}
 
 #define FAST_GB_BLOCK 64
 
@@ -155,7 +170,7 @@ static void SFX(fast_pack_panel)(const SFX(fast_job) *J, int64_t chunk,
     if (of_b)
         SFX(fast_pack)(dst, FAST_NR, J->B + pc * J->b_rs + t0 * J->b_cs,
                        J->b_rs, J->b_cs, kc, valid, NULL);
-    else
+    else if (!SFX(fast_a_in_place)(J, i))
         SFX(fast_pack)(dst, FAST_MR, J->A + t0 * J->a_rs + pc * J->a_cs,
                        J->a_cs, J->a_rs, kc, valid,
                        J->cvec ? J->cvec + pc : NULL);
@@ -359,8 +374,12 @@ static void SFX(fast_compute_block)(const SFX(fast_job) *J, int64_t chunk,
             int64_t mr = J->M - m0 < FAST_MR ? J->M - m0 : FAST_MR;
             if (!first || J->op == FAST_OP_GRADIENT)
                 SFX(fast_prefetch_tile)(J->C + m0 * J->N + n0, J->N, mr);
-            FAST_UKR(kc, Ablk + (ip - a0) * a_step, Bblk + (jp - b0) * b_step,
-                     tile);
+            if (SFX(fast_a_in_place)(J, ip))
+                FAST_UKR_DIRECT(kc, J->A + m0 * J->a_rs + pc, J->a_rs,
+                                Bblk + (jp - b0) * b_step, tile);
+            else
+                FAST_UKR(kc, Ablk + (ip - a0) * a_step,
+                         Bblk + (jp - b0) * b_step, tile);
             SFX(fast_epilogue)(J, tile, m0, n0, mr, nr, first, last);
         }
     }
@@ -517,6 +536,7 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
     base = (base + 63) & ~(uintptr_t)63;
     J->Bp = (REAL *)base;
     J->gb_blocks = J->gb ? (J->M + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK : 0;
+    J->a_direct = J->a_cs == 1 && J->cvec == NULL;
 
     workers = pybp_pool_workers_for(2.0 * (double)J->M * (double)J->N *
                                     (double)J->K, n_threads);

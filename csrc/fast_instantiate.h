@@ -5,6 +5,8 @@
  *   PYBP_FAST_ISA                       the variant's name (generic, avx2, ...)
  *   FAST_MR_F64, FAST_NR_F64, FAST_UKR_F64   its double micro-tile and kernel
  *   FAST_MR_F32, FAST_NR_F32, FAST_UKR_F32   its float micro-tile and kernel
+ *   FAST_UKR_DIRECT_F64, _F32           the kernel reading A in place
+ *                                       (fast_ukr.h: NAME##_direct)
  *   FAST_FUSED                          1 if the micro-kernels fuse
  *                                       multiply-adds (FMA), else 0
  *   FAST_SIGMOID_F64, FAST_TANH_F64     its array activations, void
@@ -50,6 +52,7 @@
 #define FAST_MR FAST_MR_F64
 #define FAST_NR FAST_NR_F64
 #define FAST_UKR FAST_UKR_F64
+#define FAST_UKR_DIRECT FAST_UKR_DIRECT_F64
 #if FAST_FUSED
 #define FAST_MADD(a, b, acc) fma((a), (b), (acc))
 #else
@@ -71,6 +74,7 @@
 #undef FAST_MR
 #undef FAST_NR
 #undef FAST_UKR
+#undef FAST_UKR_DIRECT
 #undef FAST_MADD
 #undef FAST_SIGMOID
 #undef FAST_TANH
@@ -86,6 +90,7 @@
 #define FAST_MR FAST_MR_F32
 #define FAST_NR FAST_NR_F32
 #define FAST_UKR FAST_UKR_F32
+#define FAST_UKR_DIRECT FAST_UKR_DIRECT_F32
 #if FAST_FUSED
 #define FAST_MADD(a, b, acc) fmaf((a), (b), (acc))
 #else

@@ -31,9 +31,11 @@ PYBP_UKR_6X2(ukr_f32_neon, float, float32x4_t, 4, ZERO_F32, vld1q_dup_f32,
 #define FAST_MR_F64 6
 #define FAST_NR_F64 4
 #define FAST_UKR_F64 ukr_f64_neon
+#define FAST_UKR_DIRECT_F64 ukr_f64_neon_direct
 #define FAST_MR_F32 6
 #define FAST_NR_F32 8
 #define FAST_UKR_F32 ukr_f32_neon
+#define FAST_UKR_DIRECT_F32 ukr_f32_neon_direct
 #define FAST_FUSED 1
 #include "fast_instantiate.h"
 #else
