@@ -277,16 +277,31 @@ void SFX(pybp_fast_softmax)(const REAL *z, int64_t n, int64_t m, REAL *a)
     }
 }
 
-/* A'(p) from a = A(p), as kernels_impl.h's scale_by_derivative. */
-static REAL SFX(fast_derivative)(int act, REAL a)
+/* y[i] *= A'(p_i) from a[i] = A(p_i), i < count, as kernels_impl.h's
+ * scale_by_derivative, with the choice of activation outside the loops (so
+ * that they vectorise). */
+static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
+                                          int64_t count, REAL *y)
 {
+    int64_t i;
     switch (act) {
-    case PYBP_FAST_ACT_SIGMOID: return a * ((REAL)1 - a);
-    case PYBP_FAST_ACT_TANH: return (REAL)1 - a * a;
-    case PYBP_FAST_ACT_RELU: return a > 0 ? (REAL)1 : (REAL)0;
+    case PYBP_FAST_ACT_SIGMOID:
+        for (i = 0; i < count; ++i) y[i] = y[i] * (a[i] * ((REAL)1 - a[i]));
+        break;
+    case PYBP_FAST_ACT_TANH:
+        for (i = 0; i < count; ++i) y[i] = y[i] * ((REAL)1 - a[i] * a[i]);
+        break;
+    case PYBP_FAST_ACT_RELU:
+        for (i = 0; i < count; ++i)
+            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)0);
+        break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        return a > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
-    default: return 1;
+        for (i = 0; i < count; ++i)
+            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+        break;
+    default:
+        for (i = 0; i < count; ++i) y[i] = y[i] * (REAL)1;
+        break;
     }
 }
 
@@ -324,11 +339,12 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
                 else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
                 else for (c = 0; c < nr; ++c) y[c] += t[c];
             } else {
-                const REAL *a = J->P + (m0 + r) * N + n0;
-                for (c = 0; c < nr; ++c) {
-                    REAL v = first ? t[c] : y[c] + t[c];
-                    y[c] = v * SFX(fast_derivative)(J->act, a[c]);
-                }
+                /* the sum, then times A' (the switch on the activation
+                 * outside the loop: the same products, in vector code) */
+                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+                else for (c = 0; c < nr; ++c) y[c] += t[c];
+                SFX(fast_scale_by_derivative)(J->act, J->P + (m0 + r) * N + n0,
+                                              nr, y);
             }
             break;
         default: /* gradient */
@@ -778,33 +794,6 @@ static void SFX(fast_forward_narrow)(int64_t n, int64_t n_in, int64_t n_out,
                                         (double)n_out, n_threads));
 }
 
-/* y[i] *= A'(P) from a[i] = A(p_i), i < count: fast_derivative's values,
- * with the choice of activation outside the loops (so that they
- * vectorise). */
-static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
-                                          int64_t count, REAL *y)
-{
-    int64_t i;
-    switch (act) {
-    case PYBP_FAST_ACT_SIGMOID:
-        for (i = 0; i < count; ++i) y[i] = y[i] * (a[i] * ((REAL)1 - a[i]));
-        break;
-    case PYBP_FAST_ACT_TANH:
-        for (i = 0; i < count; ++i) y[i] = y[i] * ((REAL)1 - a[i] * a[i]);
-        break;
-    case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i)
-            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)0);
-        break;
-    case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
-        break;
-    default:
-        for (i = 0; i < count; ++i) y[i] = y[i] * (REAL)1;
-        break;
-    }
-}
 
 /* y[i] = sum_j d[j] W[j, i] for i < ni (ni <= FAST_SMALL_TILE), j < kc (one
  * k block): one FAST_MADD chain from zero per output; inlined with ni =
