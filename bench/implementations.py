@@ -539,7 +539,14 @@ class FannRunner:
                         else "FANN_TRAIN_RPROP, FANN defaults"))
 
     def reset(self):
-        self.net.set_params(self.init)
+        if self.orders is None:
+            # iRPROP-'s step sizes and last gradients live in the network
+            # (fann_set_weight_array keeps them): a fresh one each round, so
+            # that every run starts them at delta0, as pybp's does.
+            self.net = self.fp.FannNet(self.w.sizes, self.w.activations,
+                                       self.init)
+        else:
+            self.net.set_params(self.init)
 
     def run(self):
         if self.orders is not None:
