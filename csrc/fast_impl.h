@@ -77,14 +77,13 @@ typedef struct SFX(fast_job) {
     int split_rows;
     size_t share_bytes;
     unsigned char *undone;
-    /* A is read in place (full row panels): rows contiguous in k, unscaled */
-    int a_direct;
 } SFX(fast_job);
 
-/* Whether row panel ip of A is read in place (not packed). */
+/* Whether row panel ip of A is read in place, not packed: a full panel of
+ * an A whose rows are contiguous in k and unscaled. */
 static int SFX(fast_a_in_place)(const SFX(fast_job) *J, int64_t ip)
 {
-    return J->a_direct && (ip + 1) * FAST_MR <= J->M;
+    return J->a_cs == 1 && J->cvec == NULL && (ip + 1) * FAST_MR <= J->M;
 }
 
 #define FAST_GB_BLOCK 64
@@ -305,6 +304,17 @@ static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
     }
 }
 
+/* y[c] = t[c] (the first k block) or y[c] += t[c], c < nr: one tile row
+ * into the output. */
+static void SFX(fast_add_tile_row)(REAL *y, const REAL *t, int64_t nr,
+                                   int first)
+{
+    int64_t c;
+    if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
+    else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+    else for (c = 0; c < nr; ++c) y[c] += t[c];
+}
+
 /* Adds one micro-tile (mr x nr valid of FAST_MR x FAST_NR) of k block
  * `chunk` into the output at (m0, n0), with the op's epilogue after the last
  * block. */
@@ -316,40 +326,25 @@ static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
     for (r = 0; r < mr; ++r) {
         const REAL *t = tile + r * FAST_NR;
         REAL *y = J->C + (m0 + r) * N + n0;
-        switch (J->op) {
-        case FAST_OP_FORWARD:
-            if (!last) {
-                if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
-                else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
-                else for (c = 0; c < nr; ++c) y[c] += t[c];
-            } else {
-                REAL *z = J->Z ? J->Z + (m0 + r) * N + n0 : NULL;
-                for (c = 0; c < nr; ++c) {
-                    REAL v = first ? t[c] : y[c] + t[c];
-                    if (J->bias) v += J->bias[n0 + c];
-                    if (z) z[c] = v;
-                    y[c] = v;
-                }
-                SFX(pybp_fast_activate)(J->act, y, nr, y);
-            }
-            break;
-        case FAST_OP_DELTA:
-            if (!last || !J->P) {
-                if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
-                else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
-                else for (c = 0; c < nr; ++c) y[c] += t[c];
-            } else {
-                /* the sum, then times A' (the switch on the activation
-                 * outside the loop: the same products, in vector code) */
-                if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
-                else for (c = 0; c < nr; ++c) y[c] += t[c];
-                SFX(fast_scale_by_derivative)(J->act, J->P + (m0 + r) * N + n0,
-                                              nr, y);
-            }
-            break;
-        default: /* gradient */
+        if (J->op == FAST_OP_GRADIENT) {
             for (c = 0; c < nr; ++c) y[c] += J->scale * t[c];
-            break;
+            continue;
+        }
+        SFX(fast_add_tile_row)(y, t, nr, first);
+        if (!last) continue;
+        if (J->op == FAST_OP_FORWARD) {
+            /* z = the sum + b, then the activation (switch outside the
+             * loops, vector code) */
+            if (J->bias)
+                for (c = 0; c < nr; ++c) y[c] += J->bias[n0 + c];
+            if (J->Z) {
+                REAL *z = J->Z + (m0 + r) * N + n0;
+                for (c = 0; c < nr; ++c) z[c] = y[c];
+            }
+            SFX(pybp_fast_activate)(J->act, y, nr, y);
+        } else if (J->P) { /* delta: times A' */
+            SFX(fast_scale_by_derivative)(J->act, J->P + (m0 + r) * N + n0,
+                                          nr, y);
         }
     }
 }
@@ -552,7 +547,6 @@ static void SFX(fast_run)(SFX(fast_job) *J, void *ws, int n_threads)
     base = (base + 63) & ~(uintptr_t)63;
     J->Bp = (REAL *)base;
     J->gb_blocks = J->gb ? (J->M + FAST_GB_BLOCK - 1) / FAST_GB_BLOCK : 0;
-    J->a_direct = J->a_cs == 1 && J->cvec == NULL;
 
     workers = pybp_pool_workers_for(2.0 * (double)J->M * (double)J->N *
                                     (double)J->K, n_threads);

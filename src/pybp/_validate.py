@@ -259,11 +259,11 @@ def _not_finite(name: str, bad: int) -> ValueError:
 def require_finite(name: str, a: object) -> None:
     """array()'s finiteness check, owed for an array it returned with
     finite=False: the same ValueError when a value of a is not finite."""
-    ok = _core.all_finite(a)
-    if ok is None:      # not a plain buffer (array() returns only those)
-        ok = not _count_nonfinite(np.asarray(a))
-    if not ok:
-        raise _not_finite(name, _count_nonfinite(np.asarray(a)))
+    if _core.all_finite(a):   # None (not a plain buffer): counted below
+        return
+    bad = _count_nonfinite(np.asarray(a))
+    if bad:
+        raise _not_finite(name, bad)
 
 
 def _count_nonfinite(a: np.ndarray[Any, Any], block: int = 1 << 20) -> int:
