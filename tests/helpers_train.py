@@ -298,14 +298,20 @@ class Snapshots:
 
 
 def sigint_when_fit_listens(delay, fired, timeout=30.0):
-    """Start a thread that waits (up to `timeout` s) until a fit has put its
-    Ctrl-C handler in place of Python's default one, waits `delay` s more,
-    then sends SIGINT to this process, appending the time to `fired`.
-    Call it from the main thread: it first installs Python's default SIGINT
-    handler, the one fit replaces.  Returns (thread, stop): stop.set()
-    cancels it.  Firing only once the
-    handler listens keeps a loaded machine from losing the signal before
-    fit starts listening (which would turn the test into a hang)."""
+    """Send SIGINT to this process `delay` s after a fit has put its Ctrl-C
+    handler in place of Python's default one (looked for during `timeout`
+    s), appending the time to `fired`.  Call it from the main thread: it
+    first installs Python's default SIGINT handler, the one fit replaces.
+    Returns (thread, stop): stop.set() cancels it, thread.join() waits for
+    it.  Firing only once the handler listens keeps a loaded machine from
+    losing the signal before fit starts listening (which would turn the
+    test into a hang), and no signal is sent once fit has stopped
+    listening.
+
+    Where the platform has setitimer, the looking and the sending are done
+    by a SIGALRM handler, which runs in the main thread: a watcher thread
+    needs the GIL, which a fit on the pure-Python backend can keep from it
+    for seconds (seen: the watcher ran 0 times in a 3 s fit)."""
     import os
     import signal
     import threading
@@ -313,15 +319,48 @@ def sigint_when_fit_listens(delay, fired, timeout=30.0):
     # fit listens only over Python's default handler: put that one in place
     # (an earlier test or plugin may have left another).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def listening():
+        return signal.getsignal(signal.SIGINT) is not \
+            signal.default_int_handler
+
+    if hasattr(signal, "setitimer"):
+        end = time.perf_counter() + timeout
+        since = []
+
+        def on_alarm(signum, frame):
+            if not since:
+                if listening():
+                    since.append(time.perf_counter())
+                    signal.setitimer(signal.ITIMER_REAL, delay)
+                elif time.perf_counter() < end:
+                    signal.setitimer(signal.ITIMER_REAL, 0.001)
+            elif listening():
+                fired.append(time.perf_counter())
+                os.kill(os.getpid(), signal.SIGINT)
+
+        class Alarm:
+            def set(self):
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+
+            def join(self):
+                pass
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        alarm = Alarm()
+        return alarm, alarm
+
     stop = threading.Event()
 
     def run():
         end = time.perf_counter() + timeout
-        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        while not listening():
             if stop.is_set() or time.perf_counter() > end:
                 return
             time.sleep(0.001)
-        if stop.wait(delay):
+        if stop.wait(delay) or not listening():
             return
         fired.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
