@@ -293,8 +293,12 @@ PYBP_KERNEL_TYPES(float, f32)
  * pybp_train_epochs_f64 / _f32: up to ep->max_epochs epochs of
  * pybp_train_epoch over all n samples of X, T, sw, deciding the stopping
  * rules between them as pybp.train's per-epoch loop does; returns the
- * number of epochs recorded (in record[4e .. 4e+3]: loss sum, weight sum,
- * correct sum, samples applied).  Per epoch e: order = 0..n-1, or
+ * number of epochs recorded: epoch e's loss (loss sum / weight sum), weight
+ * sum, accuracy (correct sum / weight sum) and samples applied in
+ * record[e], record[M + e], record[2M + e] and record[3M + e],
+ * M = ep->max_epochs (four rows, each contiguous); the loss and accuracy
+ * are NaN when the weight sum is not > 0.  Every epoch recorded but the
+ * last applies all n samples.  Per epoch e: order = 0..n-1, or
  * pybp_shuffle_order from state ep->seeds[e]; opt->lr = ep->lr[e]
  * when ep->lr; params and state copied into backup; one epoch.  Then, in
  * order:

@@ -562,3 +562,46 @@ def test_history_counts_pickles_and_assigns_before_being_read():
     assert h2.loss == [1.0] and h2.epochs == 1
     assert len(h2.lr) == 50
     assert repr(h).startswith("History(300 epochs, loss ")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_history_arrays_outlive_the_reused_record(dtype):
+    """The C loop writes every fit's record into one buffer kept per thread
+    (pybp.train._records): a History's arrays, still unread, do not change
+    when later fits, of another length and on other data, reuse it."""
+    X, T = _data(dtype, kind="onehot")
+    make = lambda: pybp.Network([3, 4, 2], "tanh", "softmax", seed=6,
+                                dtype=dtype)
+    kw = dict(loss="cross_entropy", optimizer=SGD(0.3), seed=5)
+    old = train.CHUNKED
+    train.CHUNKED = False
+    try:
+        ref = make().fit(X, T, epochs=60, **kw)
+    finally:
+        train.CHUNKED = old
+    h = make().fit(X, T, epochs=60, **kw)
+    assert h._pending                   # not yet made lists
+    for epochs in (60, 25, 200):        # the same buffer, rewritten
+        make().fit(X[::-1].copy(), T[::-1].copy(), epochs=epochs, **kw)
+    assert h.loss == ref.loss
+    assert h.metrics["accuracy"] == ref.metrics["accuracy"]
+
+
+def test_record_buffer_is_per_thread_and_bounded():
+    buffers = train._RecordBuffers()
+    a = buffers.take(8)
+    assert a.shape == (8,) and buffers.take(8) is not a   # a is held
+    buffers.give(a)
+    assert buffers.take(4) is a                  # kept, large enough
+    assert buffers.take(4) is not a              # taken: a fresh one
+    buffers.give(a)
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(buffers.take(4)))
+    t.start()
+    t.join()
+    assert seen[0] is not a                      # another thread's own
+    big = np.empty(buffers.KEEP + 1)
+    buffers.give(big)
+    assert buffers.take(1) is a                  # too large to keep
+    buffers.give(np.empty(2))                    # the smaller is not kept
+    assert buffers.take(8) is not a and buffers.take(1).shape == (2,)

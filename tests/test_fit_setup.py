@@ -214,7 +214,7 @@ def _epochs_args(net, X, T):
         work=np.empty(core.epoch_workspace_size(1), dt),
         order=np.empty(len(X), np.int64),
         backup=np.empty(net.n_params, dt), best_params=np.empty(0, dt),
-        record=np.empty((2, 4)), lrs=np.empty(0), seeds=np.empty(0, np.uint64),
+        record=np.empty((4, 2)), lrs=np.empty(0), seeds=np.empty(0, np.uint64),
         target_loss=None, watch=False, patience=0, min_delta=0.0,
         best=math.inf, wait=0)
 
@@ -240,13 +240,15 @@ def test_train_epochs_buffers(dtype):
                   "aligned 1-D array of uint64"),
         "record": (np.empty(8), "record: expected a C-contiguous, aligned "
                    "2-D array of float64"),
+        "record ": (np.empty((2, 4)), "record rows: expected 4 values, "
+                    "got 2"),
         "work": (args["work"][:0].copy(), "workspace: expected"),
         "backup": (np.empty(net.n_params, dtype)[::-1], None),
     }
     before = net.params.copy()
     for name, (value, message) in bad.items():
         with pytest.raises(ValueError, match=message):
-            net.core.train_epochs(**{**args, name: value})
+            net.core.train_epochs(**{**args, name.strip(): value})
         np.testing.assert_array_equal(net.params, before)
     read_only = net.params.copy()
     read_only.flags.writeable = False

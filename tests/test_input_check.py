@@ -171,7 +171,7 @@ def _epochs_args(net, X, T, batch, opt, epochs=2):
         work=np.empty(core.epoch_workspace_size(batch), dt),
         order=np.empty(len(X), np.int64),
         backup=np.empty((1 + slots) * net.n_params, dt),
-        best_params=np.empty(0, dt), record=np.empty((epochs, 4)),
+        best_params=np.empty(0, dt), record=np.empty((4, epochs)),
         lrs=np.empty(0), seeds=np.empty(0, np.uint64), target_loss=None,
         watch=False, patience=0, min_delta=0.0, best=math.inf, wait=0)
 

@@ -821,7 +821,7 @@ cdef class Core:
         Arrays (buffer protocol, C-contiguous, aligned): params, state,
         work, backup, best_params 1-D and X, T 2-D, all of one float type
         (float64 or float32; params' decides), sw 1-D of it; order int64;
-        record (epochs, 4) float64; lrs float64; seeds uint64.  They are
+        record (4, epochs) float64; lrs float64; seeds uint64.  They are
         taken as raw buffers, not typed memoryviews: a tiny fit's set-up
         would otherwise spend most of its time making a dozen views.
         lrs: one learning rate per epoch, or empty for spec's; seeds: one
@@ -834,8 +834,10 @@ cdef class Core:
         Returns (epochs recorded, stop reason (a STOPS value), optimizer
         step, best, wait, whether best_params was written, optimizer step
         before the last epoch recorded, exception raised by a signal
-        handler or `progress` or None); record[e] = (loss sum, weight sum,
-        correct sum, samples applied).
+        handler or `progress` or None); record[:, e] = (loss, weight sum,
+        accuracy, samples applied) of epoch e, the loss and accuracy being
+        the sums over the weight sum (NaN where it is not > 0): rows
+        contiguous, for the History's arrays.
         """
         cdef pybp_optim opt = _make_optim(spec, step)
         cdef pybp_task task = _make_task(loss, metric, threshold, batch,
@@ -866,7 +868,7 @@ cdef class Core:
             _take(&h, lrs, "learning rates", 1, False, b'd')
             _take(&h, seeds, "seeds", 1, False, b'Q')
             n = b[2].shape[0]
-            n_rec = b[9].shape[0]
+            n_rec = b[9].shape[1]
             _check_len("params", b[0].shape[0], np_)
             _check_len("optimizer state", b[1].shape[0], slots * np_)
             _check_len("X columns", b[2].shape[1], self.n_in)
@@ -876,7 +878,7 @@ cdef class Core:
                        pybp_epoch_workspace_size(&self.net, batch))
             _check_len("order", b[6].shape[0], n)
             _check_len("backup", b[7].shape[0], (1 + slots) * np_)
-            _check_len("record columns", b[9].shape[1], 4)
+            _check_len("record rows", b[9].shape[0], 4)
             if b[8].shape[0] != 0:
                 _check_len("best_params", b[8].shape[0], np_)
                 bestp = b[8].buf

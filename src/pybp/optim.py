@@ -260,6 +260,8 @@ class Optimizer:
 
     def _base_lr(self) -> float:
         base = getattr(self.schedule, "lr", None)
+        if type(base) is float:     # the common case, without the ABC check
+            return base
         if isinstance(base, numbers.Real):
             return float(base)
         # (Only called when there is a schedule.)
