@@ -865,7 +865,7 @@ class _Run:
         # per-call overhead; many: as arrays, which History turns into
         # lists when they are first read.
         if count <= 16:
-            losses = rec[0].tolist()
+            losses, _, accuracies, applied = rec.tolist()
             history._flush()        # then its lists directly
             history._loss.extend(losses)
             if lrs.size:
@@ -874,8 +874,9 @@ class _Run:
                 history._lr.extend([None] * count)
             history._seconds.extend([seconds] * count)
             if self.metric is not None:
-                history._metrics["accuracy"].extend(rec[2].tolist())
+                history._metrics["accuracy"].extend(accuracies)
             last = losses[-1] if count else None
+            applied = sum(applied)
         else:
             loss_arr = rec[0].copy()
             history._add_chunk(loss_arr, lrs[:count].copy() if lrs.size
@@ -883,7 +884,8 @@ class _Run:
                                rec[2].copy() if self.metric is not None
                                else None)
             last = float(loss_arr[-1])
-        trainer.samples_seen += int(rec[3].sum())
+            applied = rec[3].sum()
+        trainer.samples_seen += int(applied)
         trainer.epochs_done += count - (stop == "diverged")
         if count:
             self.epoch_loss = last
