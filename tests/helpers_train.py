@@ -309,9 +309,10 @@ def sigint_when_fit_listens(delay, fired, timeout=30.0):
     listening.
 
     Where the platform has setitimer, the looking and the sending are done
-    by a SIGALRM handler, which runs in the main thread: a watcher thread
-    needs the GIL, which a fit on the pure-Python backend can keep from it
-    for seconds (seen: the watcher ran 0 times in a 3 s fit)."""
+    by a SIGALRM handler, which runs in the main thread, so that the test
+    does not depend on how the GIL is shared: a watcher thread needs it,
+    and fits on the pure-Python backend once kept it from the watcher for
+    seconds (0 turns in a 3 s fit; see _core's FINITE_NOGIL)."""
     import os
     import signal
     import threading

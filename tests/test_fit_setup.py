@@ -163,8 +163,11 @@ def test_keyword_shortcuts_say_the_same():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [True, False])
-def test_same_weights_compares_weights_only(dtype, bias):
-    net = pybp.Network([3, 4, 5, 2], seed=2, dtype=dtype, bias=bias)
+# below and above the size from which the comparison releases the GIL
+# (_core's FINITE_NOGIL, 32768 values)
+@pytest.mark.parametrize("sizes", [[3, 4, 5, 2], [3, 200, 200, 2]])
+def test_same_weights_compares_weights_only(dtype, bias, sizes):
+    net = pybp.Network(sizes, seed=2, dtype=dtype, bias=bias)
     core, a = net.core, net.params.copy()
     assert core.same_weights(a, net.params) is True
     if bias:

@@ -500,3 +500,37 @@ def test_networks_in_several_threads_train_independently(dtype):
     for t in threads:
         t.join(WAIT)
     assert all(np.array_equal(r, s) for r, s in zip(results, serial))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_other_threads_run_while_a_short_epoch_fit_trains(backend):
+    """A fit of many short epochs (the per-epoch loop: a callback) lets
+    another Python thread run.  Releasing the GIL for a few microseconds
+    once per epoch (the stall check's comparison did) starved it instead:
+    each release restarted the waiting thread's switch-interval wait, and
+    the pure-Python backend's fit held the GIL the rest of the time, so the
+    thread below counted 0 in a 3 s fit."""
+    X, T = _data()
+    net = pybp.Network([3, 8, 1], "tanh", "identity", seed=0,
+                       backend=backend)
+    turns, done = [0], threading.Event()
+
+    def count():
+        while not done.is_set():
+            turns[0] += 1
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=count, daemon=True)
+    thread.start()
+    try:
+        time.sleep(0.05)
+        before = turns[0]
+        net.fit(X, T, optimizer=optim.Adam(0.01), epochs=10 ** 9,
+                batch_size=4, max_seconds=1.0, callbacks=lambda n, h: None)
+        during = turns[0] - before
+    finally:
+        done.set()
+        thread.join(WAIT)
+    # Given the GIL every switch interval (5 ms) it counts about 100 in 1 s
+    # (sleeping 1 ms between turns); starved it counted 0.
+    assert during >= 10

@@ -301,7 +301,13 @@ cdef bint _all_finite(const real *v, int64_t count) noexcept nogil:
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) == 0
 
 
-# Values above which all_finite releases the GIL for its pass.
+# Values above which all_finite and Core.same_weights release the GIL for
+# their pass.  Below it the pass takes microseconds, and a short release
+# once per epoch of an otherwise GIL-holding loop (the pure-Python backend's
+# stall check) starved every other thread: each release wakes a thread that
+# waits for the GIL and restarts its switch-interval wait, so it never asks
+# for the GIL and never gets it (seen: 0 turns of a waiting thread in a 3 s
+# fit).
 cdef enum:
     FINITE_NOGIL = 1 << 15
 
@@ -488,13 +494,23 @@ cdef class Core:
             try:
                 _check_len("a", ba.shape[0], self.n_params)
                 _check_len("b", bb.shape[0], self.n_params)
-                with nogil:
+                if self.n_params <= FINITE_NOGIL:   # (see FINITE_NOGIL)
                     if r == b'd':
                         same = _same_weights(&self.net, <const double *>ba.buf,
                                              <const double *>bb.buf)
                     else:
                         same = _same_weights(&self.net, <const float *>ba.buf,
                                              <const float *>bb.buf)
+                else:
+                    with nogil:
+                        if r == b'd':
+                            same = _same_weights(
+                                &self.net, <const double *>ba.buf,
+                                <const double *>bb.buf)
+                        else:
+                            same = _same_weights(
+                                &self.net, <const float *>ba.buf,
+                                <const float *>bb.buf)
             finally:
                 PyBuffer_Release(&bb)
         finally:
