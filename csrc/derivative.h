@@ -23,11 +23,15 @@ PYBP_DERIVATIVE_FN void SFX(scale_by_derivative)(int act, const REAL *a, int64_t
         for (i = 0; i < count; ++i) delta[i] *= (REAL)1 - a[i] * a[i];
         break;
     case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i) if (!(a[i] > 0)) delta[i] = 0;
+        /* selects, not conditional stores, so that the loops vectorise
+         * (delta * 1 is delta) */
+        for (i = 0; i < count; ++i) delta[i] = a[i] > 0 ? delta[i] : (REAL)0;
         break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            if (!(a[i] > 0)) delta[i] *= (REAL)PYBP_FAST_LEAKY_SLOPE;
+        for (i = 0; i < count; ++i) {
+            const REAL m = a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
+            delta[i] = delta[i] * m;
+        }
         break;
     default: /* identity */
         break;

@@ -237,8 +237,10 @@ FAST_INLINE void SFX(activate)(int act, const REAL *z, int64_t count,
         for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
         break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            a[i] = z[i] > 0 ? z[i] : (REAL)PYBP_FAST_LEAKY_SLOPE * z[i];
+        for (i = 0; i < count; ++i) {
+            const REAL m = z[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
+            a[i] = z[i] * m; /* z * 1 is z: a select, then one multiply */
+        }
         break;
     default: /* identity; softmax is the caller's */
         if (a != z)
@@ -276,75 +278,82 @@ void SFX(pybp_fast_softmax)(const REAL *z, int64_t n, int64_t m, REAL *a)
     }
 }
 
-/* y[i] *= A'(p_i) from a[i] = A(p_i), i < count, as kernels_impl.h's
+/* y[i] = x[i] A'(p_i) from a[i] = A(p_i), i < count, as kernels_impl.h's
  * scale_by_derivative, with the choice of activation outside the loops (so
- * that they vectorise). */
-static void SFX(fast_scale_by_derivative)(int act, const REAL *a,
-                                          int64_t count, REAL *y)
+ * that they vectorise); x may equal y. */
+static void SFX(fast_times_derivative)(int act, const REAL *a, const REAL *x,
+                                       int64_t count, REAL *y)
 {
     int64_t i;
     switch (act) {
     case PYBP_FAST_ACT_SIGMOID:
-        for (i = 0; i < count; ++i) y[i] = y[i] * (a[i] * ((REAL)1 - a[i]));
+        for (i = 0; i < count; ++i) y[i] = x[i] * (a[i] * ((REAL)1 - a[i]));
         break;
     case PYBP_FAST_ACT_TANH:
-        for (i = 0; i < count; ++i) y[i] = y[i] * ((REAL)1 - a[i] * a[i]);
+        for (i = 0; i < count; ++i) y[i] = x[i] * ((REAL)1 - a[i] * a[i]);
         break;
+    /* the factor is chosen first and always multiplied in: written as
+     * x * (a > 0 ? 1 : 0), GCC turns the multiply by 1 into a skipped
+     * store, a branch per element that does not vectorise (9 % of a
+     * 1024-wide relu delta product, on random signs) */
     case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i)
-            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)0);
+        for (i = 0; i < count; ++i) {
+            const REAL m = a[i] > 0 ? (REAL)1 : (REAL)0;
+            y[i] = x[i] * m;
+        }
         break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            y[i] = y[i] * (a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+        for (i = 0; i < count; ++i) {
+            const REAL m = a[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
+            y[i] = x[i] * m;
+        }
         break;
     default:
-        for (i = 0; i < count; ++i) y[i] = y[i] * (REAL)1;
+        for (i = 0; i < count; ++i) y[i] = x[i] * (REAL)1;
         break;
     }
 }
 
-/* y[c] = t[c] (the first k block) or y[c] += t[c], c < nr: one tile row
- * into the output. */
-static void SFX(fast_add_tile_row)(REAL *y, const REAL *t, int64_t nr,
-                                   int first)
-{
-    int64_t c;
-    if (first && nr == FAST_NR) memcpy(y, t, FAST_NR * sizeof(REAL));
-    else if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
-    else for (c = 0; c < nr; ++c) y[c] += t[c];
-}
-
 /* Adds one micro-tile (mr x nr valid of FAST_MR x FAST_NR) of k block
  * `chunk` into the output at (m0, n0), with the op's epilogue after the last
- * block. */
-static void SFX(fast_epilogue)(const SFX(fast_job) *J, const REAL *tile,
+ * block.  The last block's sum is finished in the tile (t + y, + b: the
+ * same additions in the same order as into y) and written to y once, by
+ * the activation or the derivative's product: a pass that re-read a row
+ * just stored narrower (memcpy's 16-byte moves) waited on the failed store
+ * forwarding, a quarter of a 128-wide delta product. */
+static void SFX(fast_epilogue)(const SFX(fast_job) *J, REAL *tile,
                                int64_t m0, int64_t n0, int64_t mr, int64_t nr,
                                int first, int last)
 {
     int64_t r, c, N = J->N;
     for (r = 0; r < mr; ++r) {
-        const REAL *t = tile + r * FAST_NR;
+        REAL *t = tile + r * FAST_NR;
         REAL *y = J->C + (m0 + r) * N + n0;
         if (J->op == FAST_OP_GRADIENT) {
             for (c = 0; c < nr; ++c) y[c] += J->scale * t[c];
             continue;
         }
-        SFX(fast_add_tile_row)(y, t, nr, first);
-        if (!last) continue;
+        if (!last) { /* y = t, or y += t */
+            if (first) for (c = 0; c < nr; ++c) y[c] = t[c];
+            else for (c = 0; c < nr; ++c) y[c] += t[c];
+            continue;
+        }
+        if (!first) for (c = 0; c < nr; ++c) t[c] = y[c] + t[c];
         if (J->op == FAST_OP_FORWARD) {
             /* z = the sum + b, then the activation (switch outside the
              * loops, vector code) */
             if (J->bias)
-                for (c = 0; c < nr; ++c) y[c] += J->bias[n0 + c];
+                for (c = 0; c < nr; ++c) t[c] += J->bias[n0 + c];
             if (J->Z) {
                 REAL *z = J->Z + (m0 + r) * N + n0;
-                for (c = 0; c < nr; ++c) z[c] = y[c];
+                for (c = 0; c < nr; ++c) z[c] = t[c];
             }
-            SFX(pybp_fast_activate)(J->act, y, nr, y);
+            SFX(pybp_fast_activate)(J->act, t, nr, y);
         } else if (J->P) { /* delta: times A' */
-            SFX(fast_scale_by_derivative)(J->act, J->P + (m0 + r) * N + n0,
-                                          nr, y);
+            SFX(fast_times_derivative)(J->act, J->P + (m0 + r) * N + n0, t,
+                                       nr, y);
+        } else {
+            for (c = 0; c < nr; ++c) y[c] = t[c];
         }
     }
 }
@@ -834,39 +843,8 @@ static void SFX(fast_delta_small)(int64_t n, int64_t n_in, int64_t n_out,
                     for (i = 0; i < ni; ++i) y[i0 + i] = y[i0 + i] + t[i];
             }
         }
-        if (P) SFX(fast_scale_by_derivative)(act, P + r * n_in, n_in, y);
+        if (P) SFX(fast_times_derivative)(act, P + r * n_in, y, n_in, y);
     }
-}
-
-/*
- * Delta products with few terms per output (n_out <= FAST_DELTA_FEW_TERMS:
- * a softmax output of 10 below a hidden layer) skip the packing too: with
- * a k block that short, a micro-tile costs little more than its store and
- * epilogue, and packing D and W cost more than the product (a 128 x 64
- * delta of 10 terms: 10 us blocked, about 2 us this way).  Each row runs
- * fast_delta_small, the same FAST_MADD chains from zero in increasing j and
- * the same derivative, so the bits are those of the blocked path; threads
- * take blocks of FAST_DELTA_TASK_ROWS rows.
- */
-#define FAST_DELTA_FEW_TERMS 16
-#define FAST_DELTA_TASK_ROWS 64
-
-typedef struct SFX(fast_delta_job) {
-    int64_t n, n_in, n_out;
-    const REAL *D, *W, *P;
-    int act;
-    REAL *Dp;
-} SFX(fast_delta_job);
-
-static void SFX(fast_delta_rows_task)(void *vctx, int64_t t, int worker)
-{
-    const SFX(fast_delta_job) *J = (const SFX(fast_delta_job) *)vctx;
-    int64_t r0 = t * FAST_DELTA_TASK_ROWS, r1 = r0 + FAST_DELTA_TASK_ROWS;
-    (void)worker;
-    if (r1 > J->n) r1 = J->n;
-    SFX(fast_delta_small)(r1 - r0, J->n_in, J->n_out, J->D + r0 * J->n_out,
-                          J->W, J->P ? J->P + r0 * J->n_in : NULL, J->act,
-                          J->Dp + r0 * J->n_in);
 }
 
 /* Checks the workspace, allocating it when ws is NULL; runs; frees. */
@@ -954,20 +932,6 @@ int SFX(pybp_fast_delta)(int64_t n, int64_t n_in, int64_t n_out,
             return PYBP_FAST_ESPACE;
         SFX(fast_delta_small)(n, n_in, n_out, D, W, P,
                               P ? act : PYBP_FAST_ACT_IDENTITY, Dp);
-        return PYBP_FAST_OK;
-    }
-    if (n_out <= FAST_DELTA_FEW_TERMS) {
-        SFX(fast_delta_job) R;
-        if (ws != NULL &&
-            ws_bytes < pybp_fast_delta_workspace(n, n_in, n_out, sizeof(REAL)))
-            return PYBP_FAST_ESPACE;
-        R.n = n; R.n_in = n_in; R.n_out = n_out;
-        R.D = D; R.W = W; R.P = P; R.Dp = Dp;
-        R.act = P ? act : PYBP_FAST_ACT_IDENTITY;
-        pybp_pool_run((n + FAST_DELTA_TASK_ROWS - 1) / FAST_DELTA_TASK_ROWS,
-                      SFX(fast_delta_rows_task), &R,
-                      pybp_pool_workers_for(2.0 * (double)n * (double)n_in *
-                                            (double)n_out, n_threads));
         return PYBP_FAST_OK;
     }
     memset(&J, 0, sizeof J);

@@ -94,8 +94,10 @@ static void SFX(activate)(int act, const REAL *z, int64_t count, REAL *a)
         for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
         break;
     case PYBP_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i)
-            a[i] = z[i] > 0 ? z[i] : (REAL)PYBP_LEAKY_SLOPE * z[i];
+        for (i = 0; i < count; ++i) { /* z * 1 is z; one select, vectorised */
+            const REAL m = z[i] > 0 ? (REAL)1 : (REAL)PYBP_LEAKY_SLOPE;
+            a[i] = z[i] * m;
+        }
         break;
     default: /* identity */
         if (a != z)
