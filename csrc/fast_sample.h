@@ -25,22 +25,15 @@
 #include "derivative.h"
 #undef PYBP_DERIVATIVE_FN
 
-/* sgd_sample's body, for a net of run-time shape (KL = 0) or, compiled
- * once more for each of a few small shapes, of KL layers of sizes K0, K1,
- * K2 known here: the same statements, the loops' bounds constants (a
- * 2-2-2 step's loops of two trips each cost more than their arithmetic
- * when the bounds are read at run time), so the same values. */
-#define SZ(l) (KL ? ((l) == 0 ? K0 : (l) == 1 ? K1 : K2) : net->sizes[l])
+/* sgd_sample's body for a net of any shape */
 FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
                                         const pybp_fast_sgd *sgd,
                                         REAL *params, const REAL *x,
                                         const REAL *t, double weight, REAL c,
-                                        int apply, REAL *acts, REAL *deltas,
-                                        const int KL, const int64_t K0,
-                                        const int64_t K1, const int64_t K2)
+                                        int apply, REAL *acts, REAL *deltas)
 {
-    const int L = KL ? KL : net->n_layers;
-    const int64_t m = SZ(L);
+    const int L = net->n_layers;
+    const int64_t m = net->sizes[L];
     const REAL *o = acts + net->u[L - 1];
     REAL *dk = deltas + net->u[L - 1];
     const REAL lr = (REAL)sgd->lr, decay = (REAL)sgd->decay;
@@ -52,9 +45,9 @@ FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
 
     /* forward: forward_row's bits, layer by layer */
     for (l = 0; l < L; ++l) {
-        const int64_t n_out = SZ(l + 1);
+        const int64_t n_out = net->sizes[l + 1];
         REAL *a = acts + net->u[l];
-        SFX(fast_forward_row)(SZ(l), n_out,
+        SFX(fast_forward_row)(net->sizes[l], n_out,
                               l > 0 ? acts + net->u[l - 1] : x,
                               params + net->w[l],
                               net->bias ? params + net->b[l] : NULL, a, NULL);
@@ -82,7 +75,7 @@ FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
 
     /* the update, from the output down (sample_sgd_update) */
     for (l = L - 1; l >= 0; --l) {
-        const int64_t n_in = SZ(l), n_out = SZ(l + 1);
+        const int64_t n_in = net->sizes[l], n_out = net->sizes[l + 1];
         REAL *PYBP_RESTRICT W = params + net->w[l];
         const REAL *PYBP_RESTRICT dc = deltas + net->u[l];
         const REAL *PYBP_RESTRICT ap = l > 0 ? acts + net->u[l - 1] : x;
@@ -148,13 +141,155 @@ FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
     }
     return loss;
 }
-#undef SZ
 
-/* fast_kernels.h: sgd_sample: the body for the run-time shape, or for the
- * worked example's 2-2-2 and XOR's 2-2-1 with their sizes compiled in.
- * GCC's loop vectoriser is off here: for rows of a few values (the nets
- * this step is for) its run-time checks and remainder loops cost more than
- * they save. */
+/* One value's activation and its derivative factor applied to a
+ * sensitivity d, as activate and scale_by_derivative compute them for an
+ * element of a short row (a sigmoid or tanh by the one-lane function). */
+FAST_INLINE REAL SFX(activate1)(int act, REAL z)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return FAST_SIGMOID1(z);
+    case PYBP_FAST_ACT_TANH: return FAST_TANH1(z);
+    case PYBP_FAST_ACT_RELU: return z > 0 ? z : (REAL)0;
+    case PYBP_FAST_ACT_LEAKY_RELU:
+        return z * (z > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+    default: return z; /* identity */
+    }
+}
+
+FAST_INLINE REAL SFX(times_derivative1)(int act, REAL a, REAL d)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return d * (a * ((REAL)1 - a));
+    case PYBP_FAST_ACT_TANH: return d * ((REAL)1 - a * a);
+    case PYBP_FAST_ACT_RELU: return a > 0 ? d : (REAL)0;
+    case PYBP_FAST_ACT_LEAKY_RELU:
+        return d * (a > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+    default: return d; /* identity */
+    }
+}
+
+/* sgd_sample for the net 2-2-M, M = 1 or 2 (the worked example's 2-2-2,
+ * XOR's 2-2-1): sgd_sample_body's operations on the same values in the
+ * same order, written out on local variables.  A step of such a net is one
+ * chain of dependent operations (forward, two activations, the
+ * sensitivities, the update the next step's forward waits on); through
+ * the acts and deltas buffers each of its values would be stored and
+ * loaded back between the statements that write and read it, several
+ * cycles each time, about ten times a step.  Here they stay in registers
+ * and go to the buffers once, at the end.  W1[j * 2 + i] = w_ij of layer
+ * 1 (output j, hidden unit i). */
+FAST_INLINE double SFX(sgd_sample_22)(const pybp_fast_net *net,
+                                      const pybp_fast_sgd *sgd,
+                                      REAL *params, const REAL *x,
+                                      const REAL *t, double weight, REAL c,
+                                      int apply, REAL *acts, REAL *deltas,
+                                      const int M)
+{
+    REAL *W0 = params + net->w[0], *W1 = params + net->w[1];
+    REAL *b0 = net->bias ? params + net->b[0] : NULL;
+    REAL *b1 = net->bias ? params + net->b[1] : NULL;
+    const int act0 = net->act[0], act1 = net->act[1];
+    const REAL lr = (REAL)sgd->lr, decay = (REAL)sgd->decay;
+    const REAL zero = 0;
+    const REAL x0 = x[0], x1 = x[1];
+    const REAL gscale = sgd->loss == PYBP_FAST_LOSS_SSE ? (REAL)2
+                      : sgd->loss == PYBP_FAST_LOSS_MSE ? (REAL)2 / (REAL)M
+                      : (REAL)1;
+    REAL h0, h1, o0, o1 = 0, dh0, dh1, dk0, dk1 = 0, z, d, sq = 0, e;
+    double loss;
+
+    /* forward: forward_row's chains (row_chain1), + b, A */
+    z = FAST_MADD(x1, W0[1], FAST_MADD(x0, W0[0], zero));
+    if (b0) z += b0[0];
+    h0 = SFX(activate1)(act0, z);
+    z = FAST_MADD(x1, W0[3], FAST_MADD(x0, W0[2], zero));
+    if (b0) z += b0[1];
+    h1 = SFX(activate1)(act0, z);
+    z = FAST_MADD(h1, W1[1], FAST_MADD(h0, W1[0], zero));
+    if (b1) z += b1[0];
+    o0 = SFX(activate1)(act1, z);
+    if (M == 2) {
+        z = FAST_MADD(h1, W1[3], FAST_MADD(h0, W1[2], zero));
+        if (b1) z += b1[1];
+        o1 = SFX(activate1)(act1, z);
+    }
+
+    /* squared errors, output sensitivities */
+    d = o0 - t[0];
+    sq += d * d;
+    dk0 = gscale * d;
+    if (M == 2) {
+        d = o1 - t[1];
+        sq += d * d;
+        dk1 = gscale * d;
+    }
+    e = sgd->loss == PYBP_FAST_LOSS_SSE ? sq
+      : sgd->loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)M
+      : (REAL)0.5 * sq;
+    dk0 = SFX(times_derivative1)(act1, o0, dk0);
+    if (M == 2) dk1 = SFX(times_derivative1)(act1, o1, dk1);
+    loss = 0.0 + weight * (double)e;
+    acts[0] = h0;
+    acts[1] = h1;
+    acts[2] = o0;
+    deltas[2] = dk0;
+    if (M == 2) {
+        acts[3] = o1;
+        deltas[3] = dk1;
+    }
+    if (!apply || !(loss - loss == 0)) /* NaN or infinity: not applied */
+        return loss;
+
+    /* layer 1: delta_p_i = A'(p_i) sum_j w_ij delta_c_j (old weights),
+     * each w_ij updated after it is read */
+    {
+        const REAL w00 = W1[0], w01 = W1[1], cd0 = c * dk0;
+        if (M == 2) {
+            const REAL w10 = W1[2], w11 = W1[3], cd1 = c * dk1;
+            dh0 = (zero + w00 * dk0) + w10 * dk1;
+            dh1 = (zero + w01 * dk0) + w11 * dk1;
+            W1[0] = w00 - lr * ((zero + cd0 * h0) + decay * w00);
+            W1[2] = w10 - lr * ((zero + cd1 * h0) + decay * w10);
+            W1[1] = w01 - lr * ((zero + cd0 * h1) + decay * w01);
+            W1[3] = w11 - lr * ((zero + cd1 * h1) + decay * w11);
+        } else {
+            dh0 = zero + w00 * dk0;
+            dh1 = zero + w01 * dk0;
+            W1[0] = w00 - lr * ((zero + cd0 * h0) + decay * w00);
+            W1[1] = w01 - lr * ((zero + cd0 * h1) + decay * w01);
+        }
+        dh0 = SFX(times_derivative1)(act0, h0, dh0);
+        dh1 = SFX(times_derivative1)(act0, h1, dh1);
+        if (b1 && sgd->train_biases) {
+            b1[0] = b1[0] - lr * ((zero + c * dk0) + zero * b1[0]);
+            if (M == 2)
+                b1[1] = b1[1] - lr * ((zero + c * dk1) + zero * b1[1]);
+        }
+    }
+    deltas[0] = dh0;
+    deltas[1] = dh1;
+
+    /* layer 0 */
+    {
+        const REAL cd0 = c * dh0, cd1 = c * dh1;
+        const REAL w00 = W0[0], w01 = W0[1], w10 = W0[2], w11 = W0[3];
+        W0[0] = w00 - lr * ((zero + cd0 * x0) + decay * w00);
+        W0[1] = w01 - lr * ((zero + cd0 * x1) + decay * w01);
+        W0[2] = w10 - lr * ((zero + cd1 * x0) + decay * w10);
+        W0[3] = w11 - lr * ((zero + cd1 * x1) + decay * w11);
+        if (b0 && sgd->train_biases) {
+            b0[0] = b0[0] - lr * ((zero + c * dh0) + zero * b0[0]);
+            b0[1] = b0[1] - lr * ((zero + c * dh1) + zero * b0[1]);
+        }
+    }
+    return loss;
+}
+
+/* fast_kernels.h: sgd_sample: the 2-2-M step for those nets, the body for
+ * any other.  GCC's loop vectoriser is off here: for rows of a few values
+ * (the nets this step is for) its run-time checks and remainder loops cost
+ * more than they save. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-vectorize")))
 #endif
@@ -165,12 +300,12 @@ double SFX(pybp_fast_sgd_sample)(const pybp_fast_net *net,
 {
     if (net->n_layers == 2 && net->sizes[0] == 2 && net->sizes[1] == 2) {
         if (net->sizes[2] == 2)
-            return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c,
-                                        apply, acts, deltas, 2, 2, 2, 2);
+            return SFX(sgd_sample_22)(net, sgd, params, x, t, weight, c,
+                                      apply, acts, deltas, 2);
         if (net->sizes[2] == 1)
-            return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c,
-                                        apply, acts, deltas, 2, 2, 2, 1);
+            return SFX(sgd_sample_22)(net, sgd, params, x, t, weight, c,
+                                      apply, acts, deltas, 1);
     }
     return SFX(sgd_sample_body)(net, sgd, params, x, t, weight, c, apply,
-                                acts, deltas, 0, 0, 0, 0);
+                                acts, deltas);
 }
