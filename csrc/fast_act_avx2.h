@@ -319,12 +319,21 @@ FS_FN float fs_expm1_red_ss(float r)
 
 #define REAL_sd double
 #define REAL_ss float
-#define FS_ACTS(P, SIGN_CLAMP, TANH_CLAMP, LOG2E, HI, LO, FABS, COPYSIGN) \
+#define FS_ACTS(P, SIGN_CLAMP, TANH_CLAMP, LOG2E, HI, LO, FABS, COPYSIGN,  \
+                NORMAL_K)                                                    \
     FS_FN REAL_##P fs_exp_clamped_##P(REAL_##P x)                            \
     {                                                                         \
         FS_REDUCE(P, x, k, LOG2E, HI, LO);                                    \
         const int32_t k1 = fs_half_down(k);                                   \
         const REAL_##P pm1 = fs_expm1_red_##P(r), s1 = fs_pow2_##P(k1);       \
+        if (k >= (NORMAL_K)) {                                                \
+            /* one scaling: the same bits as the vector's two when     \
+             * 2^k (1 + pm1) is normal (power-of-two scalings commute   \
+             * with rounding there), a multiply less on the latency     \
+             * chain of a small layer */                                      \
+            const REAL_##P s = fs_pow2_##P(k);                                \
+            return fs_fma_##P(pm1, s, s);                                     \
+        }                                                                     \
         return fs_fma_##P(pm1, s1, s1) * fs_pow2_##P(k - k1);                 \
     }                                                                         \
     FS_FN REAL_##P fs_exp_nonpos_##P(REAL_##P x)                             \
@@ -351,9 +360,9 @@ FS_FN float fs_expm1_red_ss(float r)
     }
 
 FS_ACTS(sd, PYBP_SIGMOID_CLAMP_F64, PYBP_TANH_CLAMP_F64, PYBP_LOG2E,
-        PYBP_LN2_HI, PYBP_LN2_LO, fabs, copysign)
+        PYBP_LN2_HI, PYBP_LN2_LO, fabs, copysign, -1021)
 FS_ACTS(ss, PYBP_SIGMOID_CLAMP_F32, PYBP_TANH_CLAMP_F32, PYBP_LOG2EF,
-        PYBP_LN2F_HI, PYBP_LN2F_LO, fabsf, copysignf)
+        PYBP_LN2F_HI, PYBP_LN2F_LO, fabsf, copysignf, -125)
 #undef FS_ACTS
 #undef FS_REDUCE
 #undef FS_MAX
