@@ -218,35 +218,45 @@ static void SFX(fast_pack_task)(void *vctx, int64_t t, int worker)
  * an output's bits do not depend on the path or the position that computed
  * it.  A row shorter than a vector takes the one-lane sigmoid and tanh
  * directly (the array loops' own tail: the same bits), so that they inline
- * where this does. */
+ * where this does.  activate1 is one element's value (a sigmoid or tanh by
+ * the one-lane function). */
+FAST_INLINE REAL SFX(activate1)(int act, REAL z)
+{
+    switch (act) {
+    case PYBP_FAST_ACT_SIGMOID: return FAST_SIGMOID1(z);
+    case PYBP_FAST_ACT_TANH: return FAST_TANH1(z);
+    case PYBP_FAST_ACT_RELU: return z > 0 ? z : (REAL)0;
+    case PYBP_FAST_ACT_LEAKY_RELU: /* z * 1 is z: a select, one multiply */
+        return z * (z > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
+    default: return z; /* identity; softmax is the caller's */
+    }
+}
+
 FAST_INLINE void SFX(activate)(int act, const REAL *z, int64_t count,
                              REAL *a)
 {
     int64_t i;
+#define FAST_ACTIVATE_LOOP(ACT)                                               \
+    for (i = 0; i < count; ++i) a[i] = SFX(activate1)(ACT, z[i])
     if (count <= 0) return;
     switch (act) {
     case PYBP_FAST_ACT_SIGMOID:
         if (count >= FAST_ACT_LANES) FAST_SIGMOID(z, count, a);
-        else for (i = 0; i < count; ++i) a[i] = FAST_SIGMOID1(z[i]);
+        else FAST_ACTIVATE_LOOP(PYBP_FAST_ACT_SIGMOID);
         break;
     case PYBP_FAST_ACT_TANH:
         if (count >= FAST_ACT_LANES) FAST_TANH(z, count, a);
-        else for (i = 0; i < count; ++i) a[i] = FAST_TANH1(z[i]);
+        else FAST_ACTIVATE_LOOP(PYBP_FAST_ACT_TANH);
         break;
-    case PYBP_FAST_ACT_RELU:
-        for (i = 0; i < count; ++i) a[i] = z[i] > 0 ? z[i] : (REAL)0;
-        break;
+    case PYBP_FAST_ACT_RELU: FAST_ACTIVATE_LOOP(PYBP_FAST_ACT_RELU); break;
     case PYBP_FAST_ACT_LEAKY_RELU:
-        for (i = 0; i < count; ++i) {
-            const REAL m = z[i] > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE;
-            a[i] = z[i] * m; /* z * 1 is z: a select, then one multiply */
-        }
+        FAST_ACTIVATE_LOOP(PYBP_FAST_ACT_LEAKY_RELU);
         break;
     default: /* identity; softmax is the caller's */
-        if (a != z)
-            for (i = 0; i < count; ++i) a[i] = z[i];
+        if (a != z) FAST_ACTIVATE_LOOP(PYBP_FAST_ACT_IDENTITY);
         break;
     }
+#undef FAST_ACTIVATE_LOOP
 }
 
 void SFX(pybp_fast_activate)(int act, const REAL *z, int64_t count, REAL *a)

@@ -25,6 +25,20 @@
 #include "derivative.h"
 #undef PYBP_DERIVATIVE_FN
 
+/* de/do = gscale (o - t) and e from sq = sum_j (o_j - t_j)^2, for the
+ * squared-error loss of m outputs (output_delta's factors) */
+FAST_INLINE REAL SFX(loss_gscale)(int loss, int64_t m)
+{
+    return loss == PYBP_FAST_LOSS_SSE ? (REAL)2
+         : loss == PYBP_FAST_LOSS_MSE ? (REAL)2 / (REAL)m : (REAL)1;
+}
+
+FAST_INLINE REAL SFX(loss_value)(int loss, REAL sq, int64_t m)
+{
+    return loss == PYBP_FAST_LOSS_SSE ? sq
+         : loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)m : (REAL)0.5 * sq;
+}
+
 /* sgd_sample's body for a net of any shape */
 FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
                                         const pybp_fast_sgd *sgd,
@@ -56,18 +70,14 @@ FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
 
     /* squared errors: g = de/do, delta = g (.) A'(o) (output_delta) */
     {
-        const REAL gscale = sgd->loss == PYBP_FAST_LOSS_SSE ? (REAL)2
-                          : sgd->loss == PYBP_FAST_LOSS_MSE ? (REAL)2 / (REAL)m
-                          : (REAL)1;
+        const REAL gscale = SFX(loss_gscale)(sgd->loss, m);
         for (j = 0; j < m; ++j) {
             const REAL d = o[j] - t[j];
             sq += d * d;
             dk[j] = gscale * d;
         }
     }
-    e = sgd->loss == PYBP_FAST_LOSS_SSE ? sq
-      : sgd->loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)m
-      : (REAL)0.5 * sq;
+    e = SFX(loss_value)(sgd->loss, sq, m);
     SFX(scale_by_derivative)(net->act[L - 1], o, m, dk);
     loss = 0.0 + weight * (double)e;
     if (!apply || !(loss - loss == 0)) /* NaN or infinity: not applied */
@@ -142,36 +152,11 @@ FAST_INLINE double SFX(sgd_sample_body)(const pybp_fast_net *net,
     return loss;
 }
 
-/* One value's activation and its derivative factor applied to a
- * sensitivity d, as activate and scale_by_derivative compute them for an
- * element of a short row (a sigmoid or tanh by the one-lane function). */
-FAST_INLINE REAL SFX(activate1)(int act, REAL z)
-{
-    switch (act) {
-    case PYBP_FAST_ACT_SIGMOID: return FAST_SIGMOID1(z);
-    case PYBP_FAST_ACT_TANH: return FAST_TANH1(z);
-    case PYBP_FAST_ACT_RELU: return z > 0 ? z : (REAL)0;
-    case PYBP_FAST_ACT_LEAKY_RELU:
-        return z * (z > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
-    default: return z; /* identity */
-    }
-}
-
-FAST_INLINE REAL SFX(times_derivative1)(int act, REAL a, REAL d)
-{
-    switch (act) {
-    case PYBP_FAST_ACT_SIGMOID: return d * (a * ((REAL)1 - a));
-    case PYBP_FAST_ACT_TANH: return d * ((REAL)1 - a * a);
-    case PYBP_FAST_ACT_RELU: return a > 0 ? d : (REAL)0;
-    case PYBP_FAST_ACT_LEAKY_RELU:
-        return d * (a > 0 ? (REAL)1 : (REAL)PYBP_FAST_LEAKY_SLOPE);
-    default: return d; /* identity */
-    }
-}
-
 /* sgd_sample for the net 2-2-M, M = 1 or 2 (the worked example's 2-2-2,
  * XOR's 2-2-1): sgd_sample_body's operations on the same values in the
- * same order, written out on local variables.  A step of such a net is one
+ * same order, written out on local variables (each element's activation
+ * and derivative by activate1 and times_derivative1, the functions the
+ * body's row loops apply).  A step of such a net is one
  * chain of dependent operations (forward, two activations, the
  * sensitivities, the update the next step's forward waits on); through
  * the acts and deltas buffers each of its values would be stored and
@@ -193,9 +178,7 @@ FAST_INLINE double SFX(sgd_sample_22)(const pybp_fast_net *net,
     const REAL lr = (REAL)sgd->lr, decay = (REAL)sgd->decay;
     const REAL zero = 0;
     const REAL x0 = x[0], x1 = x[1];
-    const REAL gscale = sgd->loss == PYBP_FAST_LOSS_SSE ? (REAL)2
-                      : sgd->loss == PYBP_FAST_LOSS_MSE ? (REAL)2 / (REAL)M
-                      : (REAL)1;
+    const REAL gscale = SFX(loss_gscale)(sgd->loss, M);
     REAL h0, h1, o0, o1 = 0, dh0, dh1, dk0, dk1 = 0, z, d, sq = 0, e;
     double loss;
 
@@ -224,9 +207,7 @@ FAST_INLINE double SFX(sgd_sample_22)(const pybp_fast_net *net,
         sq += d * d;
         dk1 = gscale * d;
     }
-    e = sgd->loss == PYBP_FAST_LOSS_SSE ? sq
-      : sgd->loss == PYBP_FAST_LOSS_MSE ? sq / (REAL)M
-      : (REAL)0.5 * sq;
+    e = SFX(loss_value)(sgd->loss, sq, M);
     dk0 = SFX(times_derivative1)(act1, o0, dk0);
     if (M == 2) dk1 = SFX(times_derivative1)(act1, o1, dk1);
     loss = 0.0 + weight * (double)e;
